@@ -1,0 +1,75 @@
+# rbm -- Restricted Boltzmann Machines inside SQLite.
+#
+#   make          build dist/rbm.so
+#   make demo     build, make a synthetic ratings database, train, recommend
+#   make test     build and run every test; ends with "N passed, N failed"
+#   make bench    speed and quality figures (needs ../shared/data/ml-100k)
+#
+# On a fresh Debian machine, as root, the targets apt-get what is missing.
+
+CC ?= cc
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+WARN = -Wall -Wextra
+CFLAGS ?= -O2 -g
+BASE_CFLAGS = $(WARN) -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fopenmp-simd \
+              -Iinclude $(BLAS_CFLAGS)
+LDLIBS = $(BLAS_LIBS) -lpthread -lm
+BUILD_FLAGS = $(CC) $(CFLAGS) $(WARN) -fopenmp-simd
+
+ENGINE = ext/rbm_config.c ext/rbm_keys.c ext/rbm_ratings.c ext/rbm_model.c \
+         ext/rbm_train.c ext/rbm_predict.c
+GLUE = ext/rbm_extension.c ext/sql_functions.c ext/sql_options.c \
+       ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_store.c \
+       ext/sql_recommend.c ext/sql_vtab.c
+HEADERS = include/rbm.h ext/rbm_math.h ext/sql_glue.h
+
+DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
+
+.PHONY: all deps demo test bench clean asan
+
+all: dist/rbm.so
+
+# Installs what is missing when root; otherwise names the one command to run.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+dist/rbm.so: $(ENGINE) $(GLUE) $(HEADERS) | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -shared \
+	  -o $@ $(ENGINE) $(GLUE) $(LDLIBS)
+
+dist/synth_ratings: examples/synth_ratings.c | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lsqlite3 -lm
+
+dist/test_engine: tests/test_engine.c $(ENGINE) $(HEADERS) | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -o $@ tests/test_engine.c $(ENGINE) $(LDLIBS)
+
+demo: dist/rbm.so dist/synth_ratings
+	@sh examples/demo.sh
+
+test: dist/rbm.so dist/test_engine dist/synth_ratings
+	@sh tests/run.sh
+
+bench: dist/rbm.so dist/synth_ratings
+	@sh bench/run.sh
+
+# The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) clean
+	$(MAKE) test CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+clean:
+	rm -rf dist

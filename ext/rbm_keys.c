@@ -1,0 +1,125 @@
+/*
+** rbm_keys.c -- interning user and item ids (integers or text) into dense
+** 0-based indexes, with an open-addressing hash table.
+**
+** Text is copied into one growing arena, so interning a key allocates
+** nothing per key once the arrays have grown.
+*/
+#include "rbm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+static uint64_t key_hash(const rbm_key *k) {
+  if (!k->text) return mix64((uint64_t)k->i);
+  uint64_t h = 0xcbf29ce484222325ULL ^ k->len;  /* FNV-1a, then mixed */
+  for (uint32_t i = 0; i < k->len; i++) {
+    h ^= (unsigned char)k->text[i];
+    h *= 0x100000001b3ULL;
+  }
+  return mix64(h ^ 0x9e3779b97f4a7c15ULL);
+}
+
+int rbm_key_equal(const rbm_key *a, const rbm_key *b) {
+  if (!a->text || !b->text) return !a->text && !b->text && a->i == b->i;
+  return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+}
+
+rbm_key rbm_keys_get(const rbm_keys *keys, uint32_t index) {
+  rbm_key k = {0};
+  if (keys->tlen[index] == RBM_KEY_INT) {
+    k.i = keys->ival[index];
+  } else {
+    k.text = keys->arena ? keys->arena + keys->ival[index] : "";
+    k.len = keys->tlen[index];
+  }
+  return k;
+}
+
+/* Slot holding key, or the empty slot where it would go. */
+static uint32_t find_slot(const rbm_keys *keys, const rbm_key *key) {
+  uint32_t mask = keys->nslot - 1;
+  uint32_t s = (uint32_t)key_hash(key) & mask;
+  for (;;) {
+    uint32_t v = keys->slot[s];
+    if (v == 0) return s;
+    rbm_key have = rbm_keys_get(keys, v - 1);
+    if (rbm_key_equal(&have, key)) return s;
+    s = (s + 1) & mask;
+  }
+}
+
+int64_t rbm_keys_find(const rbm_keys *keys, const rbm_key *key) {
+  if (keys->nslot == 0) return -1;
+  uint32_t v = keys->slot[find_slot(keys, key)];
+  return v ? (int64_t)v - 1 : -1;
+}
+
+static int grow_slots(rbm_keys *keys) {
+  uint32_t nslot = keys->nslot ? keys->nslot * 2 : 1024;
+  uint32_t *slot = calloc(nslot, sizeof *slot);
+  if (!slot) return 0;
+  free(keys->slot);
+  keys->slot = slot;
+  keys->nslot = nslot;
+  for (uint32_t i = 0; i < keys->n; i++) {
+    rbm_key k = rbm_keys_get(keys, i);
+    keys->slot[find_slot(keys, &k)] = i + 1;
+  }
+  return 1;
+}
+
+int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
+  if ((uint64_t)(keys->n + 1) * 2 > keys->nslot && !grow_slots(keys)) return -1;
+  uint32_t s = find_slot(keys, key);
+  if (keys->slot[s]) return (int64_t)keys->slot[s] - 1;
+  if (keys->n == UINT32_MAX - 1) return -1;
+  if (keys->n == keys->cap) {
+    uint32_t cap = keys->cap ? keys->cap * 2 : 1024;
+    int64_t *ival = realloc(keys->ival, (size_t)cap * sizeof *ival);
+    if (!ival) return -1;
+    keys->ival = ival;
+    uint32_t *tlen = realloc(keys->tlen, (size_t)cap * sizeof *tlen);
+    if (!tlen) return -1;
+    keys->tlen = tlen;
+    keys->cap = cap;
+  }
+  uint32_t idx = keys->n;
+  if (key->text) {
+    if (keys->arena_len + key->len > keys->arena_cap) {
+      size_t cap = keys->arena_cap ? keys->arena_cap * 2 : 4096;
+      while (cap < keys->arena_len + key->len) cap *= 2;
+      char *arena = realloc(keys->arena, cap);
+      if (!arena) return -1;
+      keys->arena = arena;
+      keys->arena_cap = cap;
+    }
+    if (key->len) memcpy(keys->arena + keys->arena_len, key->text, key->len);
+    keys->ival[idx] = (int64_t)keys->arena_len;
+    keys->tlen[idx] = key->len;
+    keys->arena_len += key->len;
+  } else {
+    keys->ival[idx] = key->i;
+    keys->tlen[idx] = RBM_KEY_INT;
+  }
+  keys->n++;
+  keys->slot[s] = idx + 1;
+  return idx;
+}
+
+void rbm_keys_free(rbm_keys *keys) {
+  free(keys->ival);
+  free(keys->tlen);
+  free(keys->arena);
+  free(keys->slot);
+  memset(keys, 0, sizeof *keys);
+}

@@ -1,0 +1,86 @@
+/*
+** rbm_math.h -- the small numeric kernels shared by training and
+** prediction, written as plain loops the compiler vectorises
+** (-fopenmp-simd makes the reductions vectorisable without -ffast-math).
+*/
+#ifndef RBM_MATH_H
+#define RBM_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+static inline float rbm_dot(const float *restrict a, const float *restrict b,
+                            int n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int f = 0; f < n; f++) s += a[f] * b[f];
+  return s;
+}
+
+/* y += x */
+static inline void rbm_add(float *restrict y, const float *restrict x, int n) {
+#pragma omp simd
+  for (int f = 0; f < n; f++) y[f] += x[f];
+}
+
+/* y += a * x */
+static inline void rbm_axpy(float *restrict y, float a,
+                            const float *restrict x, int n) {
+#pragma omp simd
+  for (int f = 0; f < n; f++) y[f] += a * x[f];
+}
+
+static inline float rbm_sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+/* In place: logits -> probabilities, stable against overflow. */
+static inline void rbm_softmax(float *p, int n) {
+  float mx = p[0];
+  for (int k = 1; k < n; k++) mx = p[k] > mx ? p[k] : mx;
+  float sum = 0.f;
+  for (int k = 0; k < n; k++) {
+    p[k] = expf(p[k] - mx);
+    sum += p[k];
+  }
+  for (int k = 0; k < n; k++) p[k] /= sum;
+}
+
+/* xoshiro256** seeded through splitmix64: fast, and one stream per
+** (seed, epoch, user) so results do not depend on how users are split
+** across threads. */
+typedef struct rbm_rng {
+  uint64_t s[4];
+} rbm_rng;
+
+static inline uint64_t rbm_splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static inline void rbm_rng_seed(rbm_rng *r, uint64_t a, uint64_t b,
+                                uint64_t c) {
+  uint64_t x = a ^ rbm_splitmix64(&b) ^ (rbm_splitmix64(&c) << 1);
+  for (int i = 0; i < 4; i++) r->s[i] = rbm_splitmix64(&x);
+}
+
+static inline uint64_t rbm_rng_next(rbm_rng *r) {
+  uint64_t *s = r->s;
+  uint64_t t = s[1] << 17;
+  uint64_t v = s[1] * 5;
+  uint64_t out = ((v << 7) | (v >> 57)) * 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 45) | (s[3] >> 19);
+  return out;
+}
+
+/* Uniform in [0, 1) with 24 bits, the precision of a float. */
+static inline float rbm_rng_uniform(rbm_rng *r) {
+  return (float)(rbm_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+#endif

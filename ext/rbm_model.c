@@ -1,0 +1,302 @@
+/*
+** rbm_model.c -- the model's memory and its blob.
+**
+** Blob layout (every number little-endian, whatever the host):
+**
+**   "RBMMODEL"                         8-byte magic
+**   u32 format_version                 RBM_FORMAT_VERSION
+**   u32 visible                        0 softmax, 1 binary
+**   u32 n_items, n_units, n_hidden
+**   u32 reserved                       0
+**   f64 like_threshold
+**   f64 unit_value[n_units]
+**   n_items item ids, each u8 tag then  0: i64 integer | 1: u32 len, bytes
+**   u32 count[n_items * n_units]       training ratings per (item, unit)
+**   f32 vbias[n_items * n_units]
+**   f32 hbias[n_hidden]
+**   f32 W[n_items * n_units * n_hidden]
+**   u64 checksum                       of every byte before it
+**
+** A blob that fails any check is RBM_CORRUPT with a message that says which.
+*/
+#include "rbm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char MAGIC[8] = {'R', 'B', 'M', 'M', 'O', 'D', 'E', 'L'};
+
+void rbm_model_free(rbm_model *m) {
+  if (!m) return;
+  rbm_keys_free(&m->items);
+  free(m->W);
+  free(m->vbias);
+  free(m->hbias);
+  free(m->count);
+  free(m->prior);
+  free(m);
+}
+
+int rbm_unit_of_value(const rbm_model *m, double value) {
+  if (m->visible == RBM_VISIBLE_BINARY) return value >= m->like_threshold;
+  int best = 0;
+  for (uint32_t k = 1; k < m->n_units; k++)
+    if (fabs(value - m->unit_value[k]) < fabs(value - m->unit_value[best]))
+      best = (int)k;
+  return best;
+}
+
+/* ---- little-endian encoding ---------------------------------------- */
+
+static int host_is_little_endian(void) {
+  const uint16_t one = 1;
+  return *(const uint8_t *)&one == 1;
+}
+
+typedef struct writer {
+  unsigned char *p;
+  size_t n;
+} writer;
+
+static void put_bytes(writer *w, const void *src, size_t n) {
+  memcpy(w->p + w->n, src, n);
+  w->n += n;
+}
+static void put_u64(writer *w, uint64_t v) {
+  for (int b = 0; b < 8; b++) w->p[w->n++] = (unsigned char)(v >> (8 * b));
+}
+static void put_u32(writer *w, uint32_t v) {
+  for (int b = 0; b < 4; b++) w->p[w->n++] = (unsigned char)(v >> (8 * b));
+}
+static void put_f64(writer *w, double d) {
+  uint64_t v;
+  memcpy(&v, &d, 8);
+  put_u64(w, v);
+}
+/* Arrays of 4-byte words: one memcpy on little-endian hosts. */
+static void put_words(writer *w, const void *src, size_t count) {
+  if (host_is_little_endian()) {
+    put_bytes(w, src, count * 4);
+    return;
+  }
+  const uint32_t *s = src;
+  for (size_t i = 0; i < count; i++) put_u32(w, s[i]);
+}
+
+typedef struct reader {
+  const unsigned char *p;
+  size_t n, at;
+} reader;
+
+static int has(const reader *r, size_t n) { return r->n - r->at >= n; }
+static uint64_t get_u64(reader *r) {
+  uint64_t v = 0;
+  for (int b = 0; b < 8; b++) v |= (uint64_t)r->p[r->at++] << (8 * b);
+  return v;
+}
+static uint32_t get_u32(reader *r) {
+  uint32_t v = 0;
+  for (int b = 0; b < 4; b++) v |= (uint32_t)r->p[r->at++] << (8 * b);
+  return v;
+}
+static double get_f64(reader *r) {
+  uint64_t v = get_u64(r);
+  double d;
+  memcpy(&d, &v, 8);
+  return d;
+}
+static void get_words(reader *r, void *dst, size_t count) {
+  if (host_is_little_endian()) {
+    memcpy(dst, r->p + r->at, count * 4);
+    r->at += count * 4;
+    return;
+  }
+  uint32_t *d = dst;
+  for (size_t i = 0; i < count; i++) d[i] = get_u32(r);
+}
+
+/* A fast 64-bit checksum: 8-byte little-endian words, multiply-xor mixed. */
+static uint64_t checksum(const unsigned char *p, size_t n) {
+  uint64_t h = 0x243f6a8885a308d3ULL ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v = 0;
+    if (host_is_little_endian()) {
+      memcpy(&v, p + i, 8);
+    } else {
+      for (int b = 0; b < 8; b++) v |= (uint64_t)p[i + b] << (8 * b);
+    }
+    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+  h ^= h >> 32;
+  return h;
+}
+
+/* ---- save ----------------------------------------------------------- */
+
+int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
+  size_t nv = (size_t)m->n_items * m->n_units;
+  size_t size = 8 + 6 * 4 + 8 + 8 * (size_t)m->n_units;
+  for (uint32_t i = 0; i < m->n_items; i++) {
+    rbm_key k = rbm_keys_get(&m->items, i);
+    size += 1 + (k.text ? 4 + (size_t)k.len : 8);
+  }
+  size += nv * 4 * 2 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4 + 8;
+
+  writer w = {malloc(size), 0};
+  if (!w.p) return RBM_NOMEM;
+  put_bytes(&w, MAGIC, 8);
+  put_u32(&w, RBM_FORMAT_VERSION);
+  put_u32(&w, (uint32_t)m->visible);
+  put_u32(&w, m->n_items);
+  put_u32(&w, m->n_units);
+  put_u32(&w, m->n_hidden);
+  put_u32(&w, 0);
+  put_f64(&w, m->like_threshold);
+  for (uint32_t k = 0; k < m->n_units; k++) put_f64(&w, m->unit_value[k]);
+  for (uint32_t i = 0; i < m->n_items; i++) {
+    rbm_key k = rbm_keys_get(&m->items, i);
+    if (k.text) {
+      w.p[w.n++] = 1;
+      put_u32(&w, k.len);
+      put_bytes(&w, k.text, k.len);
+    } else {
+      w.p[w.n++] = 0;
+      put_u64(&w, (uint64_t)k.i);
+    }
+  }
+  put_words(&w, m->count, nv);
+  put_words(&w, m->vbias, nv);
+  put_words(&w, m->hbias, m->n_hidden);
+  put_words(&w, m->W, nv * m->n_hidden);
+  put_u64(&w, checksum(w.p, w.n));
+  *blob = w.p;
+  *n = w.n;
+  return RBM_OK;
+}
+
+/* ---- load ----------------------------------------------------------- */
+
+#define FAIL(...)                              \
+  do {                                         \
+    snprintf(err, errlen, __VA_ARGS__);        \
+    rbm_model_free(m);                         \
+    return rc;                                 \
+  } while (0)
+
+int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
+                   size_t errlen) {
+  reader r = {blob, n, 0};
+  rbm_model *m = NULL;
+  int rc = RBM_CORRUPT;
+  *out = NULL;
+  if (!blob || n < 8 + 6 * 4 + 8 + 8 || memcmp(blob, MAGIC, 8) != 0)
+    FAIL("not an rbm model (bad magic or too short)");
+  r.at = 8;
+  uint32_t version = get_u32(&r);
+  if (version != RBM_FORMAT_VERSION)
+    FAIL("model format version %u; this build reads version %d", version,
+         RBM_FORMAT_VERSION);
+  r.at = n - 8;
+  uint64_t stored = get_u64(&r);
+  if (checksum(r.p, n - 8) != stored)
+    FAIL("model blob is damaged (checksum mismatch)");
+  r.at = 12;
+  r.n = n - 8;  /* the checksum is not payload */
+
+  rc = RBM_NOMEM;
+  m = calloc(1, sizeof *m);
+  if (!m) FAIL("out of memory");
+  rc = RBM_CORRUPT;
+  m->visible = (rbm_visible)get_u32(&r);
+  m->n_items = get_u32(&r);
+  m->n_units = get_u32(&r);
+  m->n_hidden = get_u32(&r);
+  (void)get_u32(&r);
+  m->like_threshold = get_f64(&r);
+  if ((m->visible != RBM_VISIBLE_SOFTMAX && m->visible != RBM_VISIBLE_BINARY) ||
+      m->n_units < 2 || m->n_units > RBM_MAX_VALUES || m->n_hidden < 1 ||
+      m->n_items < 1)
+    FAIL("model header is inconsistent");
+  size_t nv = (size_t)m->n_items * m->n_units;
+  /* Every item id takes at least 5 bytes: check before allocating. */
+  size_t floor = 8 * (size_t)m->n_units + 5 * (size_t)m->n_items + nv * 8 +
+                 (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4;
+  if (nv / m->n_units != m->n_items || !has(&r, floor))
+    FAIL("model blob is truncated");
+  for (uint32_t k = 0; k < m->n_units; k++) m->unit_value[k] = get_f64(&r);
+
+  for (uint32_t i = 0; i < m->n_items; i++) {
+    rbm_key key = {0};
+    if (!has(&r, 1)) FAIL("model blob is truncated in the item ids");
+    unsigned char tag = r.p[r.at++];
+    if (tag == 0 && has(&r, 8)) {
+      key.i = (int64_t)get_u64(&r);
+    } else if (tag == 1 && has(&r, 4)) {
+      key.len = get_u32(&r);
+      if (!has(&r, key.len)) FAIL("model blob is truncated in the item ids");
+      key.text = (const char *)r.p + r.at;
+      r.at += key.len;
+    } else {
+      FAIL("model blob has a bad item id");
+    }
+    int64_t idx = rbm_keys_intern(&m->items, &key);
+    if (idx < 0) {
+      rc = RBM_NOMEM;
+      FAIL("out of memory");
+    }
+    if ((uint32_t)idx != i) FAIL("model blob repeats an item id");
+  }
+  if (!has(&r, nv * 8 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4) ||
+      r.n - r.at != nv * 8 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4)
+    FAIL("model blob has the wrong size for its dimensions");
+  m->count = malloc(nv * sizeof *m->count);
+  m->vbias = malloc(nv * sizeof *m->vbias);
+  m->hbias = malloc((size_t)m->n_hidden * sizeof *m->hbias);
+  m->W = malloc(nv * m->n_hidden * sizeof *m->W);
+  if (!m->count || !m->vbias || !m->hbias || !m->W) {
+    rc = RBM_NOMEM;
+    FAIL("out of memory loading a model of %zu weights", nv * m->n_hidden);
+  }
+  get_words(&r, m->count, nv);
+  get_words(&r, m->vbias, nv);
+  get_words(&r, m->hbias, m->n_hidden);
+  get_words(&r, m->W, nv * m->n_hidden);
+  if (rbm_model_derive_prior(m) != RBM_OK) {
+    rc = RBM_NOMEM;
+    FAIL("out of memory");
+  }
+  *out = m;
+  return RBM_OK;
+}
+
+/* Item priors: each item's training distribution over units, smoothed
+** towards the global distribution with PRIOR_WEIGHT pseudo-ratings. */
+#define PRIOR_WEIGHT 2.0
+int rbm_model_derive_prior(rbm_model *m) {
+  uint32_t K = m->n_units;
+  free(m->prior);
+  m->prior = malloc(((size_t)m->n_items + 1) * K * sizeof *m->prior);
+  if (!m->prior) return RBM_NOMEM;
+  double global[RBM_MAX_VALUES] = {0}, total = 0;
+  for (size_t i = 0; i < m->n_items; i++)
+    for (uint32_t k = 0; k < K; k++) global[k] += m->count[i * K + k];
+  for (uint32_t k = 0; k < K; k++) total += global[k];
+  for (uint32_t k = 0; k < K; k++)
+    global[k] = total > 0 ? global[k] / total : 1.0 / K;
+  for (size_t i = 0; i < m->n_items; i++) {
+    double n = 0;
+    for (uint32_t k = 0; k < K; k++) n += m->count[i * K + k];
+    for (uint32_t k = 0; k < K; k++)
+      m->prior[i * K + k] =
+          (float)((m->count[i * K + k] + PRIOR_WEIGHT * global[k]) /
+                  (n + PRIOR_WEIGHT));
+  }
+  for (uint32_t k = 0; k < K; k++)
+    m->prior[(size_t)m->n_items * K + k] = (float)global[k];
+  return RBM_OK;
+}

@@ -1,0 +1,121 @@
+/*
+** rbm_predict.c -- from a user's ratings to predictions.
+**
+** A user is folded in by one mean-field up-pass over the items they rated:
+**   p(h_f = 1 | v) = sigmoid(hbias_f + sum over rated (i, k) of W[i][k][f]).
+** An item's rating distribution is then the softmax over its units:
+**   p(v_i = k | h) = softmax_k(vbias[i][k] + W[i][k] . h).
+** The prediction is the expectation over that softmax (Salakhutdinov et al.
+** 2007).  Scoring every item is one GEMV through BLAS.
+*/
+#include "rbm.h"
+#include "rbm_math.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline const float *weight_row(const rbm_model *m, uint32_t item,
+                                      uint32_t unit) {
+  return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
+}
+
+void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
+                 const uint8_t *units, float *hidden) {
+  int F = (int)m->n_hidden;
+  memcpy(hidden, m->hbias, (size_t)F * sizeof *hidden);
+  for (size_t j = 0; j < n; j++)
+    rbm_add(hidden, weight_row(m, items[j], units[j]), F);
+  for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
+}
+
+void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
+                    float *probs) {
+  int F = (int)m->n_hidden;
+  const float *vb = m->vbias + (size_t)item * m->n_units;
+  for (uint32_t k = 0; k < m->n_units; k++)
+    probs[k] = vb[k] + rbm_dot(weight_row(m, item, k), hidden, F);
+  rbm_softmax(probs, (int)m->n_units);
+}
+
+void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs) {
+  size_t nv = (size_t)m->n_items * m->n_units;
+  memcpy(probs, m->vbias, nv * sizeof *probs);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->n_hidden, 1.f,
+              m->W, (int)m->n_hidden, hidden, 1, 1.f, probs, 1);
+  for (uint32_t i = 0; i < m->n_items; i++)
+    rbm_softmax(probs + (size_t)i * m->n_units, (int)m->n_units);
+}
+
+double rbm_expected_rating(const rbm_model *m, const float *probs) {
+  double r = 0;
+  for (uint32_t k = 0; k < m->n_units; k++) r += probs[k] * m->unit_value[k];
+  return r;
+}
+
+double rbm_like_probability(const rbm_model *m, const float *probs) {
+  double p = 0;
+  for (uint32_t k = 0; k < m->n_units; k++)
+    if (m->unit_value[k] >= m->like_threshold ||
+        (m->visible == RBM_VISIBLE_BINARY && k == 1))
+      p += probs[k];
+  return p;
+}
+
+void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs) {
+  if (item >= m->n_items) item = m->n_items;
+  memcpy(probs, m->prior + (size_t)item * m->n_units,
+         m->n_units * sizeof *probs);
+}
+
+/* ---- top-k with a min-heap of the best k seen so far ----------------- */
+
+static void sift_down(const float *score, uint32_t *heap, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, s = i;
+    if (l < n && score[heap[l]] < score[heap[s]]) s = l;
+    if (r < n && score[heap[r]] < score[heap[s]]) s = r;
+    if (s == i) return;
+    uint32_t t = heap[i];
+    heap[i] = heap[s];
+    heap[s] = t;
+    i = s;
+  }
+}
+
+size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
+                 size_t k, uint32_t *out) {
+  size_t have = 0;
+  if (k == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (exclude && exclude[i]) continue;
+    if (have < k) {
+      out[have++] = (uint32_t)i;
+      if (have == k)
+        for (size_t j = k / 2 + 1; j-- > 0;) sift_down(score, out, k, j);
+    } else if (score[i] > score[out[0]]) {
+      out[0] = (uint32_t)i;
+      sift_down(score, out, k, 0);
+    }
+  }
+  if (have < k)
+    for (size_t j = have / 2 + 1; j-- > 0;) sift_down(score, out, have, j);
+  /* Pop the heap smallest first into the tail: best first overall. */
+  for (size_t end = have; end > 1; end--) {
+    uint32_t t = out[0];
+    out[0] = out[end - 1];
+    out[end - 1] = t;
+    sift_down(score, out, end - 1, 0);
+  }
+  return have;
+}
+
+/* ---- BLAS identification ------------------------------------------- */
+
+extern char *openblas_get_config(void);
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int);
+
+const char *rbm_blas_config(void) { return openblas_get_config(); }
+int rbm_blas_threads(void) { return openblas_get_num_threads(); }
+void rbm_blas_set_threads(int n) { openblas_set_num_threads(n); }

@@ -1,0 +1,118 @@
+/*
+** sql_glue.h -- what the SQL-facing files of the extension share.
+**
+** The engine (include/rbm.h) knows nothing of SQLite; these files turn
+** tables into rbm_ratings, options into rbm_config, models into rows, and
+** predictions into result values.
+*/
+#ifndef SQL_GLUE_H
+#define SQL_GLUE_H
+
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT3
+
+#include "rbm.h"
+
+/* Where the ratings are: a table or view and three of its columns.  schema
+** may be NULL (SQLite's usual name resolution). */
+typedef struct rbm_source {
+  char *schema, *table, *user, *item, *rating;
+} rbm_source;
+
+void rbm_source_free(rbm_source *src);
+int rbm_source_copy(rbm_source *dst, const rbm_source *src);
+/* "schema"."table" (or "table") for pasting into SQL, quoted: sqlite3_free. */
+char *rbm_source_from_clause(const rbm_source *src);
+
+/* ---- options (sql_options.c) ---------------------------------------- */
+
+/* Sets one training option from its text value; on error *err says why. */
+int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
+                   char **err);
+/* Sets options from a JSON object text. */
+int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
+                          char **err);
+/* Every option, resolved, as a JSON object: sqlite3_free. */
+char *rbm_options_to_json(const rbm_config *cfg);
+
+/* ---- ids and ratings from SQL values (sql_source.c) ------------------- */
+
+/* The key of an id value: integers, and text that spells a canonical
+** integer, are integer keys; other text and blobs are text keys; a real
+** with an integral value is an integer.  Returns 0 for NULL.  The key may
+** point into v, or into buf (for reals), so it lives as long as both. */
+int rbm_key_from_value(sqlite3_value *v, rbm_key *key, char *buf, size_t nbuf);
+/* Binds a key as a statement parameter. */
+int rbm_bind_key(sqlite3_stmt *stmt, int i, const rbm_key *key);
+/* Sets a key as a function result. */
+void rbm_result_key(sqlite3_context *ctx, const rbm_key *key);
+
+/* Reads the whole source into r (finished, in CSR form).  An empty source
+** is an error unless allow_empty. */
+int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
+                    rbm_ratings *r, char **err);
+
+/* ---- training from SQL (sql_train.c) ---------------------------------- */
+
+typedef struct rbm_trained {
+  rbm_model *model;
+  char *summary;     /* JSON: sqlite3_free */
+  char *options;     /* JSON: sqlite3_free */
+} rbm_trained;
+
+/* Reads src, trains with cfg, honouring sqlite3_interrupt. */
+int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
+                     const rbm_config *cfg, rbm_trained *out, char **err);
+void rbm_trained_free(rbm_trained *t);
+
+/* ---- serving: a model, its source, and users folded in (sql_serve.c) -- */
+
+/* A loaded model and where its users' ratings live; shared by reference
+** between the connection cache and the statements using it. */
+typedef struct rbm_served rbm_served;
+
+/* The model stored in rbm_models under name, from this connection's cache
+** when it is still the stored one.  Caller releases. */
+int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
+                       char **err);
+/* A model from a blob (the virtual table's shadow table). */
+int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
+                         sqlite3_int64 uid, rbm_served **out, char **err);
+void rbm_served_release(rbm_served *s);
+const rbm_model *rbm_served_model(const rbm_served *s);
+sqlite3_int64 rbm_served_uid(const rbm_served *s);
+/* Drops every model this connection caches (the extension's destructor). */
+void rbm_serve_shutdown(sqlite3 *db);
+
+/* Folds users in, one at a time, remembering the last one. */
+typedef struct rbm_user_reader rbm_user_reader;
+
+int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
+                         char **err);
+void rbm_user_reader_close(rbm_user_reader *rd);
+rbm_served *rbm_user_reader_served(const rbm_user_reader *rd);
+/* Folds the user in (cached when it is the same user as last time).
+** *hidden is NULL when the model cannot place the user (no rated items the
+** model knows).  *rated lists the model's item indexes the user rated. */
+int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
+                         const float **hidden, const uint32_t **rated,
+                         size_t *n_rated, char **err);
+/* Every user in the source, for full scans; key i valid until close. */
+int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
+                              char **err);
+
+/* ---- the model table (sql_store.c) --------------------------------- */
+
+int rbm_store_model(sqlite3 *db, const char *name, const rbm_source *src,
+                    const rbm_trained *t, char **err);
+
+/* ---- registration ----------------------------------------------------- */
+
+int rbm_register_functions(sqlite3 *db);
+int rbm_register_recommend(sqlite3 *db);
+int rbm_register_vtab(sqlite3 *db);
+
+/* "rbm_x: message" as an sqlite3_mprintf string. */
+char *rbm_errorf(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+** sql_options.c -- training options from JSON (rbm_train) or key=value
+** arguments (the virtual table), through one table of option names.
+**
+** Values are checked twice: here for their type ("hidden must be an
+** integer"), in rbm_config_check() for their range.
+*/
+#include "sql_glue.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_VISIBLE } opt_type;
+
+static const struct option {
+  const char *name;
+  opt_type type;
+  size_t offset;
+} OPTIONS[] = {
+    {"hidden", OPT_INT, offsetof(rbm_config, hidden)},
+    {"epochs", OPT_INT, offsetof(rbm_config, epochs)},
+    {"batch_size", OPT_INT, offsetof(rbm_config, batch_size)},
+    {"learning_rate", OPT_REAL, offsetof(rbm_config, learning_rate)},
+    {"momentum", OPT_REAL, offsetof(rbm_config, momentum)},
+    {"weight_decay", OPT_REAL, offsetof(rbm_config, weight_decay)},
+    {"cd_k", OPT_INT, offsetof(rbm_config, cd_k)},
+    {"seed", OPT_SEED, offsetof(rbm_config, seed)},
+    {"visible", OPT_VISIBLE, offsetof(rbm_config, visible)},
+    {"like_threshold", OPT_REAL, offsetof(rbm_config, like_threshold)},
+    {"threads", OPT_INT, offsetof(rbm_config, threads)},
+    {"verbose", OPT_BOOL, offsetof(rbm_config, verbose)},
+};
+#define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+static int parse_number(const char *text, double *out) {
+  char *end;
+  if (!text || !*text) return 0;
+  *out = strtod(text, &end);
+  while (*end == ' ') end++;
+  return *end == 0 && isfinite(*out);
+}
+
+int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
+                   char **err) {
+  const struct option *opt = NULL;
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (sqlite3_stricmp(OPTIONS[i].name, key) == 0) opt = &OPTIONS[i];
+  if (!opt) {
+    *err = sqlite3_mprintf("unknown option '%s'", key);
+    return SQLITE_ERROR;
+  }
+  void *field = (char *)cfg + opt->offset;
+  double d;
+  switch (opt->type) {
+    case OPT_VISIBLE:
+      if (value && sqlite3_stricmp(value, "softmax") == 0) {
+        *(rbm_visible *)field = RBM_VISIBLE_SOFTMAX;
+      } else if (value && sqlite3_stricmp(value, "binary") == 0) {
+        *(rbm_visible *)field = RBM_VISIBLE_BINARY;
+      } else {
+        *err = sqlite3_mprintf("visible must be 'softmax' or 'binary', not '%s'",
+                               value ? value : "NULL");
+        return SQLITE_ERROR;
+      }
+      return SQLITE_OK;
+    case OPT_BOOL:
+      if (value && (!sqlite3_stricmp(value, "true") || !strcmp(value, "1"))) {
+        *(int *)field = 1;
+      } else if (value &&
+                 (!sqlite3_stricmp(value, "false") || !strcmp(value, "0"))) {
+        *(int *)field = 0;
+      } else {
+        *err = sqlite3_mprintf("%s must be true or false", opt->name);
+        return SQLITE_ERROR;
+      }
+      return SQLITE_OK;
+    default:
+      break;
+  }
+  if (!parse_number(value, &d)) {
+    *err = sqlite3_mprintf("%s must be a number, not '%s'", opt->name,
+                           value ? value : "NULL");
+    return SQLITE_ERROR;
+  }
+  switch (opt->type) {
+    case OPT_INT:
+      if (d != floor(d)) {
+        *err = sqlite3_mprintf("%s must be an integer", opt->name);
+        return SQLITE_ERROR;
+      }
+      /* Out of int range: a value rbm_config_check() rejects by name. */
+      *(int *)field = fabs(d) < 1e9 ? (int)d : -1;
+      break;
+    case OPT_SEED:
+      if (d != floor(d) || d < 0 || d > 9007199254740992.0) {
+        *err = sqlite3_mprintf("seed must be an integer from 0 to 2^53");
+        return SQLITE_ERROR;
+      }
+      *(uint64_t *)field = (uint64_t)d;
+      break;
+    default:
+      *(double *)field = d;
+      break;
+  }
+  return SQLITE_OK;
+}
+
+int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
+                          char **err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(
+      db,
+      "SELECT json_type(?1), key, value, type FROM json_each(?1)"
+      " UNION ALL SELECT json_type(?1), NULL, NULL, NULL",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *top = (const char *)sqlite3_column_text(st, 0);
+    if (!top || strcmp(top, "object") != 0) {
+      *err = sqlite3_mprintf("options must be a JSON object, like "
+                             "'{\"hidden\": 100}'");
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL) continue;
+    const char *key = (const char *)sqlite3_column_text(st, 1);
+    const char *type = (const char *)sqlite3_column_text(st, 3);
+    const char *value = (const char *)sqlite3_column_text(st, 2);
+    if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
+    if (!strcmp(type, "null") || !strcmp(type, "array") ||
+        !strcmp(type, "object")) {
+      *err = sqlite3_mprintf("option %s cannot be %s", key,
+                             !strcmp(type, "null") ? "null" : "a JSON container");
+      rc = SQLITE_ERROR;
+      break;
+    }
+    rc = rbm_option_set(cfg, key, value, err);
+    if (rc != SQLITE_OK) break;
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc != SQLITE_OK && !*err)
+    *err = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+char *rbm_options_to_json(const rbm_config *c) {
+  return sqlite3_mprintf(
+      "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
+      "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%d,\"seed\":%llu,"
+      "\"visible\":\"%s\",\"like_threshold\":%!.15g,\"threads\":%d,"
+      "\"verbose\":%s}",
+      c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
+      c->weight_decay, c->cd_k, (unsigned long long)c->seed,
+      c->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax",
+      c->like_threshold, c->threads, c->verbose ? "true" : "false");
+}

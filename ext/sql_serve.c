@@ -1,0 +1,485 @@
+/*
+** sql_serve.c -- keeping models and users ready for prediction.
+**
+** Three levels of cache, so that rbm_predict() row after row costs a
+** lookup and K dot products:
+**
+**   per connection  decoded models by name, checked against the stored
+**                   row's uid (which changes with every training) once per
+**                   statement; and, for sources without an index on the
+**                   user column, a CSR snapshot of the source, rebuilt when
+**                   the database has changed since.
+**   per statement   an rbm_user_reader (in sqlite3_set_auxdata), holding
+**                   the last user's hidden activations.
+**
+** A user is folded in from their rows in the source as it is *now*, so
+** ratings added after training count without retraining.  With an index on
+** the user column that is one indexed query per user; without one, one
+** scan builds the snapshot, instead of one scan per user.
+*/
+#include "sql_glue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The source read whole, for sources without an index on the user. */
+typedef struct snapshot {
+  int ref;
+  sqlite3_int64 data_version, total_changes;  /* when it was read */
+  rbm_ratings r;
+  uint32_t *model_item;                       /* r's item -> model's, or
+                                              ** UINT32_MAX if unknown */
+  uint8_t unit_of_code[RBM_MAX_VALUES];
+} snapshot;
+
+struct rbm_served {
+  int ref;
+  rbm_model *model;
+  rbm_source src;
+  sqlite3_int64 uid;
+  char *name;           /* under which it is cached; NULL if not cached */
+  int user_indexed;     /* -1 not yet known */
+  snapshot *snap;
+};
+
+/* Per-connection cache: models by name. */
+#define CACHE_SIZE 8
+typedef struct conn_cache {
+  sqlite3 *db;
+  rbm_served *entry[CACHE_SIZE];
+  struct conn_cache *next;
+} conn_cache;
+
+/* The caches of every connection, found by db: the list is short (one
+** entry per open connection that loaded the extension) and guarded. */
+static conn_cache *all_caches;
+static sqlite3_mutex *cache_mutex(void) {
+  return sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_APP1);
+}
+
+static conn_cache *cache_of(sqlite3 *db, int create) {
+  sqlite3_mutex_enter(cache_mutex());
+  conn_cache *c = all_caches;
+  while (c && c->db != db) c = c->next;
+  if (!c && create && (c = calloc(1, sizeof *c)) != NULL) {
+    c->db = db;
+    c->next = all_caches;
+    all_caches = c;
+  }
+  sqlite3_mutex_leave(cache_mutex());
+  return c;
+}
+
+static void snapshot_release(snapshot *sn) {
+  if (!sn || --sn->ref > 0) return;
+  rbm_ratings_free(&sn->r);
+  free(sn->model_item);
+  free(sn);
+}
+
+void rbm_served_release(rbm_served *s) {
+  if (!s || --s->ref > 0) return;
+  rbm_model_free(s->model);
+  rbm_source_free(&s->src);
+  sqlite3_free(s->name);
+  snapshot_release(s->snap);
+  free(s);
+}
+
+const rbm_model *rbm_served_model(const rbm_served *s) { return s->model; }
+sqlite3_int64 rbm_served_uid(const rbm_served *s) { return s->uid; }
+
+void rbm_serve_shutdown(sqlite3 *db) {
+  sqlite3_mutex_enter(cache_mutex());
+  conn_cache **pp = &all_caches;
+  while (*pp && (*pp)->db != db) pp = &(*pp)->next;
+  conn_cache *c = *pp;
+  if (c) *pp = c->next;
+  sqlite3_mutex_leave(cache_mutex());
+  if (!c) return;
+  for (int i = 0; i < CACHE_SIZE; i++) rbm_served_release(c->entry[i]);
+  free(c);
+}
+
+int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
+                         sqlite3_int64 uid, rbm_served **out, char **err) {
+  char msg[200];
+  rbm_served *s = calloc(1, sizeof *s);
+  *out = NULL;
+  if (!s || rbm_source_copy(&s->src, src) != SQLITE_OK) {
+    free(s);
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  s->ref = 1;
+  s->uid = uid;
+  s->user_indexed = -1;
+  int rc = rbm_model_load(blob, (size_t)(nblob > 0 ? nblob : 0), &s->model,
+                          msg, sizeof msg);
+  if (rc != RBM_OK) {
+    rbm_served_release(s);
+    *err = sqlite3_mprintf("%s", msg);
+    return rc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
+  }
+  *out = s;
+  return SQLITE_OK;
+}
+
+/* The uid of the stored model called name; SQLITE_NOTFOUND if none. */
+static int stored_uid(sqlite3 *db, const char *name, sqlite3_int64 *uid,
+                      char **err) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db, "SELECT uid FROM main.rbm_models WHERE name = ?1", -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("no model named '%s' (there is no rbm_models "
+                           "table: train one with rbm_train)", name);
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *uid = sqlite3_column_int64(st, 0);
+    rc = SQLITE_OK;
+  } else if (rc == SQLITE_DONE) {
+    *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
+    rc = SQLITE_ERROR;
+  } else {
+    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
+                       char **err) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db,
+      "SELECT model, uid, source, user_column, item_column, rating_column"
+      " FROM main.rbm_models WHERE name = ?1",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    rbm_source src = {NULL, (char *)sqlite3_column_text(st, 2),
+                      (char *)sqlite3_column_text(st, 3),
+                      (char *)sqlite3_column_text(st, 4),
+                      (char *)sqlite3_column_text(st, 5)};
+    if (!src.table || !src.user || !src.item || !src.rating) {
+      *err = sqlite3_mprintf("model '%s' has no source recorded", name);
+      rc = SQLITE_CORRUPT;
+    } else {
+      rc = rbm_served_from_blob(sqlite3_column_blob(st, 0),
+                                sqlite3_column_bytes(st, 0), &src,
+                                sqlite3_column_int64(st, 1), out, err);
+      if (rc != SQLITE_OK) {
+        char *why = *err;
+        *err = sqlite3_mprintf("model '%s': %s", name, why);
+        sqlite3_free(why);
+      }
+    }
+  } else {
+    *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
+    rc = SQLITE_ERROR;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
+                       char **err) {
+  sqlite3_int64 uid = 0;
+  *out = NULL;
+  int rc = stored_uid(db, name, &uid, err);
+  if (rc != SQLITE_OK) return rc;
+  conn_cache *c = cache_of(db, 1);
+  int slot = -1;
+  for (int i = 0; c && i < CACHE_SIZE; i++) {
+    rbm_served *e = c->entry[i];
+    if (e && strcmp(e->name, name) == 0) {
+      if (e->uid == uid) {
+        e->ref++;
+        *out = e;
+        return SQLITE_OK;
+      }
+      slot = i;  /* retrained since: replace */
+    }
+  }
+  rc = load_stored(db, name, out, err);
+  if (rc != SQLITE_OK || !c) return rc;
+  if (slot < 0) {
+    for (int i = 0; i < CACHE_SIZE && slot < 0; i++)
+      if (!c->entry[i]) slot = i;
+    if (slot < 0) slot = (int)(uid & (CACHE_SIZE - 1));  /* evict one */
+  }
+  (*out)->name = sqlite3_mprintf("%s", name);
+  if (!(*out)->name) return SQLITE_OK;  /* works, just is not cached */
+  rbm_served_release(c->entry[slot]);
+  c->entry[slot] = *out;
+  (*out)->ref++;
+  return SQLITE_OK;
+}
+
+/* ---- reading users from the source ----------------------------------- */
+
+/* Does "WHERE user = ?" use an index?  Asked once per model and connection. */
+static int user_lookup_is_indexed(sqlite3 *db, const char *select_sql) {
+  char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", select_sql);
+  sqlite3_stmt *st;
+  int search = 0, scan = 0;
+  if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *detail = (const char *)sqlite3_column_text(st, 3);
+      if (!detail) continue;
+      if (strncmp(detail, "SEARCH", 6) == 0) search = 1;
+      if (strncmp(detail, "SCAN", 4) == 0) scan = 1;
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_free(sql);
+  return search && !scan;
+}
+
+static void change_counters(sqlite3 *db, const rbm_source *src,
+                            sqlite3_int64 *data_version,
+                            sqlite3_int64 *total_changes) {
+  unsigned int v = 0;
+  sqlite3_file_control(db, src->schema ? src->schema : "main",
+                       SQLITE_FCNTL_DATA_VERSION, &v);
+  *data_version = v;
+  *total_changes = sqlite3_total_changes64(db);
+}
+
+/* The served model's snapshot, read anew if the database changed. */
+static int fresh_snapshot(sqlite3 *db, rbm_served *s, snapshot **out,
+                          char **err) {
+  sqlite3_int64 dv, tc;
+  change_counters(db, &s->src, &dv, &tc);
+  if (s->snap && s->snap->data_version == dv && s->snap->total_changes == tc) {
+    s->snap->ref++;
+    *out = s->snap;
+    return SQLITE_OK;
+  }
+  snapshot *sn = calloc(1, sizeof *sn);
+  if (!sn) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  sn->ref = 1;
+  sn->data_version = dv;
+  sn->total_changes = tc;
+  int rc = rbm_read_source(db, &s->src, 1, &sn->r, err);
+  if (rc == SQLITE_OK) {
+    sn->model_item = malloc((sn->r.items.n + 1) * sizeof *sn->model_item);
+    if (!sn->model_item) rc = SQLITE_NOMEM;
+  }
+  if (rc != SQLITE_OK) {
+    snapshot_release(sn);
+    return rc;
+  }
+  for (uint32_t i = 0; i < sn->r.items.n; i++) {
+    rbm_key k = rbm_keys_get(&sn->r.items, i);
+    int64_t mi = rbm_keys_find(&s->model->items, &k);
+    sn->model_item[i] = mi < 0 ? UINT32_MAX : (uint32_t)mi;
+  }
+  for (uint32_t c = 0; c < sn->r.n_values; c++)
+    sn->unit_of_code[c] = (uint8_t)rbm_unit_of_value(s->model, sn->r.values[c]);
+  snapshot_release(s->snap);
+  s->snap = sn;
+  sn->ref++;
+  *out = sn;
+  return SQLITE_OK;
+}
+
+struct rbm_user_reader {
+  sqlite3 *db;
+  rbm_served *s;
+  snapshot *snap;             /* either this ... */
+  sqlite3_stmt *by_user;      /* ... or this */
+  uint32_t *items;            /* the last user's rated items the model knows */
+  uint8_t *units;
+  size_t n;
+  uint32_t *seen;             /* per item: stamp of the last user who had it */
+  uint32_t stamp;
+  float *hidden;
+  int placed, have_last;
+  rbm_key last;
+  char *last_text;
+};
+
+rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
+  return rd->s;
+}
+
+void rbm_user_reader_close(rbm_user_reader *rd) {
+  if (!rd) return;
+  sqlite3_finalize(rd->by_user);
+  snapshot_release(rd->snap);
+  rbm_served_release(rd->s);
+  free(rd->items);
+  free(rd->units);
+  free(rd->seen);
+  free(rd->hidden);
+  free(rd->last_text);
+  free(rd);
+}
+
+int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
+                         char **err) {
+  const rbm_model *m = s->model;
+  rbm_user_reader *rd = calloc(1, sizeof *rd);
+  *out = NULL;
+  if (!rd) goto nomem;
+  rd->db = db;
+  rd->s = s;
+  s->ref++;
+  rd->items = malloc(m->n_items * sizeof *rd->items);
+  rd->units = malloc(m->n_items);
+  rd->seen = calloc(m->n_items, sizeof *rd->seen);
+  rd->hidden = malloc(m->n_hidden * sizeof *rd->hidden);
+  if (!rd->items || !rd->units || !rd->seen || !rd->hidden) goto nomem;
+
+  char *from = rbm_source_from_clause(&s->src);
+  char *sql = from ? sqlite3_mprintf(
+                         "SELECT \"%w\", \"%w\" FROM %s WHERE \"%w\" = ?1",
+                         s->src.item, s->src.rating, from, s->src.user)
+                   : NULL;
+  sqlite3_free(from);
+  if (!sql) goto nomem;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &rd->by_user, NULL);
+  if (rc == SQLITE_OK && s->user_indexed < 0)
+    s->user_indexed = user_lookup_is_indexed(db, sql);
+  sqlite3_free(sql);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("source %s: %s", s->src.table, sqlite3_errmsg(db));
+    rbm_user_reader_close(rd);
+    return rc;
+  }
+  if (!s->user_indexed) {
+    sqlite3_finalize(rd->by_user);
+    rd->by_user = NULL;
+    rc = fresh_snapshot(db, s, &rd->snap, err);
+    if (rc != SQLITE_OK) {
+      rbm_user_reader_close(rd);
+      return rc;
+    }
+  }
+  *out = rd;
+  return SQLITE_OK;
+nomem:
+  rbm_user_reader_close(rd);
+  *err = sqlite3_mprintf("out of memory");
+  return SQLITE_NOMEM;
+}
+
+/* Adds (item, unit) unless the user already has the item: a duplicate row
+** in the source counts once, as in training. */
+static void add_rated(rbm_user_reader *rd, uint32_t item, uint8_t unit) {
+  if (item == UINT32_MAX) return;
+  if (rd->seen[item] == rd->stamp) return;
+  rd->seen[item] = rd->stamp;
+  rd->items[rd->n] = item;
+  rd->units[rd->n] = unit;
+  rd->n++;
+}
+
+static int gather_from_query(rbm_user_reader *rd, const rbm_key *user,
+                             char **err) {
+  sqlite3_stmt *st = rd->by_user;
+  const rbm_model *m = rd->s->model;
+  char buf[32];
+  rbm_bind_key(st, 1, user);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rbm_key item;
+    sqlite3_value *rv = sqlite3_column_value(st, 1);
+    int type = sqlite3_value_numeric_type(rv);
+    if (!rbm_key_from_value(sqlite3_column_value(st, 0), &item, buf, sizeof buf))
+      continue;
+    if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) continue;
+    int64_t mi = rbm_keys_find(&m->items, &item);
+    if (mi >= 0)
+      add_rated(rd, (uint32_t)mi,
+                (uint8_t)rbm_unit_of_value(m, sqlite3_value_double(rv)));
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    *err = sqlite3_mprintf("source %s: %s", rd->s->src.table,
+                           sqlite3_errmsg(rd->db));
+    return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void gather_from_snapshot(rbm_user_reader *rd, const rbm_key *user) {
+  const snapshot *sn = rd->snap;
+  int64_t u = rbm_keys_find(&sn->r.users, user);
+  if (u < 0) return;
+  for (uint64_t j = sn->r.row[u]; j < sn->r.row[u + 1]; j++)
+    add_rated(rd, sn->model_item[sn->r.col_item[j]],
+              sn->unit_of_code[sn->r.col_code[j]]);
+}
+
+static int remember_user(rbm_user_reader *rd, const rbm_key *user) {
+  rd->have_last = 0;
+  rd->last = *user;
+  if (user->text) {
+    char *t = realloc(rd->last_text, user->len + 1);
+    if (!t) return SQLITE_NOMEM;
+    memcpy(t, user->text, user->len);
+    rd->last_text = t;
+    rd->last.text = t;
+  }
+  rd->have_last = 1;
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
+                         const float **hidden, const uint32_t **rated,
+                         size_t *n_rated, char **err) {
+  if (!rd->have_last || !rbm_key_equal(&rd->last, user)) {
+    rd->n = 0;
+    if (++rd->stamp == 0) {  /* wrapped: start the stamps afresh */
+      memset(rd->seen, 0, rd->s->model->n_items * sizeof *rd->seen);
+      rd->stamp = 1;
+    }
+    if (rd->snap) {
+      gather_from_snapshot(rd, user);
+    } else {
+      int rc = gather_from_query(rd, user, err);
+      if (rc != SQLITE_OK) {
+        rd->have_last = 0;
+        return rc;
+      }
+    }
+    rd->placed = rd->n > 0;
+    if (rd->placed)
+      rbm_fold_in(rd->s->model, rd->n, rd->items, rd->units, rd->hidden);
+    if (remember_user(rd, user) != SQLITE_OK) {
+      *err = sqlite3_mprintf("out of memory");
+      return SQLITE_NOMEM;
+    }
+  }
+  *hidden = rd->placed ? rd->hidden : NULL;
+  *rated = rd->items;
+  *n_rated = rd->n;
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
+                              char **err) {
+  if (!rd->snap) {
+    int rc = fresh_snapshot(rd->db, rd->s, &rd->snap, err);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_finalize(rd->by_user);
+    rd->by_user = NULL;
+    rd->have_last = 0;
+  }
+  *users = &rd->snap->r.users;
+  return SQLITE_OK;
+}

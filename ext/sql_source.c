@@ -1,0 +1,195 @@
+/*
+** sql_source.c -- the ratings table as the engine sees it.
+**
+** The source is read with one prepared statement, every identifier quoted
+** with %w, never pasted.  Ids become rbm_key values; ratings must be
+** numbers (text that SQLite can read losslessly as a number counts, so a
+** table filled by the shell's .import works as it is).
+*/
+#include "sql_glue.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void rbm_source_free(rbm_source *src) {
+  sqlite3_free(src->schema);
+  sqlite3_free(src->table);
+  sqlite3_free(src->user);
+  sqlite3_free(src->item);
+  sqlite3_free(src->rating);
+  memset(src, 0, sizeof *src);
+}
+
+int rbm_source_copy(rbm_source *dst, const rbm_source *src) {
+  memset(dst, 0, sizeof *dst);
+  if (src->schema) dst->schema = sqlite3_mprintf("%s", src->schema);
+  dst->table = sqlite3_mprintf("%s", src->table);
+  dst->user = sqlite3_mprintf("%s", src->user);
+  dst->item = sqlite3_mprintf("%s", src->item);
+  dst->rating = sqlite3_mprintf("%s", src->rating);
+  if ((src->schema && !dst->schema) || !dst->table || !dst->user ||
+      !dst->item || !dst->rating) {
+    rbm_source_free(dst);
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+char *rbm_source_from_clause(const rbm_source *src) {
+  if (src->schema) return sqlite3_mprintf("\"%w\".\"%w\"", src->schema, src->table);
+  return sqlite3_mprintf("\"%w\"", src->table);
+}
+
+/* "123", "-7": the canonical spelling of an int64, and nothing else. */
+static int canonical_integer(const char *s, int n, sqlite3_int64 *out) {
+  int i = 0, neg = 0;
+  if (n > 0 && s[0] == '-') neg = i = 1;
+  if (i == n || n - i > 19) return 0;
+  if (s[i] == '0' && n - i > 1) return 0;
+  if (neg && s[i] == '0') return 0;
+  sqlite3_uint64 v = 0;
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (sqlite3_uint64)(s[i] - '0');
+  }
+  if (v > (sqlite3_uint64)INT64_MAX + (sqlite3_uint64)neg) return 0;
+  *out = neg ? (sqlite3_int64)(0 - v) : (sqlite3_int64)v;
+  return 1;
+}
+
+int rbm_key_from_value(sqlite3_value *v, rbm_key *key, char *buf, size_t nbuf) {
+  memset(key, 0, sizeof *key);
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_NULL:
+      return 0;
+    case SQLITE_INTEGER:
+      key->i = sqlite3_value_int64(v);
+      return 1;
+    case SQLITE_FLOAT: {
+      double d = sqlite3_value_double(v);
+      if (d == floor(d) && fabs(d) < 9.2e18) {
+        key->i = (sqlite3_int64)d;
+        return 1;
+      }
+      snprintf(buf, nbuf, "%.17g", d);
+      key->text = buf;
+      key->len = (uint32_t)strlen(buf);
+      return 1;
+    }
+    case SQLITE_BLOB:
+      key->text = sqlite3_value_blob(v);
+      key->len = (uint32_t)sqlite3_value_bytes(v);
+      if (!key->text) key->text = "";
+      return 1;
+    default: {
+      const char *s = (const char *)sqlite3_value_text(v);
+      int n = sqlite3_value_bytes(v);
+      sqlite3_int64 i;
+      if (canonical_integer(s, n, &i)) {
+        key->i = i;
+      } else {
+        key->text = s ? s : "";
+        key->len = (uint32_t)n;
+      }
+      return 1;
+    }
+  }
+}
+
+int rbm_bind_key(sqlite3_stmt *stmt, int i, const rbm_key *key) {
+  if (key->text) return sqlite3_bind_text(stmt, i, key->text, (int)key->len,
+                                          SQLITE_TRANSIENT);
+  return sqlite3_bind_int64(stmt, i, key->i);
+}
+
+void rbm_result_key(sqlite3_context *ctx, const rbm_key *key) {
+  if (key->text) {
+    sqlite3_result_text(ctx, key->text, (int)key->len, SQLITE_TRANSIENT);
+  } else {
+    sqlite3_result_int64(ctx, key->i);
+  }
+}
+
+/* A short printable form of an id for error messages. */
+static char *describe_value(sqlite3_value *v) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) return sqlite3_mprintf("NULL");
+  return sqlite3_mprintf("'%.40s'", (const char *)sqlite3_value_text(v));
+}
+
+int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
+                    rbm_ratings *r, char **err) {
+  char *from = rbm_source_from_clause(src);
+  char *sql = from ? sqlite3_mprintf("SELECT \"%w\", \"%w\", \"%w\" FROM %s",
+                                     src->user, src->item, src->rating, from)
+                   : NULL;
+  sqlite3_stmt *st = NULL;
+  int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  sqlite3_free(from);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("source %s: %s", src->table,
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+    return rc;
+  }
+  char ubuf[32], ibuf[32];
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sqlite3_value *uv = sqlite3_column_value(st, 0);
+    sqlite3_value *iv = sqlite3_column_value(st, 1);
+    sqlite3_value *rv = sqlite3_column_value(st, 2);
+    rbm_key user, item;
+    if (!rbm_key_from_value(uv, &user, ubuf, sizeof ubuf) ||
+        !rbm_key_from_value(iv, &item, ibuf, sizeof ibuf)) {
+      char *u = describe_value(uv), *i = describe_value(iv);
+      *err = sqlite3_mprintf("source %s has a NULL %s (user %s, item %s)",
+                             src->table,
+                             sqlite3_value_type(uv) == SQLITE_NULL ? src->user
+                                                                   : src->item,
+                             u, i);
+      sqlite3_free(u);
+      sqlite3_free(i);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    int type = sqlite3_value_numeric_type(rv);
+    double value = sqlite3_value_double(rv);
+    if ((type != SQLITE_INTEGER && type != SQLITE_FLOAT) || !isfinite(value)) {
+      char *u = describe_value(uv), *i = describe_value(iv);
+      char *got = describe_value(rv);
+      *err = sqlite3_mprintf(
+          "source %s: %s must be a number; user %s, item %s has %s",
+          src->table, src->rating, u, i, got);
+      sqlite3_free(u);
+      sqlite3_free(i);
+      sqlite3_free(got);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    int erc = rbm_ratings_add(r, &user, &item, value);
+    if (erc == RBM_ERROR) {
+      *err = sqlite3_mprintf(
+          "source %s: %s has more than %d distinct values; is it a rating?",
+          src->table, src->rating, RBM_MAX_VALUES);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if (erc != RBM_OK) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc != SQLITE_OK && !*err)
+    *err = sqlite3_mprintf("source %s: %s", src->table,
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && r->n == 0 && !allow_empty) {
+    *err = sqlite3_mprintf("source %s has no ratings", src->table);
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && rbm_ratings_finish(r) != RBM_OK) {
+    *err = sqlite3_mprintf("out of memory");
+    rc = SQLITE_NOMEM;
+  }
+  return rc;
+}

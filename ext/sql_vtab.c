@@ -1,0 +1,556 @@
+/*
+** sql_vtab.c -- the rbm virtual table: a model that trains on creation and
+** reads as a table of predictions.
+**
+**   CREATE VIRTUAL TABLE recs USING rbm(
+**     source=ratings, user=user_id, item=item_id, rating=rating,
+**     hidden=100, epochs=60);                  -- any rbm_train option
+**   SELECT item_id, p_like FROM recs
+**    WHERE user_id = 42 AND rated = 0 ORDER BY p_like DESC LIMIT 10;
+**   INSERT INTO recs(recs) VALUES('retrain');  -- train again on the source
+**   DROP TABLE recs;                           -- removes the model too
+**
+** Columns: the source's user and item column names, then p_like, rating
+** (NULL for a binary model) and rated (1 where the source holds a rating
+** for the pair), and the hidden command column named after the table.
+** Rows: every (user in the source, item in the model) pair; with
+** "user = ?" only that user's, which costs one fold-in and one GEMV.
+**
+** The model lives in the shadow table <name>_model (one row, the same blob
+** as rbm_models), so it survives closing the database.  The table reads
+** other tables, so it is DIRECTONLY: no use from triggers or views.
+**
+** idxNum bits (xBestIndex -> xFilter), argv in this order:
+**   1  user = ?
+**   2  item = ?
+*/
+#include "sql_glue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { COL_USER, COL_ITEM, COL_P_LIKE, COL_RATING, COL_RATED, COL_COMMAND };
+#define HAS_USER 1
+#define HAS_ITEM 2
+
+typedef struct rbm_vtab {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  char *schema, *name;
+  rbm_source src;      /* resolved in the table's own schema */
+  rbm_config cfg;
+  rbm_served *served;  /* loaded from the shadow table on first use */
+} rbm_vtab;
+
+typedef struct rbm_vcursor {
+  sqlite3_vtab_cursor base;
+  rbm_user_reader *rd;
+  const rbm_model *m;
+  /* Which users: one (from "user = ?") or all of the source's. */
+  sqlite3_value *one_user;
+  const rbm_keys *all_users;
+  uint32_t user_at, n_users;
+  rbm_key user;
+  char ubuf[32];
+  /* Which items: one (from "item = ?") or all; the current user's
+  ** distributions over them and which of them the user rated. */
+  int64_t only_item;
+  uint32_t item_at, item_end;
+  float *probs;
+  uint8_t *rated;
+  int eof;
+} rbm_vcursor;
+
+/* ---- arguments ---------------------------------------------------------- */
+
+/* "key = value" -> key, value (unquoted): sqlite3_free both. */
+static int split_arg(const char *arg, char **key, char **value) {
+  const char *eq = strchr(arg, '=');
+  *key = *value = NULL;
+  if (!eq) return 0;
+  const char *k0 = arg, *k1 = eq, *v0 = eq + 1, *v1 = arg + strlen(arg);
+  while (k0 < k1 && (*k0 == ' ' || *k0 == '\t' || *k0 == '\n')) k0++;
+  while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t' || k1[-1] == '\n')) k1--;
+  while (v0 < v1 && (*v0 == ' ' || *v0 == '\t' || *v0 == '\n')) v0++;
+  while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t' || v1[-1] == '\n')) v1--;
+  char q = v1 - v0 >= 2 ? *v0 : 0;
+  char close = q == '[' ? ']' : q;
+  if ((q == '\'' || q == '"' || q == '`' || q == '[') && v1[-1] == close) {
+    v0++;
+    v1--;
+  } else {
+    q = 0;
+  }
+  *key = sqlite3_mprintf("%.*s", (int)(k1 - k0), k0);
+  /* Inside '...' or "...", a doubled quote stands for one. */
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  for (const char *p = v0; p < v1; p++) {
+    sqlite3_str_appendchar(s, 1, *p);
+    if (q && q != '[' && *p == q && p + 1 < v1 && p[1] == q) p++;
+  }
+  *value = sqlite3_str_finish(s);
+  if (!*key || !*value) {
+    sqlite3_free(*key);
+    sqlite3_free(*value);
+    *key = *value = NULL;
+  }
+  return 1;
+}
+
+static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
+                      char **err) {
+  char **slot[4] = {&v->src.table, &v->src.user, &v->src.item, &v->src.rating};
+  static const char *names[4] = {"source", "user", "item", "rating"};
+  rbm_config_defaults(&v->cfg);
+  for (int i = 3; i < argc; i++) {
+    char *key, *value;
+    if (!split_arg(argv[i], &key, &value)) {
+      *err = rbm_errorf("argument '%s' is not key=value", argv[i]);
+      return SQLITE_ERROR;
+    }
+    if (!key) return SQLITE_NOMEM;
+    int taken = 0;
+    for (int j = 0; j < 4 && !taken; j++) {
+      if (sqlite3_stricmp(key, names[j]) != 0) continue;
+      sqlite3_free(*slot[j]);
+      *slot[j] = value;
+      taken = 1;
+    }
+    int rc = taken ? SQLITE_OK : rbm_option_set(&v->cfg, key, value, err);
+    sqlite3_free(key);
+    if (!taken) sqlite3_free(value);
+    if (rc != SQLITE_OK) return rc;
+  }
+  for (int j = 0; j < 4; j++)
+    if (!*slot[j] || !**slot[j]) {
+      *err = rbm_errorf("missing %s=...; write USING rbm(source=ratings, "
+                        "user=user_id, item=item_id, rating=rating, ...)",
+                        names[j]);
+      return SQLITE_ERROR;
+    }
+  const char *cols[5] = {v->src.user, v->src.item, "p_like", "rating", "rated"};
+  for (int a = 0; a < 2; a++)
+    for (int b = a + 1; b < 5; b++)
+      if (sqlite3_stricmp(cols[a], cols[b]) == 0 ||
+          sqlite3_stricmp(cols[a], v->name) == 0) {
+        *err = rbm_errorf("column name '%s' is used twice (the table's "
+                          "columns are user, item, p_like, rating, rated)",
+                          cols[a]);
+        return SQLITE_ERROR;
+      }
+  const char *why = rbm_config_check(&v->cfg);
+  if (why) {
+    *err = rbm_errorf("%s", why);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+static void free_vtab(rbm_vtab *v) {
+  if (!v) return;
+  rbm_served_release(v->served);
+  rbm_source_free(&v->src);
+  sqlite3_free(v->name);
+  sqlite3_free(v->base.zErrMsg);
+  sqlite3_free(v);
+}
+
+/* ---- the shadow table -------------------------------------------------- */
+
+static int store_shadow(rbm_vtab *v, const rbm_trained *t, char **err) {
+  unsigned char *blob = NULL;
+  size_t nblob = 0;
+  sqlite3_stmt *st = NULL;
+  sqlite3_int64 uid;
+  if (rbm_model_save(t->model, &blob, &nblob) != RBM_OK) {
+    *err = rbm_errorf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  char *sql = sqlite3_mprintf(
+      "CREATE TABLE IF NOT EXISTS \"%w\".\"%w_model\"(id INTEGER PRIMARY KEY,"
+      " created_at TEXT, options TEXT, summary TEXT, uid INTEGER, model BLOB);"
+      "INSERT OR REPLACE INTO \"%w\".\"%w_model\" VALUES(1,"
+      " strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'), json(?1), json(?2), ?3, ?4)",
+      v->schema, v->name, v->schema, v->name);
+  const char *tail = sql;
+  int rc = sql ? SQLITE_OK : SQLITE_NOMEM;
+  while (rc == SQLITE_OK && tail && *tail) {
+    rc = sqlite3_prepare_v2(v->db, tail, -1, &st, &tail);
+    if (rc != SQLITE_OK || !st) break;
+    sqlite3_randomness(sizeof uid, &uid);
+    if (sqlite3_bind_parameter_count(st) == 4) {
+      sqlite3_bind_text(st, 1, t->options, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, t->summary, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 3, uid);
+      sqlite3_bind_blob64(st, 4, blob, nblob, SQLITE_STATIC);
+    }
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    sqlite3_finalize(st);
+    st = NULL;
+  }
+  if (rc != SQLITE_OK)
+    *err = rbm_errorf("storing the model: %s", sqlite3_errmsg(v->db));
+  sqlite3_free(sql);
+  free(blob);
+  return rc;
+}
+
+static int train_into_shadow(rbm_vtab *v, char **err) {
+  rbm_trained t;
+  int rc = rbm_train_source(v->db, v->name, &v->src, &v->cfg, &t, err);
+  if (rc == SQLITE_OK) rc = store_shadow(v, &t, err);
+  rbm_trained_free(&t);
+  return rc;
+}
+
+/* The stored model, reloaded if another connection retrained it. */
+static int load_served(rbm_vtab *v, char **err) {
+  sqlite3_stmt *st;
+  char *sql = sqlite3_mprintf(
+      "SELECT uid, model FROM \"%w\".\"%w_model\" WHERE id = 1", v->schema,
+      v->name);
+  int rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc != SQLITE_OK) {
+    *err = rbm_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
+    return rc;
+  }
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    *err = rbm_errorf("the shadow table %s_model holds no model", v->name);
+    sqlite3_finalize(st);
+    return SQLITE_CORRUPT;
+  }
+  sqlite3_int64 uid = sqlite3_column_int64(st, 0);
+  rc = SQLITE_OK;
+  if (!v->served || rbm_served_uid(v->served) != uid) {
+    rbm_served *s;
+    rc = rbm_served_from_blob(sqlite3_column_blob(st, 1),
+                              sqlite3_column_bytes(st, 1), &v->src, uid, &s,
+                              err);
+    if (rc == SQLITE_OK) {
+      rbm_served_release(v->served);
+      v->served = s;
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* ---- create, connect, destroy ----------------------------------------- */
+
+static int vt_init(sqlite3 *db, int argc, const char *const *argv,
+                   sqlite3_vtab **out, char **pzErr, int create) {
+  char *err = NULL;
+  rbm_vtab *v = sqlite3_malloc(sizeof *v);
+  *out = NULL;
+  if (!v) return SQLITE_NOMEM;
+  memset(v, 0, sizeof *v);
+  v->db = db;
+  v->schema = (char *)argv[1];
+  v->name = sqlite3_mprintf("%s", argv[2]);
+  v->src.schema = sqlite3_mprintf("%s", argv[1]);
+  int rc = v->name && v->src.schema ? parse_args(v, argc, argv, &err)
+                                    : SQLITE_NOMEM;
+  if (rc == SQLITE_OK && create) rc = train_into_shadow(v, &err);
+  if (rc == SQLITE_OK) {
+    char *sql = sqlite3_mprintf(
+        "CREATE TABLE x(\"%w\", \"%w\", p_like REAL, rating REAL,"
+        " rated INTEGER, \"%w\" HIDDEN)",
+        v->src.user, v->src.item, v->name);
+    rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK && !err) err = rbm_errorf("%s", sqlite3_errmsg(db));
+  }
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("rbm: %s", err ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    free_vtab(v);
+    return rc;
+  }
+  v->schema = v->src.schema;  /* argv does not outlive this call */
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  *out = &v->base;
+  return SQLITE_OK;
+}
+
+static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                     sqlite3_vtab **out, char **pzErr) {
+  (void)aux;
+  return vt_init(db, argc, argv, out, pzErr, 1);
+}
+
+static int vt_connect(sqlite3 *db, void *aux, int argc,
+                      const char *const *argv, sqlite3_vtab **out,
+                      char **pzErr) {
+  (void)aux;
+  return vt_init(db, argc, argv, out, pzErr, 0);
+}
+
+static int vt_disconnect(sqlite3_vtab *vtab) {
+  free_vtab((rbm_vtab *)vtab);
+  return SQLITE_OK;
+}
+
+static int vt_destroy(sqlite3_vtab *vtab) {
+  rbm_vtab *v = (rbm_vtab *)vtab;
+  char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_model\"",
+                              v->schema, v->name);
+  int rc = sql ? sqlite3_exec(v->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) free_vtab(v);
+  return rc;
+}
+
+static int vt_rename(sqlite3_vtab *vtab, const char *new_name) {
+  rbm_vtab *v = (rbm_vtab *)vtab;
+  char *sql = sqlite3_mprintf(
+      "ALTER TABLE \"%w\".\"%w_model\" RENAME TO \"%w_model\"", v->schema,
+      v->name, new_name);
+  int rc = sql ? sqlite3_exec(v->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) {
+    char *name = sqlite3_mprintf("%s", new_name);
+    if (!name) return SQLITE_NOMEM;
+    sqlite3_free(v->name);
+    v->name = name;
+  }
+  return rc;
+}
+
+static int vt_shadow_name(const char *suffix) {
+  return sqlite3_stricmp(suffix, "model") == 0;
+}
+
+/* ---- writes: only the retrain command --------------------------------- */
+
+static int vt_error(rbm_vtab *v, int rc, char *err) {
+  sqlite3_free(v->base.zErrMsg);
+  v->base.zErrMsg = sqlite3_mprintf("rbm: %s", err ? err : sqlite3_errstr(rc));
+  sqlite3_free(err);
+  return rc;
+}
+
+static int vt_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv,
+                     sqlite3_int64 *rowid) {
+  (void)rowid;
+  rbm_vtab *v = (rbm_vtab *)vtab;
+  char *err = NULL;
+  sqlite3_value *cmd = argc > 2 + COL_COMMAND ? argv[2 + COL_COMMAND] : NULL;
+  if (argc == 1 || sqlite3_value_type(argv[0]) != SQLITE_NULL || !cmd ||
+      sqlite3_value_type(cmd) == SQLITE_NULL)
+    return vt_error(v, SQLITE_READONLY,
+                    rbm_errorf("%s holds predictions and cannot be written; "
+                               "retrain with INSERT INTO %s(%s) "
+                               "VALUES('retrain')",
+                               v->name, v->name, v->name));
+  const char *c = (const char *)sqlite3_value_text(cmd);
+  if (!c || sqlite3_stricmp(c, "retrain") != 0)
+    return vt_error(v, SQLITE_ERROR,
+                    rbm_errorf("unknown command '%s' (known: 'retrain')",
+                               c ? c : ""));
+  int rc = train_into_shadow(v, &err);
+  if (rc != SQLITE_OK) return vt_error(v, rc, err);
+  return SQLITE_OK;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static int vt_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
+  (void)vtab;
+  int where[2] = {-1, -1};
+  for (int i = 0; i < info->nConstraint; i++) {
+    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
+    if (!p->usable || p->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (p->iColumn == COL_USER || p->iColumn == COL_ITEM)
+      where[p->iColumn] = i;
+  }
+  int idx = 0, argv = 0;
+  for (int b = 0; b < 2; b++) {
+    if (where[b] < 0) continue;
+    idx |= 1 << b;
+    info->aConstraintUsage[where[b]].argvIndex = ++argv;
+    /* Ids compare by rbm_key rules (42 and '42' are one user): our
+    ** answer is exact, so SQLite must not filter again with its own. */
+    info->aConstraintUsage[where[b]].omit = 1;
+  }
+  info->idxNum = idx;
+  /* Rows: users x items; a known user is one fold-in and one GEMV. */
+  static const double cost[4] = {1e10, 1e7, 1e3, 10};
+  static const sqlite3_int64 rows[4] = {10000000, 10000, 1000, 1};
+  info->estimatedCost = cost[idx];
+  info->estimatedRows = rows[idx];
+  return SQLITE_OK;
+}
+
+static int vt_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
+  (void)vtab;
+  rbm_vcursor *c = calloc(1, sizeof *c);
+  if (!c) return SQLITE_NOMEM;
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int vt_close(sqlite3_vtab_cursor *cur) {
+  rbm_vcursor *c = (rbm_vcursor *)cur;
+  rbm_user_reader_close(c->rd);
+  sqlite3_value_free(c->one_user);
+  free(c->probs);
+  free(c->rated);
+  free(c);
+  return SQLITE_OK;
+}
+
+/* Folds in the current user and scores the items the cursor will visit. */
+static int score_user(rbm_vcursor *c, char **err) {
+  const rbm_model *m = c->m;
+  const float *hidden;
+  const uint32_t *rated;
+  size_t n_rated;
+  int rc = rbm_user_reader_fold(c->rd, &c->user, &hidden, &rated, &n_rated, err);
+  if (rc != SQLITE_OK) return rc;
+  uint32_t K = m->n_units;
+  if (c->only_item >= 0) {
+    uint32_t i = (uint32_t)c->only_item;
+    if (hidden) rbm_item_probs(m, hidden, i, c->probs + (size_t)i * K);
+    else rbm_prior_probs(m, i, c->probs + (size_t)i * K);
+  } else if (hidden) {
+    rbm_all_item_probs(m, hidden, c->probs);
+  } else {
+    for (uint32_t i = 0; i < m->n_items; i++)
+      rbm_prior_probs(m, i, c->probs + (size_t)i * K);
+  }
+  memset(c->rated, 0, m->n_items);
+  for (size_t j = 0; j < n_rated; j++) c->rated[rated[j]] = 1;
+  c->item_at = c->only_item >= 0 ? (uint32_t)c->only_item : 0;
+  c->item_end = c->only_item >= 0 ? (uint32_t)c->only_item + 1 : m->n_items;
+  return SQLITE_OK;
+}
+
+/* Moves to the next user of a full scan, or to eof. */
+static int next_user(rbm_vcursor *c, char **err) {
+  if (c->one_user || c->user_at >= c->n_users) {
+    c->eof = 1;
+    return SQLITE_OK;
+  }
+  c->user = rbm_keys_get(c->all_users, c->user_at++);
+  return score_user(c, err);
+}
+
+static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv) {
+  (void)idxStr;
+  (void)argc;
+  rbm_vcursor *c = (rbm_vcursor *)cur;
+  rbm_vtab *v = (rbm_vtab *)cur->pVtab;
+  char *err = NULL;
+  int a = 0;
+  c->eof = 0;
+  c->only_item = -1;
+  c->user_at = c->n_users = 0;
+  sqlite3_value_free(c->one_user);
+  c->one_user = NULL;
+
+  int rc = load_served(v, &err);
+  if (rc != SQLITE_OK) return vt_error(v, rc, err);
+  if (!c->rd || rbm_user_reader_served(c->rd) != v->served) {
+    rbm_user_reader_close(c->rd);
+    c->rd = NULL;
+    free(c->probs);
+    free(c->rated);
+    c->m = rbm_served_model(v->served);
+    c->probs = malloc((size_t)c->m->n_items * c->m->n_units * sizeof *c->probs);
+    c->rated = malloc(c->m->n_items);
+    if (!c->probs || !c->rated) return vt_error(v, SQLITE_NOMEM, NULL);
+    rc = rbm_user_reader_open(v->db, v->served, &c->rd, &err);
+    if (rc != SQLITE_OK) return vt_error(v, rc, err);
+  }
+  if (idxNum & HAS_USER) {
+    c->one_user = sqlite3_value_dup(argv[a++]);
+    if (!c->one_user) return vt_error(v, SQLITE_NOMEM, NULL);
+    if (!rbm_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf)) {
+      c->eof = 1;  /* user = NULL matches nothing */
+      return SQLITE_OK;
+    }
+  }
+  if (idxNum & HAS_ITEM) {
+    char ibuf[32];
+    rbm_key item;
+    if (!rbm_key_from_value(argv[a++], &item, ibuf, sizeof ibuf) ||
+        (c->only_item = rbm_keys_find(&c->m->items, &item)) < 0) {
+      c->eof = 1;  /* not an item of the model */
+      return SQLITE_OK;
+    }
+  }
+  if (c->one_user) {
+    rc = score_user(c, &err);
+  } else {
+    rc = rbm_user_reader_all_users(c->rd, &c->all_users, &err);
+    if (rc == SQLITE_OK) {
+      c->n_users = c->all_users->n;
+      rc = next_user(c, &err);
+    }
+  }
+  return rc == SQLITE_OK ? SQLITE_OK : vt_error(v, rc, err);
+}
+
+static int vt_next(sqlite3_vtab_cursor *cur) {
+  rbm_vcursor *c = (rbm_vcursor *)cur;
+  char *err = NULL;
+  if (++c->item_at < c->item_end) return SQLITE_OK;
+  int rc = next_user(c, &err);
+  return rc == SQLITE_OK ? SQLITE_OK : vt_error((rbm_vtab *)cur->pVtab, rc, err);
+}
+
+static int vt_eof(sqlite3_vtab_cursor *cur) {
+  return ((rbm_vcursor *)cur)->eof;
+}
+
+static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
+  rbm_vcursor *c = (rbm_vcursor *)cur;
+  const rbm_model *m = c->m;
+  const float *probs = c->probs + (size_t)c->item_at * m->n_units;
+  switch (col) {
+    case COL_USER:
+      rbm_result_key(ctx, &c->user);
+      break;
+    case COL_ITEM: {
+      rbm_key k = rbm_keys_get(&m->items, c->item_at);
+      rbm_result_key(ctx, &k);
+      break;
+    }
+    case COL_P_LIKE:
+      sqlite3_result_double(ctx, rbm_like_probability(m, probs));
+      break;
+    case COL_RATING:
+      if (m->visible == RBM_VISIBLE_SOFTMAX)
+        sqlite3_result_double(ctx, rbm_expected_rating(m, probs));
+      break;
+    case COL_RATED:
+      sqlite3_result_int(ctx, c->rated[c->item_at]);
+      break;
+    default:
+      break;  /* the command column reads as NULL */
+  }
+  return SQLITE_OK;
+}
+
+static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
+  rbm_vcursor *c = (rbm_vcursor *)cur;
+  *rowid = (sqlite3_int64)(c->user_at ? c->user_at - 1 : 0) * c->m->n_items +
+           c->item_at;
+  return SQLITE_OK;
+}
+
+static sqlite3_module rbm_module = {
+    3,              /* iVersion: xShadowName */
+    vt_create,      vt_connect, vt_best_index, vt_disconnect, vt_destroy,
+    vt_open,        vt_close,   vt_filter,     vt_next,       vt_eof,
+    vt_column,      vt_rowid,   vt_update,     NULL,          NULL,
+    NULL,           NULL,       NULL,          vt_rename,     NULL,
+    NULL,           NULL,       vt_shadow_name};
+
+int rbm_register_vtab(sqlite3 *db) {
+  return sqlite3_create_module(db, "rbm", &rbm_module, NULL);
+}

@@ -1,0 +1,229 @@
+/*
+** rbm.h -- the engine's C API: Restricted Boltzmann Machines for
+** collaborative filtering (Salakhutdinov, Mnih & Hinton, ICML 2007).
+**
+** Usage, top to bottom:
+**
+**   rbm_config cfg;  rbm_config_defaults(&cfg);  cfg.hidden = 200;
+**   const char *why = rbm_config_check(&cfg);          // NULL when valid
+**
+**   rbm_ratings r = {0};                                 // ratings in CSR form
+**   ... rbm_ratings_add(&r, &user_key, &item_key, 4.0) for every row ...
+**   rbm_ratings_finish(&r);                              // sorts rows by user
+**
+**   rbm_model *m;  rbm_train_report rep;
+**   rbm_train(&cfg, &r, NULL, &m, &rep, errbuf, sizeof errbuf);
+**
+**   float *hid = malloc(m->n_hidden * sizeof *hid);
+**   rbm_fold_in(m, n, items, units, hid);                 // one mean-field up-pass
+**   rbm_predict_item(m, hid, item, &rating, &p_like);
+**
+**   rbm_model_save(m, &blob, &nblob);  rbm_model_load(blob, nblob, &m2, ...);
+**
+** One user is one RBM whose visible layer holds only the items that user
+** rated, each as a K-way softmax over the rating values seen in training
+** (K = 2, like / not like, for a binary model).  All users share the
+** weights.  A rating that is missing is absent from the visible layer; it is
+** never an input.
+**
+** Nothing here depends on SQLite.  Ids are rbm_key values: a 64-bit integer
+** or a byte string.
+*/
+#ifndef RBM_H
+#define RBM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RBM_VERSION "0.1.0"
+#define RBM_FORMAT_VERSION 1   /* model blob layout, see ARCHITECTURE.md */
+#define RBM_MAX_VALUES 64      /* distinct rating values a softmax model takes */
+
+/* Return codes. */
+#define RBM_OK 0
+#define RBM_ERROR 1      /* bad input; the message says which */
+#define RBM_NOMEM 2
+#define RBM_STOPPED 3    /* the caller's should_stop hook asked to stop */
+#define RBM_CORRUPT 4    /* a model blob failed its checks */
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+
+typedef enum rbm_visible {
+  RBM_VISIBLE_SOFTMAX = 0,   /* one unit per distinct rating value */
+  RBM_VISIBLE_BINARY = 1     /* like (rating >= like_threshold) / not */
+} rbm_visible;
+
+typedef struct rbm_config {
+  int hidden;              /* hidden units */
+  int epochs;              /* passes over all users */
+  int batch_size;          /* users per minibatch */
+  double learning_rate;    /* divided by batch_size inside the update */
+  double momentum;
+  double weight_decay;     /* L2 on weights, not biases */
+  int cd_k;                /* Gibbs steps of contrastive divergence */
+  uint64_t seed;           /* same seed + data + threads -> same model */
+  rbm_visible visible;
+  double like_threshold;   /* rating >= this is a like */
+  int threads;             /* worker threads splitting each minibatch */
+  int verbose;             /* per-epoch progress through on_epoch */
+} rbm_config;
+
+void rbm_config_defaults(rbm_config *cfg);
+/* NULL if cfg is usable, else a static message naming the bad field. */
+const char *rbm_config_check(const rbm_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Ids: integer or text keys, interned into dense indexes              */
+
+typedef struct rbm_key {
+  const char *text;   /* NULL for an integer key */
+  uint32_t len;       /* bytes of text */
+  int64_t i;          /* the integer, when text is NULL */
+} rbm_key;
+
+typedef struct rbm_keys {
+  uint32_t n, cap;
+  int64_t *ival;        /* integer, or offset of the text in arena */
+  uint32_t *tlen;       /* text length, RBM_KEY_INT for integers */
+  char *arena;
+  size_t arena_len, arena_cap;
+  uint32_t *slot;       /* open addressing: index + 1, 0 = empty */
+  uint32_t nslot;       /* power of two */
+} rbm_keys;
+#define RBM_KEY_INT UINT32_MAX
+
+/* Index of key, adding it if new; -1 on out of memory. */
+int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key);
+/* Index of key, or -1 when absent. */
+int64_t rbm_keys_find(const rbm_keys *keys, const rbm_key *key);
+rbm_key rbm_keys_get(const rbm_keys *keys, uint32_t index);
+int rbm_key_equal(const rbm_key *a, const rbm_key *b);
+void rbm_keys_free(rbm_keys *keys);
+
+/* ------------------------------------------------------------------ */
+/* Ratings in CSR form                                                 */
+
+typedef struct rbm_ratings {
+  rbm_keys users, items;
+  uint32_t n_values;             /* distinct rating values */
+  double values[RBM_MAX_VALUES]; /* ascending once finished */
+  uint64_t n;                    /* ratings */
+  uint64_t n_duplicates;         /* repeated (user, item) rows dropped */
+  /* Built by rbm_ratings_add (in arrival order): */
+  uint32_t *user, *item;
+  uint8_t *code;                 /* index into values */
+  uint64_t cap;
+  /* Built by rbm_ratings_finish: user u's ratings are the entries
+  ** row[u] .. row[u+1]-1 of col_item / col_code. */
+  uint64_t *row;
+  uint32_t *col_item;
+  uint8_t *col_code;
+} rbm_ratings;
+
+/* RBM_OK, RBM_NOMEM, or RBM_ERROR when there are too many distinct values. */
+int rbm_ratings_add(rbm_ratings *r, const rbm_key *user, const rbm_key *item,
+                    double value);
+/* Sorts values ascending, recodes, and builds the CSR rows. */
+int rbm_ratings_finish(rbm_ratings *r);
+void rbm_ratings_free(rbm_ratings *r);
+
+/* ------------------------------------------------------------------ */
+/* The model                                                           */
+
+typedef struct rbm_model {
+  rbm_visible visible;
+  uint32_t n_items, n_units, n_hidden;  /* n_units = K */
+  double like_threshold;
+  double unit_value[RBM_MAX_VALUES];    /* rating of each unit; binary: 0, 1 */
+  rbm_keys items;                       /* item id -> index */
+  /* Weights laid out item, then unit, then hidden: the row of (i, k) is
+  ** W + ((size_t)i * n_units + k) * n_hidden. */
+  float *W;
+  float *vbias;         /* n_items * n_units */
+  float *hbias;         /* n_hidden */
+  uint32_t *count;      /* training ratings per (item, unit): the priors */
+  float *prior;         /* derived from count: (n_items + 1) * n_units, the
+                        ** last row the global distribution */
+} rbm_model;
+
+void rbm_model_free(rbm_model *m);
+/* Fills m->prior from m->count; done by rbm_train and rbm_model_load. */
+int rbm_model_derive_prior(rbm_model *m);
+
+/* Visible unit of a rating value: the nearest value for a softmax model,
+** like / not like for a binary one. */
+int rbm_unit_of_value(const rbm_model *m, double value);
+
+/* ------------------------------------------------------------------ */
+/* Training                                                            */
+
+typedef struct rbm_epoch_stats {
+  int epoch;              /* 1-based */
+  double seconds;         /* since training started */
+  double recon_rmse;      /* reconstruction error of the first Gibbs step,
+                          ** in units of the rating scale (binary: of 0/1) */
+} rbm_epoch_stats;
+
+typedef struct rbm_train_hooks {
+  void *ctx;
+  int (*should_stop)(void *ctx);                 /* nonzero stops training */
+  void (*on_epoch)(void *ctx, const rbm_epoch_stats *stats);
+} rbm_train_hooks;
+
+typedef struct rbm_train_report {
+  int epochs_run;
+  double seconds;
+  double train_rmse;         /* mean-field prediction of the training ratings
+                             ** (softmax only; 0 for binary) */
+  double train_like_accuracy;
+  int threads;
+} rbm_train_report;
+
+/* Trains a model on r (finished).  The model takes a copy of r's item keys.
+** On failure *out is NULL and err holds the reason. */
+int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
+              const rbm_train_hooks *hooks, rbm_model **out,
+              rbm_train_report *report, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Prediction                                                          */
+
+/* Hidden probabilities p(h=1 | v) of a user whose visible layer holds the
+** given (item, unit) pairs: one mean-field up-pass. */
+void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
+                 const uint8_t *units, float *hidden);
+
+/* Softmax over item's units given hidden probabilities. */
+void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
+                    float *probs);
+/* Every item's softmax at once, one GEMV: probs is n_items * n_units. */
+void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs);
+
+/* Expected rating and P(rating >= like_threshold) from a unit distribution. */
+double rbm_expected_rating(const rbm_model *m, const float *probs);
+double rbm_like_probability(const rbm_model *m, const float *probs);
+
+/* The item's training distribution over units (Laplace-smoothed towards the
+** global one): what a user the model cannot place gets. item may be
+** UINT32_MAX for "unknown item", which gets the global distribution. */
+void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
+
+/* Indexes of the k largest scores, best first, skipping any index whose
+** exclude[] byte is set (exclude may be NULL).  Returns how many. */
+size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
+                 size_t k, uint32_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Serialisation: a versioned, little-endian, checksummed blob          */
+
+int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n);
+int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
+                   size_t errlen);
+
+/* BLAS identification for rbm_debug(). */
+const char *rbm_blas_config(void);
+int rbm_blas_threads(void);
+void rbm_blas_set_threads(int n);
+
+#endif /* RBM_H */
