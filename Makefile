@@ -57,10 +57,14 @@ dist/test_engine: tests/test_engine.c $(ENGINE) $(HEADERS) | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -o $@ tests/test_engine.c $(ENGINE) $(LDLIBS)
 
+dist/score: tests/score.c | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lm
+
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
-test: dist/rbm.so dist/test_engine dist/synth_ratings
+test: dist/rbm.so dist/test_engine dist/synth_ratings dist/score
 	@sh tests/run.sh
 
 bench: dist/rbm.so dist/synth_ratings

@@ -1,0 +1,408 @@
+/*
+** test_engine.c -- the engine's C API, without SQLite.
+**
+** Prints "ok - what" or "not ok - what" per check and exits nonzero if any
+** failed.  The training checks use a planted data set: two groups of users
+** with opposite tastes over two groups of items, so what the model must
+** learn is known without tuning to it.
+*/
+#include "rbm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures, checks;
+
+static void check(int cond, const char *what) {
+  checks++;
+  if (!cond) failures++;
+  printf("%s - %s\n", cond ? "ok" : "not ok", what);
+}
+
+static rbm_key int_key(int64_t i) {
+  rbm_key k = {0};
+  k.i = i;
+  return k;
+}
+
+static rbm_key text_key(const char *s) {
+  rbm_key k = {0};
+  k.text = s;
+  k.len = (uint32_t)strlen(s);
+  return k;
+}
+
+/* ---- ids ---------------------------------------------------------------- */
+
+static void test_keys(void) {
+  rbm_keys keys = {0};
+  rbm_key a = int_key(42), b = text_key("42"), c = text_key(""), d = int_key(-7);
+  int64_t ia = rbm_keys_intern(&keys, &a), ib = rbm_keys_intern(&keys, &b);
+  int64_t ic = rbm_keys_intern(&keys, &c), id = rbm_keys_intern(&keys, &d);
+  check(ia == 0 && ib == 1 && ic == 2 && id == 3,
+        "keys: integer 42, text '42', empty text, -7 get distinct indexes");
+  check(rbm_keys_intern(&keys, &b) == 1 && rbm_keys_find(&keys, &c) == 2,
+        "keys: interning or finding a known key returns its index");
+  rbm_key e = text_key("nope");
+  check(rbm_keys_find(&keys, &e) == -1, "keys: an unknown key is not found");
+  rbm_key back = rbm_keys_get(&keys, 2);
+  check(back.text != NULL && back.len == 0,
+        "keys: the empty text key reads back as text, not integer");
+  /* Enough keys to make the table grow several times. */
+  int all_found = 1;
+  char buf[32];
+  for (int i = 0; i < 50000; i++) {
+    snprintf(buf, sizeof buf, "user-%d", i);
+    rbm_key k = text_key(buf);
+    if (rbm_keys_intern(&keys, &k) != i + 4) all_found = 0;
+  }
+  for (int i = 0; i < 50000 && all_found; i++) {
+    snprintf(buf, sizeof buf, "user-%d", i);
+    rbm_key k = text_key(buf);
+    if (rbm_keys_find(&keys, &k) != i + 4) all_found = 0;
+  }
+  check(all_found && keys.n == 50004, "keys: 50,000 text keys survive growth");
+  rbm_keys_free(&keys);
+}
+
+/* ---- ratings ------------------------------------------------------------ */
+
+static void test_ratings(void) {
+  rbm_ratings r;
+  memset(&r, 0, sizeof r);
+  rbm_key u1 = int_key(1), u2 = text_key("bob");
+  rbm_key i1 = int_key(10), i2 = int_key(20);
+  rbm_ratings_add(&r, &u1, &i1, 4.5);
+  rbm_ratings_add(&r, &u2, &i1, 0.5);
+  rbm_ratings_add(&r, &u1, &i2, 2);
+  rbm_ratings_add(&r, &u1, &i1, 3);  /* duplicate pair: the later row wins */
+  check(rbm_ratings_finish(&r) == RBM_OK, "ratings: finish succeeds");
+  check(r.n_values == 4 && r.values[0] == 0.5 && r.values[1] == 2 &&
+            r.values[2] == 3 && r.values[3] == 4.5,
+        "ratings: distinct values are sorted ascending");
+  check(r.n == 3 && r.n_duplicates == 1, "ratings: a repeated pair is dropped");
+  int ok = r.row[0] == 0 && r.row[1] == 2 && r.row[2] == 3 &&
+           r.col_item[0] == 0 && r.values[r.col_code[0]] == 3 &&
+           r.col_item[1] == 1 && r.values[r.col_code[1]] == 2 &&
+           r.col_item[2] == 0 && r.values[r.col_code[2]] == 0.5;
+  check(ok, "ratings: CSR rows hold each user's items and recoded values");
+  rbm_ratings_free(&r);
+
+  memset(&r, 0, sizeof r);
+  int rc = RBM_OK;
+  for (int v = 0; v <= RBM_MAX_VALUES && rc == RBM_OK; v++) {
+    rbm_key u = int_key(v);
+    rc = rbm_ratings_add(&r, &u, &i1, v);
+  }
+  check(rc == RBM_ERROR, "ratings: more than RBM_MAX_VALUES values is an error");
+  rbm_ratings_free(&r);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void test_config(void) {
+  rbm_config c;
+  rbm_config_defaults(&c);
+  check(rbm_config_check(&c) == NULL, "config: the defaults are valid");
+  c.hidden = 0;
+  check(rbm_config_check(&c) &&
+            strstr(rbm_config_check(&c), "hidden"),
+        "config: hidden = 0 is rejected by name");
+  rbm_config_defaults(&c);
+  c.hidden = 1000000000;
+  check(rbm_config_check(&c) != NULL, "config: hidden = 10^9 is rejected");
+  rbm_config_defaults(&c);
+  c.learning_rate = -0.1;
+  check(rbm_config_check(&c) && strstr(rbm_config_check(&c), "learning_rate"),
+        "config: a negative learning rate is rejected by name");
+  rbm_config_defaults(&c);
+  c.learning_rate = NAN;
+  check(rbm_config_check(&c) != NULL, "config: a NaN learning rate is rejected");
+  rbm_config_defaults(&c);
+  c.momentum = 1.0;
+  check(rbm_config_check(&c) != NULL, "config: momentum 1 is rejected");
+  rbm_config_defaults(&c);
+  c.cd_k = 0;
+  check(rbm_config_check(&c) != NULL, "config: cd_k 0 is rejected");
+}
+
+/* ---- a planted data set -------------------------------------------------- */
+
+/* 80 users x 60 items.  Even users love even items (5) and dislike odd ones
+** (1); odd users the reverse.  Pair (u, i) is rated unless (u*7 + i*13) % 4
+** == 0; the held-out pairs are those. */
+#define P_USERS 80
+#define P_ITEMS 60
+static int planted_rating(int u, int i) { return (u % 2) == (i % 2) ? 5 : 1; }
+static int planted_is_rated(int u, int i) { return (u * 7 + i * 13) % 4 != 0; }
+
+static void planted(rbm_ratings *r, int binary_values) {
+  memset(r, 0, sizeof *r);
+  for (int u = 0; u < P_USERS; u++)
+    for (int i = 0; i < P_ITEMS; i++) {
+      if (!planted_is_rated(u, i)) continue;
+      rbm_key ku = int_key(u), ki = int_key(1000 + i);
+      /* A little noise in the values, so there are 5 distinct ratings. */
+      int v = planted_rating(u, i);
+      if ((u + i) % 11 == 0) v = v == 5 ? 4 : 2;
+      if ((u * i) % 17 == 5) v = 3;
+      rbm_ratings_add(r, &ku, &ki, binary_values ? (v >= 3) : v);
+    }
+  rbm_ratings_finish(r);
+}
+
+static void small_config(rbm_config *c) {
+  rbm_config_defaults(c);
+  c->hidden = 16;
+  c->epochs = 40;
+  c->batch_size = 10;
+  c->learning_rate = 0.05;
+}
+
+/* Fold in user u from r and predict item i (model indexes). */
+static void predict_pair(const rbm_model *m, const rbm_ratings *r, int u,
+                         int i, double *rating, double *p_like) {
+  rbm_key ku = int_key(u), ki = int_key(1000 + i);
+  int64_t ru = rbm_keys_find(&r->users, &ku);
+  int64_t mi = rbm_keys_find(&m->items, &ki);
+  uint32_t items[P_ITEMS];
+  uint8_t units[P_ITEMS];
+  size_t n = 0;
+  for (uint64_t j = r->row[ru]; j < r->row[ru + 1]; j++) {
+    rbm_key k = rbm_keys_get(&r->items, r->col_item[j]);
+    items[n] = (uint32_t)rbm_keys_find(&m->items, &k);
+    units[n++] = (uint8_t)rbm_unit_of_value(m, r->values[r->col_code[j]]);
+  }
+  float hidden[64], probs[RBM_MAX_VALUES];
+  rbm_fold_in(m, n, items, units, hidden);
+  rbm_item_probs(m, hidden, (uint32_t)mi, probs);
+  *rating = rbm_expected_rating(m, probs);
+  *p_like = rbm_like_probability(m, probs);
+}
+
+/* Held-out accuracy of like / not like on the planted data. */
+static double heldout_like_accuracy(const rbm_model *m, const rbm_ratings *r,
+                                    double *rmse) {
+  int right = 0, n = 0;
+  double se = 0;
+  for (int u = 0; u < P_USERS; u++)
+    for (int i = 0; i < P_ITEMS; i++) {
+      if (planted_is_rated(u, i)) continue;
+      double rating, p_like;
+      predict_pair(m, r, u, i, &rating, &p_like);
+      int like = planted_rating(u, i) >= 3;
+      right += (p_like >= 0.5) == like;
+      se += (rating - planted_rating(u, i)) * (rating - planted_rating(u, i));
+      n++;
+    }
+  if (rmse) *rmse = sqrt(se / n);
+  return (double)right / n;
+}
+
+static int same_blob(const rbm_model *a, const rbm_model *b) {
+  unsigned char *pa, *pb;
+  size_t na, nb;
+  rbm_model_save(a, &pa, &na);
+  rbm_model_save(b, &pb, &nb);
+  int same = na == nb && memcmp(pa, pb, na) == 0;
+  free(pa);
+  free(pb);
+  return same;
+}
+
+static int stop_now(void *ctx) {
+  (void)ctx;
+  return 1;
+}
+
+static void test_training(void) {
+  rbm_ratings r;
+  planted(&r, 0);
+  rbm_config c;
+  small_config(&c);
+  rbm_model *m = NULL, *m2 = NULL, *m3 = NULL;
+  rbm_train_report rep;
+  char err[200];
+  int rc = rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_OK && m && rep.epochs_run == 40,
+        "train: softmax model trains for the epochs asked");
+  if (!m) return;
+  check(m->n_units == 5 && m->unit_value[0] == 1 && m->unit_value[4] == 5,
+        "train: one softmax unit per distinct rating value");
+  double rmse, acc = heldout_like_accuracy(m, &r, &rmse);
+  printf("# planted softmax: held-out like accuracy %.3f, rmse %.3f\n", acc,
+         rmse);
+  check(acc >= 0.95, "train: held-out planted likes are predicted (>= 95%)");
+  check(rmse < 1.0, "train: held-out planted ratings have RMSE < 1");
+
+  rc = rbm_train(&c, &r, NULL, &m2, &rep, err, sizeof err);
+  check(rc == RBM_OK && same_blob(m, m2),
+        "train: same seed, data and threads give the same model, bit for bit");
+  rbm_model_free(m2);
+  m2 = NULL;
+
+  c.threads = 2;
+  rc = rbm_train(&c, &r, NULL, &m2, &rep, err, sizeof err);
+  rbm_model *m2b = NULL;
+  rc |= rbm_train(&c, &r, NULL, &m2b, &rep, err, sizeof err);
+  check(rc == RBM_OK && rep.threads == 2 && same_blob(m2, m2b),
+        "train: two threads, same seed: the same model twice");
+  double acc2 = heldout_like_accuracy(m2, &r, NULL);
+  check(acc2 >= 0.95, "train: two threads learn the planted tastes too");
+  rbm_model_free(m2);
+  rbm_model_free(m2b);
+
+  c.threads = 1;
+  c.seed = 7;
+  rc = rbm_train(&c, &r, NULL, &m3, &rep, err, sizeof err);
+  check(rc == RBM_OK && !same_blob(m, m3), "train: another seed, another model");
+  rbm_model_free(m3);
+
+  rbm_train_hooks hooks = {NULL, stop_now, NULL};
+  m3 = (rbm_model *)&hooks;  /* must be reset to NULL */
+  rc = rbm_train(&c, &r, &hooks, &m3, &rep, err, sizeof err);
+  check(rc == RBM_STOPPED && m3 == NULL && strstr(err, "interrupted"),
+        "train: should_stop ends training with RBM_STOPPED and no model");
+
+  c.hidden = 0;
+  rc = rbm_train(&c, &r, NULL, &m3, &rep, err, sizeof err);
+  check(rc == RBM_ERROR && strstr(err, "hidden"),
+        "train: a bad configuration is an error naming the field");
+
+  /* Serialisation round trip: same predictions from the loaded model. */
+  unsigned char *blob;
+  size_t n;
+  check(rbm_model_save(m, &blob, &n) == RBM_OK && memcmp(blob, "RBMMODEL", 8) == 0,
+        "save: the blob starts with its magic");
+  rc = rbm_model_load(blob, n, &m2, err, sizeof err);
+  double a1, a2, b1, b2;
+  if (rc == RBM_OK) {
+    predict_pair(m, &r, 3, 5, &a1, &b1);
+    predict_pair(m2, &r, 3, 5, &a2, &b2);
+  }
+  check(rc == RBM_OK && a1 == a2 && b1 == b2 && same_blob(m, m2),
+        "load: a saved model loads and predicts the same");
+  rbm_model_free(m2);
+
+  /* Damage: every kind must be RBM_CORRUPT, never a crash. */
+  unsigned char *bad = malloc(n);
+  memcpy(bad, blob, n);
+  bad[n / 2] ^= 0x40;
+  rc = rbm_model_load(bad, n, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT && m2 == NULL && strstr(err, "damaged"),
+        "load: a flipped bit is reported as damage");
+  memcpy(bad, blob, n);
+  rc = rbm_model_load(bad, n - 100, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT, "load: a truncated blob is rejected");
+  rc = rbm_model_load(bad, 10, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT, "load: a 10-byte blob is rejected");
+  bad[8] = 99;  /* format version */
+  rc = rbm_model_load(bad, n, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT && strstr(err, "version"),
+        "load: an unknown format version is named as such");
+  memcpy(bad, "NOTMODEL", 8);
+  rc = rbm_model_load(bad, n, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT && strstr(err, "magic"), "load: bad magic is rejected");
+  free(bad);
+  free(blob);
+
+  /* Priors: distributions, and an item's prior follows its ratings. */
+  float prior[RBM_MAX_VALUES];
+  double sum = 0;
+  rbm_prior_probs(m, UINT32_MAX, prior);
+  for (uint32_t k = 0; k < m->n_units; k++) sum += prior[k];
+  check(fabs(sum - 1) < 1e-5, "prior: the global prior sums to 1");
+
+  /* All-item scoring (GEMV) agrees with item-by-item scoring. */
+  float hidden[16], *all = malloc((size_t)m->n_items * m->n_units * sizeof *all);
+  uint32_t items[2] = {0, 1};
+  uint8_t units[2] = {4, 0};
+  rbm_fold_in(m, 2, items, units, hidden);
+  rbm_all_item_probs(m, hidden, all);
+  double worst = 0;
+  for (uint32_t i = 0; i < m->n_items; i++) {
+    float one[RBM_MAX_VALUES];
+    rbm_item_probs(m, hidden, i, one);
+    for (uint32_t k = 0; k < m->n_units; k++) {
+      double d = fabs(one[k] - all[(size_t)i * m->n_units + k]);
+      worst = d > worst ? d : worst;
+    }
+  }
+  check(worst < 1e-5, "predict: GEMV scoring equals per-item scoring");
+  free(all);
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
+}
+
+static void test_binary(void) {
+  rbm_ratings r;
+  planted(&r, 0);
+  rbm_config c;
+  small_config(&c);
+  c.visible = RBM_VISIBLE_BINARY;
+  rbm_model *m = NULL;
+  rbm_train_report rep;
+  char err[200];
+  int rc = rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_OK && m && m->n_units == 2,
+        "binary: a like / not-like model has two units");
+  if (!m) return;
+  check(rbm_unit_of_value(m, 3) == 1 && rbm_unit_of_value(m, 2.9) == 0,
+        "binary: like_threshold 3 splits the ratings");
+  double acc = heldout_like_accuracy(m, &r, NULL);
+  printf("# planted binary: held-out like accuracy %.3f\n", acc);
+  check(acc >= 0.95, "binary: held-out planted likes are predicted (>= 95%)");
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
+
+  planted(&r, 1);  /* values 0 and 1 only */
+  c.visible = RBM_VISIBLE_SOFTMAX;
+  rc = rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_OK && m->n_units == 2,
+        "softmax: two distinct values make a two-unit softmax");
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
+}
+
+static void test_top_k(void) {
+  float score[1000];
+  uint8_t exclude[1000] = {0};
+  uint32_t out[1000];
+  unsigned x = 12345;
+  for (int i = 0; i < 1000; i++) {
+    x = x * 1103515245u + 12345u;
+    score[i] = (float)(x >> 8) / (float)(1u << 24);
+    exclude[i] = i % 7 == 0;
+  }
+  size_t n = rbm_top_k(score, 1000, exclude, 25, out);
+  int ok = n == 25;
+  for (size_t j = 0; ok && j < n; j++) {
+    if (exclude[out[j]]) ok = 0;
+    if (j && score[out[j]] > score[out[j - 1]]) ok = 0;
+  }
+  /* Nothing outside the top 25 beats the 25th. */
+  for (int i = 0; ok && i < 1000; i++) {
+    int in = 0;
+    for (size_t j = 0; j < n; j++) in |= out[j] == (uint32_t)i;
+    if (!in && !exclude[i] && score[i] > score[out[n - 1]]) ok = 0;
+  }
+  check(ok, "top_k: the 25 best non-excluded scores, best first");
+  n = rbm_top_k(score, 5, NULL, 10, out);
+  ok = n == 5;
+  for (size_t j = 1; ok && j < n; j++) ok = score[out[j]] <= score[out[j - 1]];
+  check(ok, "top_k: k larger than n returns all n, sorted");
+  check(rbm_top_k(score, 1000, NULL, 0, out) == 0, "top_k: k = 0 returns none");
+}
+
+int main(void) {
+  test_keys();
+  test_ratings();
+  test_config();
+  test_training();
+  test_binary();
+  test_top_k();
+  printf("# %d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}
