@@ -73,7 +73,7 @@ bench: dist/rbm.so dist/synth_ratings
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) clean
-	$(MAKE) test CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	RBM_SANITIZE=1 $(MAKE) test CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 clean:
 	rm -rf dist

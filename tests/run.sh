@@ -42,6 +42,7 @@ result $status engine
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for script in tests/sql/*.sql; do
+  [ -f "$script" ] || continue
   name=$(basename "$script" .sql)
   expected="tests/sql/$name.expected"
   LD_PRELOAD="$SQLITE_PRELOAD" sqlite3 -batch "$tmp/$name.db" \

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Ctrl-C in the sqlite3 shell (SIGINT -> sqlite3_interrupt) stops a long
+# rbm_train within about a second, and the model of that name that was
+# stored before is left as it was and still predicts.
+cd "$(dirname "$0")/.." || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+db="$tmp/i.db"
+./dist/synth_ratings "$db" --users 2000 --items 400 > /dev/null || exit 1
+run() { LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$db" "$@"; }
+
+before=$(run ".load dist/rbm" \
+  "SELECT json_extract(rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{\"epochs\": 2}'), '\$.epochs_run');" \
+  "SELECT uid, round(rbm_predict('m', 1, 1), 6) FROM rbm_models WHERE name = 'm';") || exit 1
+
+# A training that would take minutes, interrupted after a second.
+LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$db" > "$tmp/out" 2>&1 <<'SQL' &
+.load dist/rbm
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"epochs": 100000}');
+SQL
+pid=$!
+sleep 1
+start=$(date +%s%N)
+kill -INT $pid
+wait $pid
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+after=$(run ".load dist/rbm" \
+  "SELECT uid, round(rbm_predict('m', 1, 1), 6) FROM rbm_models WHERE name = 'm';")
+
+status=0
+say() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; status=1; fi; }
+grep -q "rbm_train: interrupted" "$tmp/out"; say $? "the shell reports: $(tr '\n' ' ' < "$tmp/out")"
+[ "$ms" -lt 3000 ]; say $? "training stopped ${ms} ms after Ctrl-C"
+[ -n "$before" ] && [ "$(echo "$before" | tail -1)" = "$after" ]
+say $? "the previous model is untouched and predicts the same ($after)"
+exit $status
