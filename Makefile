@@ -6,10 +6,11 @@
 #   make bench    speed and quality figures (needs ../shared/data/ml-100k)
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
+# (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
 
 CC ?= cc
-BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 WARN = -Wall -Wextra
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = $(WARN) -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fopenmp-simd \
@@ -19,7 +20,7 @@ BUILD_FLAGS = $(CC) $(CFLAGS) $(WARN) -fopenmp-simd
 
 ENGINE = ext/rbm_config.c ext/rbm_keys.c ext/rbm_ratings.c ext/rbm_model.c \
          ext/rbm_train.c ext/rbm_predict.c
-GLUE = ext/rbm_extension.c ext/sql_functions.c ext/sql_options.c \
+GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c
 HEADERS = include/rbm.h ext/rbm_math.h ext/sql_glue.h

@@ -5,7 +5,7 @@
 **   init_model        weights ~ N(0, 0.01), visible biases = log base rates
 **   train_user        one user's CD-k chain, adding to a gradient buffer
 **   apply_update      sum the workers' gradients, momentum step, weight decay
-**   run_workers       split a range of users across threads
+**   run_workers       split a range of users (or items) across threads
 **   measure_fit       mean-field predictions of the training ratings
 **   rbm_train         epochs of shuffled minibatches
 **
@@ -56,6 +56,8 @@ struct trainer {
   uint32_t *order;                       /* users, shuffled each epoch */
   uint8_t *in_update;                    /* per item, for apply_update */
   uint32_t *update_list;
+  float batch_scale;                     /* 1 / users in the minibatch */
+  float **grad_W, **grad_vbias, **grad_hbias;  /* each worker's buffers */
   worker *w;
   int n_workers;
 };
@@ -189,11 +191,25 @@ static void step_block(trainer *t, float *param, float *vel, float **grad,
   }
 }
 
-static void apply_update(trainer *t, uint32_t batch_users) {
+/* The update of one touched item's weights and visible biases. */
+static void update_item(worker *w, uint32_t j) {
+  trainer *t = w->t;
   rbm_model *m = t->m;
-  uint32_t K = m->n_units, n_update = 0;
-  size_t F = m->n_hidden;
-  float scale = 1.f / (float)batch_users;
+  uint32_t i = t->update_list[j], K = m->n_units;
+  t->in_update[i] = 0;
+  step_block(t, m->W, t->vel_W, t->grad_W, row_of(m, i, 0),
+             (size_t)K * m->n_hidden, t->batch_scale,
+             (float)t->cfg->weight_decay);
+  step_block(t, m->vbias, t->vel_vbias, t->grad_vbias, (size_t)i * K, K,
+             t->batch_scale, 0.f);
+}
+
+static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
+                        void (*job)(worker *, uint32_t));
+
+static void apply_update(trainer *t, uint32_t batch_users) {
+  uint32_t n_update = 0;
+  t->batch_scale = 1.f / (float)batch_users;
   /* Union of the items any worker touched, in worker order. */
   for (int k = 0; k < t->n_workers; k++) {
     worker *w = &t->w[k];
@@ -207,33 +223,22 @@ static void apply_update(trainer *t, uint32_t batch_users) {
     }
     w->n_touched = 0;
   }
-  float *grad_W[256], *grad_vbias[256], *grad_hbias[256];
-  for (int k = 0; k < t->n_workers; k++) {
-    grad_W[k] = t->w[k].grad_W;
-    grad_vbias[k] = t->w[k].grad_vbias;
-    grad_hbias[k] = t->w[k].grad_hbias;
-  }
-  for (uint32_t j = 0; j < n_update; j++) {
-    uint32_t i = t->update_list[j];
-    t->in_update[i] = 0;
-    step_block(t, m->W, t->vel_W, grad_W, row_of(m, i, 0), K * F, scale,
-               (float)t->cfg->weight_decay);
-    step_block(t, m->vbias, t->vel_vbias, grad_vbias, (size_t)i * K, K, scale,
-               0.f);
-  }
-  step_block(t, m->hbias, t->vel_hbias, grad_hbias, 0, F, scale, 0.f);
+  /* Items are disjoint between workers: each updates its share. */
+  run_workers(t, 0, n_update, update_item);
+  step_block(t, t->m->hbias, t->vel_hbias, t->grad_hbias, 0, t->m->n_hidden,
+             t->batch_scale, 0.f);
 }
 
 /* ---- threads ------------------------------------------------------------ */
 
 static void *worker_main(void *arg) {
   worker *w = arg;
-  for (uint32_t j = w->lo; j < w->hi; j++) w->job(w, w->t->order[j]);
+  for (uint32_t j = w->lo; j < w->hi; j++) w->job(w, j);
   return NULL;
 }
 
-/* Runs job over users order[lo .. hi), split in contiguous shares. */
-static void run_workers(trainer *t, uint32_t lo, uint32_t hi, int epoch,
+/* Runs job(worker, j) for j in [lo, hi), split in contiguous shares. */
+static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
                         void (*job)(worker *, uint32_t)) {
   uint32_t n = hi - lo;
   int nw = t->n_workers;
@@ -243,7 +248,6 @@ static void run_workers(trainer *t, uint32_t lo, uint32_t hi, int epoch,
     worker *w = &t->w[k];
     w->lo = lo + (uint32_t)((uint64_t)n * k / nw);
     w->hi = lo + (uint32_t)((uint64_t)n * (k + 1) / nw);
-    w->epoch = epoch;
     w->job = job;
   }
   for (int k = 1; k < nw; k++)
@@ -253,6 +257,12 @@ static void run_workers(trainer *t, uint32_t lo, uint32_t hi, int epoch,
     if (started[k]) pthread_join(tid[k], NULL);
     else worker_main(&t->w[k]);  /* no thread to be had: do it here */
   }
+}
+
+static void measure_user(worker *w, uint32_t u);
+static void train_job(worker *w, uint32_t j) { train_user(w, w->t->order[j]); }
+static void measure_job(worker *w, uint32_t j) {
+  measure_user(w, w->t->order[j]);
 }
 
 /* ---- measuring the fit --------------------------------------------------- */
@@ -310,6 +320,9 @@ static void free_trainer(trainer *t) {
     free(w->probs);
   }
   free(t->w);
+  free(t->grad_W);
+  free(t->grad_vbias);
+  free(t->grad_hbias);
   free(t->vel_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
@@ -337,6 +350,10 @@ static int alloc_trainer(trainer *t) {
   t->in_update = calloc(ni, 1);
   t->update_list = malloc(ni * sizeof *t->update_list);
   t->w = calloc((size_t)t->n_workers, sizeof *t->w);
+  t->grad_W = calloc((size_t)t->n_workers, sizeof *t->grad_W);
+  t->grad_vbias = calloc((size_t)t->n_workers, sizeof *t->grad_vbias);
+  t->grad_hbias = calloc((size_t)t->n_workers, sizeof *t->grad_hbias);
+  if (!t->grad_W || !t->grad_vbias || !t->grad_hbias) return 0;
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
       !t->vel_vbias || !t->vel_hbias || !t->order || !t->in_update ||
       !t->update_list || !t->w)
@@ -355,6 +372,9 @@ static int alloc_trainer(trainer *t) {
     w->h_sample = malloc(F * sizeof *w->h_sample);
     w->h_model = malloc(F * sizeof *w->h_model);
     w->probs = malloc(m->n_units * sizeof *w->probs);
+    t->grad_W[k] = w->grad_W;
+    t->grad_vbias[k] = w->grad_vbias;
+    t->grad_hbias[k] = w->grad_hbias;
     if (!w->grad_W || !w->grad_vbias || !w->grad_hbias || !w->touched ||
         !w->touched_list || !w->units_data || !w->units_model || !w->h_data ||
         !w->h_sample || !w->h_model || !w->probs)
@@ -449,12 +469,13 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
 
   uint32_t n_users = r->users.n;
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
+    for (int k = 0; k < t.n_workers; k++) t.w[k].epoch = epoch;
     shuffle_users(&t, epoch);
     reset_counters(&t);
     for (uint32_t lo = 0; lo < n_users; lo += (uint32_t)cfg->batch_size) {
       uint32_t hi = lo + (uint32_t)cfg->batch_size;
       if (hi > n_users) hi = n_users;
-      run_workers(&t, lo, hi, epoch, train_user);
+      run_workers(&t, lo, hi, train_job);
       apply_update(&t, hi - lo);
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
         snprintf(err, errlen, "interrupted");
@@ -474,7 +495,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   /* Final fit: mean-field predictions of the training ratings. */
   for (uint32_t u = 0; u < n_users; u++) t.order[u] = u;
   reset_counters(&t);
-  run_workers(&t, 0, n_users, 0, measure_user);
+  run_workers(&t, 0, n_users, measure_job);
   double sq, n, right;
   sum_counters(&t, &sq, &n, &right);
   report->train_rmse = t.m->visible == RBM_VISIBLE_SOFTMAX ? sqrt(sq / n) : 0;

@@ -1,5 +1,5 @@
 /*
-** rbm_extension.c -- the entry point of the loadable extension.
+** sql_extension.c -- the entry point of the loadable extension.
 **
 **   sqlite> .load dist/rbm
 **   sqlite> SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating');
