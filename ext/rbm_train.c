@@ -401,8 +401,8 @@ static int shape_model(trainer *t, char *err, size_t errlen) {
   }
   if (r->n_values < 2) {
     snprintf(err, errlen,
-             "a softmax model needs at least 2 distinct rating values; the "
-             "source has only %g (use visible='binary'?)",
+             "a softmax model needs at least 2 distinct rating values, but "
+             "every rating is %g (use visible='binary'?)",
              r->n_values ? r->values[0] : 0.0);
     return 0;
   }

@@ -100,11 +100,16 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     result_error(ctx, "rbm_train", rc, err);
     return;
   }
-  rbm_source src = {NULL, (char *)arg[1], (char *)arg[2], (char *)arg[3],
-                    (char *)arg[4]};
+  rbm_source src = {NULL, NULL, sqlite3_mprintf("%s", arg[2]),
+                    sqlite3_mprintf("%s", arg[3]), sqlite3_mprintf("%s", arg[4])};
   rbm_trained t;
-  rc = rbm_train_source(db, arg[0], &src, &cfg, &t, &err);
+  memset(&t, 0, sizeof t);
+  rc = src.user && src.item && src.rating
+           ? rbm_source_set_table(db, &src, arg[1])
+           : SQLITE_NOMEM;
+  if (rc == SQLITE_OK) rc = rbm_train_source(db, arg[0], &src, &cfg, &t, &err);
   if (rc == SQLITE_OK) rc = rbm_store_model(db, arg[0], &src, &t, &err);
+  rbm_source_free(&src);
   if (rc != SQLITE_OK) {
     rbm_trained_free(&t);
     result_error(ctx, "rbm_train", rc, err);

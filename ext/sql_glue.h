@@ -21,6 +21,9 @@ typedef struct rbm_source {
 
 void rbm_source_free(rbm_source *src);
 int rbm_source_copy(rbm_source *dst, const rbm_source *src);
+/* Sets schema and table from "table", or from "schema.table" when schema
+** names an attached database. */
+int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text);
 /* "schema"."table" (or "table") for pasting into SQL, quoted: sqlite3_free. */
 char *rbm_source_from_clause(const rbm_source *src);
 
@@ -47,10 +50,13 @@ int rbm_bind_key(sqlite3_stmt *stmt, int i, const rbm_key *key);
 /* Sets a key as a function result. */
 void rbm_result_key(sqlite3_context *ctx, const rbm_key *key);
 
-/* Reads the whole source into r (finished, in CSR form).  An empty source
-** is an error unless allow_empty. */
-int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
-                    rbm_ratings *r, char **err);
+/* Reads the whole source into r (finished, in CSR form).
+** For training (fold_for NULL) a NULL id, a rating that is no number, or an
+** empty source is an error.  For fold-in (fold_for, the model served) such
+** rows are skipped, as the per-user query skips them, and each value is
+** stored as fold_for's unit for it. */
+int rbm_read_source(sqlite3 *db, const rbm_source *src,
+                    const rbm_model *fold_for, rbm_ratings *r, char **err);
 
 /* ---- training from SQL (sql_train.c) ---------------------------------- */
 

@@ -128,21 +128,22 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
 /* The uid of the stored model called name; SQLITE_NOTFOUND if none. */
 static int stored_uid(sqlite3 *db, const char *name, sqlite3_int64 *uid,
                       char **err) {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(
       db, "SELECT uid FROM main.rbm_models WHERE name = ?1", -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    *err = sqlite3_mprintf("no model named '%s' (there is no rbm_models "
-                           "table: train one with rbm_train)", name);
-    return SQLITE_ERROR;
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
   }
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     *uid = sqlite3_column_int64(st, 0);
     rc = SQLITE_OK;
   } else if (rc == SQLITE_DONE) {
     *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
+    rc = SQLITE_ERROR;
+  } else if (strstr(sqlite3_errmsg(db), "no such table")) {
+    *err = sqlite3_mprintf("no model named '%s' (there is no rbm_models "
+                           "table: train one with rbm_train)", name);
     rc = SQLITE_ERROR;
   } else {
     *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
@@ -166,13 +167,15 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    rbm_source src = {NULL, (char *)sqlite3_column_text(st, 2),
-                      (char *)sqlite3_column_text(st, 3),
+    const char *table = (const char *)sqlite3_column_text(st, 2);
+    rbm_source src = {NULL, NULL, (char *)sqlite3_column_text(st, 3),
                       (char *)sqlite3_column_text(st, 4),
                       (char *)sqlite3_column_text(st, 5)};
-    if (!src.table || !src.user || !src.item || !src.rating) {
+    if (!table || !src.user || !src.item || !src.rating) {
       *err = sqlite3_mprintf("model '%s' has no source recorded", name);
       rc = SQLITE_CORRUPT;
+    } else if (rbm_source_set_table(db, &src, table) != SQLITE_OK) {
+      rc = SQLITE_NOMEM;
     } else {
       rc = rbm_served_from_blob(sqlite3_column_blob(st, 0),
                                 sqlite3_column_bytes(st, 0), &src,
@@ -183,6 +186,8 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
         sqlite3_free(why);
       }
     }
+    sqlite3_free(src.schema);
+    sqlite3_free(src.table);
   } else {
     *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
     rc = SQLITE_ERROR;
@@ -273,7 +278,7 @@ static int fresh_snapshot(sqlite3 *db, rbm_served *s, snapshot **out,
   sn->ref = 1;
   sn->data_version = dv;
   sn->total_changes = tc;
-  int rc = rbm_read_source(db, &s->src, 1, &sn->r, err);
+  int rc = rbm_read_source(db, &s->src, s->model, &sn->r, err);
   if (rc == SQLITE_OK) {
     sn->model_item = malloc((sn->r.items.n + 1) * sizeof *sn->model_item);
     if (!sn->model_item) rc = SQLITE_NOMEM;
@@ -287,8 +292,8 @@ static int fresh_snapshot(sqlite3 *db, rbm_served *s, snapshot **out,
     int64_t mi = rbm_keys_find(&s->model->items, &k);
     sn->model_item[i] = mi < 0 ? UINT32_MAX : (uint32_t)mi;
   }
-  for (uint32_t c = 0; c < sn->r.n_values; c++)
-    sn->unit_of_code[c] = (uint8_t)rbm_unit_of_value(s->model, sn->r.values[c]);
+  for (uint32_t c = 0; c < sn->r.n_values; c++)  /* values are units here */
+    sn->unit_of_code[c] = (uint8_t)sn->r.values[c];
   snapshot_release(s->snap);
   s->snap = sn;
   sn->ref++;
@@ -305,6 +310,7 @@ struct rbm_user_reader {
   uint8_t *units;
   size_t n;
   uint32_t *seen;             /* per item: stamp of the last user who had it */
+  uint32_t *pos;              /* per item: where in items[] it is, if seen */
   uint32_t stamp;
   float *hidden;
   int placed, have_last;
@@ -324,6 +330,7 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->items);
   free(rd->units);
   free(rd->seen);
+  free(rd->pos);
   free(rd->hidden);
   free(rd->last_text);
   free(rd);
@@ -341,13 +348,18 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   rd->items = malloc(m->n_items * sizeof *rd->items);
   rd->units = malloc(m->n_items);
   rd->seen = calloc(m->n_items, sizeof *rd->seen);
+  rd->pos = malloc(m->n_items * sizeof *rd->pos);
   rd->hidden = malloc(m->n_hidden * sizeof *rd->hidden);
-  if (!rd->items || !rd->units || !rd->seen || !rd->hidden) goto nomem;
+  if (!rd->items || !rd->units || !rd->seen || !rd->pos || !rd->hidden)
+    goto nomem;
 
   char *from = rbm_source_from_clause(&s->src);
+  const char *t = s->src.table;  /* qualified: see rbm_read_source */
   char *sql = from ? sqlite3_mprintf(
-                         "SELECT \"%w\", \"%w\" FROM %s WHERE \"%w\" = ?1",
-                         s->src.item, s->src.rating, from, s->src.user)
+                         "SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM %s AS \"%w\""
+                         " WHERE \"%w\".\"%w\" = ?1",
+                         t, s->src.item, t, s->src.rating, from, t, t,
+                         s->src.user)
                    : NULL;
   sqlite3_free(from);
   if (!sql) goto nomem;
@@ -377,12 +389,16 @@ nomem:
   return SQLITE_NOMEM;
 }
 
-/* Adds (item, unit) unless the user already has the item: a duplicate row
-** in the source counts once, as in training. */
+/* Adds (item, unit); a repeated item takes the later row's unit, as in
+** training, so it counts once. */
 static void add_rated(rbm_user_reader *rd, uint32_t item, uint8_t unit) {
   if (item == UINT32_MAX) return;
-  if (rd->seen[item] == rd->stamp) return;
+  if (rd->seen[item] == rd->stamp) {
+    rd->units[rd->pos[item]] = unit;
+    return;
+  }
   rd->seen[item] = rd->stamp;
+  rd->pos[item] = (uint32_t)rd->n;
   rd->items[rd->n] = item;
   rd->units[rd->n] = unit;
   rd->n++;

@@ -36,6 +36,27 @@ int rbm_source_copy(rbm_source *dst, const rbm_source *src) {
   return SQLITE_OK;
 }
 
+int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text) {
+  const char *dot = strchr(text, '.');
+  int attached = 0;
+  if (dot) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM pragma_database_list"
+                           " WHERE name = ?1 COLLATE NOCASE",
+                           -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, text, (int)(dot - text), SQLITE_STATIC);
+      attached = sqlite3_step(st) == SQLITE_ROW;
+      sqlite3_finalize(st);
+    }
+  }
+  sqlite3_free(src->schema);
+  sqlite3_free(src->table);
+  src->schema = attached ? sqlite3_mprintf("%.*s", (int)(dot - text), text) : NULL;
+  src->table = sqlite3_mprintf("%s", attached ? dot + 1 : text);
+  return src->table && (!attached || src->schema) ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 char *rbm_source_from_clause(const rbm_source *src) {
   if (src->schema) return sqlite3_mprintf("\"%w\".\"%w\"", src->schema, src->table);
   return sqlite3_mprintf("\"%w\"", src->table);
@@ -117,11 +138,17 @@ static char *describe_value(sqlite3_value *v) {
   return sqlite3_mprintf("'%.40s'", (const char *)sqlite3_value_text(v));
 }
 
-int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
-                    rbm_ratings *r, char **err) {
+int rbm_read_source(sqlite3 *db, const rbm_source *src,
+                    const rbm_model *fold_for, rbm_ratings *r, char **err) {
   char *from = rbm_source_from_clause(src);
-  char *sql = from ? sqlite3_mprintf("SELECT \"%w\", \"%w\", \"%w\" FROM %s",
-                                     src->user, src->item, src->rating, from)
+  /* Qualified column names (table AS table): an unqualified "name" that is
+  ** no column would be taken for a string literal (SQLite's double-quoted
+  ** strings), where "table"."name" is "no such column: table.name". */
+  char *sql = from ? sqlite3_mprintf(
+                         "SELECT \"%w\".\"%w\", \"%w\".\"%w\", \"%w\".\"%w\""
+                         " FROM %s AS \"%w\"",
+                         src->table, src->user, src->table, src->item,
+                         src->table, src->rating, from, src->table)
                    : NULL;
   sqlite3_stmt *st = NULL;
   int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
@@ -138,8 +165,17 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
     sqlite3_value *iv = sqlite3_column_value(st, 1);
     sqlite3_value *rv = sqlite3_column_value(st, 2);
     rbm_key user, item;
-    if (!rbm_key_from_value(uv, &user, ubuf, sizeof ubuf) ||
-        !rbm_key_from_value(iv, &item, ibuf, sizeof ibuf)) {
+    int have_ids = rbm_key_from_value(uv, &user, ubuf, sizeof ubuf) &&
+                   rbm_key_from_value(iv, &item, ibuf, sizeof ibuf);
+    int type = sqlite3_value_numeric_type(rv);
+    double value = sqlite3_value_double(rv);
+    int numeric = (type == SQLITE_INTEGER || type == SQLITE_FLOAT) &&
+                  isfinite(value);
+    if (fold_for) {
+      if (!have_ids || !numeric) continue;
+      value = rbm_unit_of_value(fold_for, value);
+    }
+    if (!have_ids) {
       char *u = describe_value(uv), *i = describe_value(iv);
       *err = sqlite3_mprintf("source %s has a NULL %s (user %s, item %s)",
                              src->table,
@@ -151,9 +187,7 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
       rc = SQLITE_ERROR;
       break;
     }
-    int type = sqlite3_value_numeric_type(rv);
-    double value = sqlite3_value_double(rv);
-    if ((type != SQLITE_INTEGER && type != SQLITE_FLOAT) || !isfinite(value)) {
+    if (!numeric) {
       char *u = describe_value(uv), *i = describe_value(iv);
       char *got = describe_value(rv);
       *err = sqlite3_mprintf(
@@ -183,7 +217,7 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src, int allow_empty,
     *err = sqlite3_mprintf("source %s: %s", src->table,
                            rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
   sqlite3_finalize(st);
-  if (rc == SQLITE_OK && r->n == 0 && !allow_empty) {
+  if (rc == SQLITE_OK && r->n == 0 && !fold_for) {
     *err = sqlite3_mprintf("source %s has no ratings", src->table);
     rc = SQLITE_ERROR;
   }

@@ -51,7 +51,12 @@ int rbm_store_model(sqlite3 *db, const char *name, const rbm_source *src,
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, t->options, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, t->summary, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, src->table, -1, SQLITE_STATIC);
+    if (src->schema) {
+      sqlite3_bind_text(st, 4, sqlite3_mprintf("%s.%s", src->schema, src->table),
+                        -1, sqlite3_free);
+    } else {
+      sqlite3_bind_text(st, 4, src->table, -1, SQLITE_STATIC);
+    }
     sqlite3_bind_text(st, 5, src->user, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, src->item, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, src->rating, -1, SQLITE_STATIC);

@@ -88,7 +88,9 @@ static int split_arg(const char *arg, char **key, char **value) {
     sqlite3_str_appendchar(s, 1, *p);
     if (q && q != '[' && *p == q && p + 1 < v1 && p[1] == q) p++;
   }
+  int empty = sqlite3_str_length(s) == 0 && sqlite3_str_errcode(s) == SQLITE_OK;
   *value = sqlite3_str_finish(s);
+  if (!*value && empty) *value = sqlite3_mprintf("");  /* "key=" */
   if (!*key || !*value) {
     sqlite3_free(*key);
     sqlite3_free(*value);
@@ -157,49 +159,64 @@ static void free_vtab(rbm_vtab *v) {
 
 /* ---- the shadow table -------------------------------------------------- */
 
-static int store_shadow(rbm_vtab *v, const rbm_trained *t, char **err) {
+/* Writes the trained model as the shadow table's one row.  On creation the
+** table is made with CREATE TABLE, not CREATE TABLE IF NOT EXISTS: a user's
+** table that happens to be called <name>_model is an error, never taken
+** over. */
+static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
+                        char **err) {
   unsigned char *blob = NULL;
   size_t nblob = 0;
   sqlite3_stmt *st = NULL;
   sqlite3_int64 uid;
+  int rc = SQLITE_OK;
   if (rbm_model_save(t->model, &blob, &nblob) != RBM_OK) {
     *err = rbm_errorf("out of memory");
     return SQLITE_NOMEM;
   }
-  char *sql = sqlite3_mprintf(
-      "CREATE TABLE IF NOT EXISTS \"%w\".\"%w_model\"(id INTEGER PRIMARY KEY,"
-      " created_at TEXT, options TEXT, summary TEXT, uid INTEGER, model BLOB);"
-      "INSERT OR REPLACE INTO \"%w\".\"%w_model\" VALUES(1,"
-      " strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'), json(?1), json(?2), ?3, ?4)",
-      v->schema, v->name, v->schema, v->name);
-  const char *tail = sql;
-  int rc = sql ? SQLITE_OK : SQLITE_NOMEM;
-  while (rc == SQLITE_OK && tail && *tail) {
-    rc = sqlite3_prepare_v2(v->db, tail, -1, &st, &tail);
-    if (rc != SQLITE_OK || !st) break;
-    sqlite3_randomness(sizeof uid, &uid);
-    if (sqlite3_bind_parameter_count(st) == 4) {
-      sqlite3_bind_text(st, 1, t->options, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 2, t->summary, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 3, uid);
-      sqlite3_bind_blob64(st, 4, blob, nblob, SQLITE_STATIC);
+  if (create) {
+    char *sql = sqlite3_mprintf(
+        "CREATE TABLE \"%w\".\"%w_model\"(id INTEGER PRIMARY KEY,"
+        " created_at TEXT, options TEXT, summary TEXT, uid INTEGER, model BLOB)",
+        v->schema, v->name);
+    rc = sql ? sqlite3_exec(v->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+      *err = rbm_errorf("cannot create the model's table %s_model: %s", v->name,
+                        sqlite3_errmsg(v->db));
+      free(blob);
+      return rc;
     }
+  }
+  if (rc == SQLITE_OK) {
+    char *sql = sqlite3_mprintf(
+        "INSERT OR REPLACE INTO \"%w\".\"%w_model\" VALUES(1,"
+        " strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'), json(?1), json(?2), ?3,"
+        " ?4)",
+        v->schema, v->name);
+    rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_randomness(sizeof uid, &uid);
+    sqlite3_bind_text(st, 1, t->options, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->summary, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, uid);
+    sqlite3_bind_blob64(st, 4, blob, nblob, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    sqlite3_finalize(st);
-    st = NULL;
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
   }
   if (rc != SQLITE_OK)
     *err = rbm_errorf("storing the model: %s", sqlite3_errmsg(v->db));
-  sqlite3_free(sql);
+  sqlite3_finalize(st);
   free(blob);
   return rc;
 }
 
-static int train_into_shadow(rbm_vtab *v, char **err) {
+static int train_into_shadow(rbm_vtab *v, int create, char **err) {
   rbm_trained t;
   int rc = rbm_train_source(v->db, v->name, &v->src, &v->cfg, &t, err);
-  if (rc == SQLITE_OK) rc = store_shadow(v, &t, err);
+  if (rc == SQLITE_OK) rc = store_shadow(v, &t, create, err);
   rbm_trained_free(&t);
   return rc;
 }
@@ -253,7 +270,7 @@ static int vt_init(sqlite3 *db, int argc, const char *const *argv,
   v->src.schema = sqlite3_mprintf("%s", argv[1]);
   int rc = v->name && v->src.schema ? parse_args(v, argc, argv, &err)
                                     : SQLITE_NOMEM;
-  if (rc == SQLITE_OK && create) rc = train_into_shadow(v, &err);
+  if (rc == SQLITE_OK && create) rc = train_into_shadow(v, 1, &err);
   if (rc == SQLITE_OK) {
     char *sql = sqlite3_mprintf(
         "CREATE TABLE x(\"%w\", \"%w\", p_like REAL, rating REAL,"
@@ -350,7 +367,7 @@ static int vt_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv,
     return vt_error(v, SQLITE_ERROR,
                     rbm_errorf("unknown command '%s' (known: 'retrain')",
                                c ? c : ""));
-  int rc = train_into_shadow(v, &err);
+  int rc = train_into_shadow(v, 0, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
   return SQLITE_OK;
 }
@@ -377,8 +394,11 @@ static int vt_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   }
   info->idxNum = idx;
   /* Rows: users x items; a known user is one fold-in and one GEMV. */
-  static const double cost[4] = {1e10, 1e7, 1e3, 10};
-  static const sqlite3_int64 rows[4] = {10000000, 10000, 1000, 1};
+  /* Indexed by idxNum: none, user, item, both.  A full scan must cost
+  ** more than a per-user lookup repeated for every row of an outer table
+  ** (SQLite guesses about a million rows for one without statistics). */
+  static const double cost[4] = {1e12, 1e4, 1e9, 10};
+  static const sqlite3_int64 rows[4] = {1000000000, 1000, 1000000, 1};
   info->estimatedCost = cost[idx];
   info->estimatedRows = rows[idx];
   return SQLITE_OK;

@@ -1,0 +1,59 @@
+-- names.sql: table, column and model names are quoted, never pasted into
+-- SQL: odd names work when they exist, and injection attempts are just
+-- names of tables that do not exist.
+.load dist/rbm
+
+CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
+WITH RECURSIVE
+  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
+  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
+INSERT INTO ratings
+SELECT u.id, i.id,
+       CASE WHEN (u.id + i.id) % 11 = 0 THEN 3
+            WHEN u.id % 2 = i.id % 2
+              THEN CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 4 ELSE 5 END
+            ELSE CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 2 ELSE 1 END END
+  FROM u, i WHERE (u.id * 7 + i.id * 3) % 5 != 0;
+
+-- A table and columns with quotes, spaces and keywords in their names.
+CREATE TABLE "my ""odd"" table"("user id", "item's", "select");
+INSERT INTO "my ""odd"" table" SELECT * FROM ratings;
+-- An index on the odd user column: fold-in then queries the table by it.
+CREATE INDEX "odd idx" ON "my ""odd"" table"("user id");
+SELECT 'odd names', json_extract(rbm_train('odd', 'my "odd" table', 'user id', 'item''s', 'select',
+                                 '{"hidden": 10, "epochs": 20, "batch_size": 10}'),
+                                 '$.users', '$.items', '$.ratings');
+SELECT 'recorded as given', source, user_column, item_column, rating_column FROM rbm_models WHERE name = 'odd';
+SELECT 'predicts', rbm_predict('odd', 2, 102) > 4, rbm_predict('odd', 2, 107) < 2;
+-- Fold-in reads the odd table by the same quoted names.
+INSERT INTO "my ""odd"" table" VALUES (4000, 102, 5), (4000, 104, 5), (4000, 106, 5),
+                                      (4000, 101, 1), (4000, 103, 1), (4000, 105, 1);
+SELECT 'fold-in', rbm_predict('odd', 4000, 110) > 3, rbm_predict('odd', 4000, 111) < 3;
+SELECT 'recommend', count(*), sum(item % 2 = 0) FROM rbm_recommend('odd', 4000, 3);
+
+-- A model name with quotes and a backslash: stored as given, and the JSON
+-- summary escapes it.
+SELECT 'odd model name', json_extract(rbm_train('it''s a "m\odel"', 'ratings', 'user_id', 'item_id', 'rating',
+                                       '{"hidden": 4, "epochs": 1}'), '$.model');
+SELECT 'summary is valid JSON', json_valid(summary), json_extract(summary, '$.model') = name
+  FROM rbm_models WHERE name = 'it''s a "m\odel"';
+SELECT 'predicts by that name', rbm_predict('it''s a "m\odel"', 2, 102) IS NOT NULL;
+
+-- Injection attempts name tables that do not exist; nothing is dropped.
+SELECT rbm_train('inj', 'ratings; DROP TABLE ratings', 'user_id', 'item_id', 'rating');
+SELECT rbm_train('inj', 'ratings"; DROP TABLE ratings; --', 'user_id', 'item_id', 'rating');
+SELECT rbm_train('inj', 'ratings WHERE 0', 'user_id', 'item_id', 'rating');
+SELECT rbm_predict('x''; DROP TABLE ratings; --', 2, 102);
+SELECT 'ratings intact', count(*) FROM ratings;
+SELECT 'no inj model', count(*) FROM rbm_models WHERE name = 'inj';
+
+-- The virtual table quotes the same way, including its own odd name.
+CREATE VIRTUAL TABLE "odd ""recs""" USING rbm(source="my ""odd"" table", user="user id",
+    item='item''s', rating=[select], hidden=10, epochs=20, batch_size=10);
+PRAGMA table_xinfo("odd ""recs""");
+SELECT 'vtab rows', count(*), sum(rated) FROM "odd ""recs""" WHERE "user id" = 2;
+SELECT 'vtab planted', p_like > 0.9 FROM "odd ""recs""" WHERE "user id" = 2 AND "item's" = 102;
+INSERT INTO "odd ""recs"""("odd ""recs""") VALUES ('retrain');
+SELECT 'shadow', name FROM sqlite_schema WHERE name GLOB 'odd "*' ORDER BY name;
+DROP TABLE "odd ""recs""";
+SELECT 'after drop', count(*) FROM sqlite_schema WHERE name GLOB 'odd "*';
