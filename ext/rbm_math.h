@@ -9,6 +9,18 @@
 #include <math.h>
 #include <stdint.h>
 
+/* The hot loops are compiled three times -- baseline x86-64, AVX2+FMA
+** (x86-64-v3) and AVX-512 (x86-64-v4) -- and the loader picks the best the
+** CPU runs (GCC function multiversioning), so the shipped build needs no
+** -march=native.  Elsewhere they are compiled once. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__) && !defined(RBM_NO_CLONES)
+#define RBM_CLONES \
+  __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define RBM_CLONES
+#endif
+
 static inline float rbm_dot(const float *restrict a, const float *restrict b,
                             int n) {
   float s = 0.f;

@@ -20,7 +20,7 @@ static inline const float *weight_row(const rbm_model *m, uint32_t item,
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
-void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
+RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
                  const uint8_t *units, float *hidden) {
   int F = (int)m->n_hidden;
   memcpy(hidden, m->hbias, (size_t)F * sizeof *hidden);
@@ -29,7 +29,7 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
 }
 
-void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
+RBM_CLONES void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
                     float *probs) {
   int F = (int)m->n_hidden;
   const float *vb = m->vbias + (size_t)item * m->n_units;

@@ -10,8 +10,9 @@
 **   rbm_train         epochs of shuffled minibatches
 **
 ** The visible layer of user u holds only the items u rated.  A minibatch
-** touches only those items' weights, so gradients are kept per item and
-** only touched items are updated (and decayed): the cost of a minibatch is
+** touches only the weight rows (item, unit) of those ratings, so each worker
+** keeps its gradient as compact rows allocated on first touch, and only
+** touched rows are updated (and decayed): the cost of a minibatch is
 ** proportional to its ratings, not to the catalogue.
 **
 ** Each worker thread owns a gradient buffer; apply_update sums them in
@@ -33,18 +34,22 @@ typedef struct trainer trainer;
 
 typedef struct worker {
   trainer *t;
-  /* Gradient sums over the worker's share of a minibatch. */
-  float *grad_W, *grad_vbias, *grad_hbias;
-  uint8_t *touched;          /* per item: has gradient in grad_* */
-  uint32_t *touched_list, n_touched;
+  /* Gradient over the worker's share of a minibatch, as compact rows:
+  ** weight row r = (item, unit) has its sums in grad + slot[r] * hidden. */
+  int32_t *slot;             /* per weight row: its slot, or -1 */
+  uint32_t *slot_row;        /* per slot: its weight row */
+  float *grad, *grad_vbias;  /* per slot: hidden floats, and one */
+  uint32_t n_slots, cap_slots;
+  float *grad_hbias;
   /* Scratch sized for the longest user row. */
   uint8_t *units_data, *units_model;
   float *h_data, *h_sample, *h_model, *probs;
-  /* What the worker does next: users order[lo .. hi). */
+  /* What the worker does next: job(j) for j in [lo, hi). */
   uint32_t lo, hi;
   int epoch;
-  void (*job)(struct worker *, uint32_t user);
+  void (*job)(struct worker *, uint32_t j);
   double sq_err, n_err, n_like_right;
+  int out_of_memory;
 } worker;
 
 struct trainer {
@@ -54,10 +59,9 @@ struct trainer {
   uint8_t unit_of_code[RBM_MAX_VALUES];
   float *vel_W, *vel_vbias, *vel_hbias;  /* momentum */
   uint32_t *order;                       /* users, shuffled each epoch */
-  uint8_t *in_update;                    /* per item, for apply_update */
-  uint32_t *update_list;
+  uint8_t *in_update;                    /* per weight row, for apply_update */
+  uint32_t *update_list;                 /* rows any worker touched */
   float batch_scale;                     /* 1 / users in the minibatch */
-  float **grad_W, **grad_vbias, **grad_hbias;  /* each worker's buffers */
   worker *w;
   int n_workers;
 };
@@ -68,8 +72,10 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static inline size_t row_of(const rbm_model *m, uint32_t item, uint32_t unit) {
-  return ((size_t)item * m->n_units + unit) * m->n_hidden;
+/* The weight row of (item, unit): W + row * n_hidden. */
+static inline uint32_t row_of(const rbm_model *m, uint32_t item,
+                              uint32_t unit) {
+  return item * m->n_units + unit;
 }
 
 /* ---- initialisation --------------------------------------------------- */
@@ -114,24 +120,56 @@ static uint8_t sample_unit(rbm_rng *rng, const float *p, uint32_t K) {
   return (uint8_t)(K - 1);
 }
 
-/* grad += sign * (statistics of visible units v with hidden probabilities h) */
-static void add_statistics(worker *w, size_t n, const uint32_t *items,
-                           const uint8_t *units, const float *h, float sign) {
+/* The worker's gradient row for weight row r, zeroed on first touch. */
+static float *grad_row(worker *w, uint32_t r) {
+  size_t F = w->t->m->n_hidden;
+  if (w->slot[r] < 0) {
+    if (w->n_slots == w->cap_slots) {  /* rare: the pool grows, amortised */
+      uint32_t cap = w->cap_slots * 2;
+      float *g = realloc(w->grad, (size_t)cap * F * sizeof *g);
+      float *gv = realloc(w->grad_vbias, cap * sizeof *gv);
+      uint32_t *sr = realloc(w->slot_row, cap * sizeof *sr);
+      if (g) w->grad = g;
+      if (gv) w->grad_vbias = gv;
+      if (sr) w->slot_row = sr;
+      if (!g || !gv || !sr) return NULL;
+      w->cap_slots = cap;
+    }
+    uint32_t s = w->n_slots++;
+    w->slot[r] = (int32_t)s;
+    w->slot_row[s] = r;
+    memset(w->grad + s * F, 0, F * sizeof *w->grad);
+    w->grad_vbias[s] = 0.f;
+  }
+  return w->grad + (size_t)w->slot[r] * F;
+}
+
+/* grad += v_data h_data' - v_model h_model' over the user's rated items. */
+RBM_CLONES static int add_statistics(worker *w, size_t n,
+                                     const uint32_t *items) {
   const rbm_model *m = w->t->m;
   int F = (int)m->n_hidden;
   for (size_t j = 0; j < n; j++) {
-    uint32_t i = items[j];
-    if (!w->touched[i]) {
-      w->touched[i] = 1;
-      w->touched_list[w->n_touched++] = i;
+    uint32_t rd = row_of(m, items[j], w->units_data[j]);
+    uint32_t rm = row_of(m, items[j], w->units_model[j]);
+    float *gd = grad_row(w, rd), *gm = gd ? grad_row(w, rm) : NULL;
+    if (!gm) return 0;
+    if (rd == rm) {  /* the chain kept the rating: one pass */
+#pragma omp simd
+      for (int f = 0; f < F; f++) gd[f] += w->h_data[f] - w->h_model[f];
+    } else {
+      rbm_axpy(gd, 1.f, w->h_data, F);
+      rbm_axpy(gm, -1.f, w->h_model, F);
+      w->grad_vbias[w->slot[rd]] += 1.f;
+      w->grad_vbias[w->slot[rm]] -= 1.f;
     }
-    rbm_axpy(w->grad_W + row_of(m, i, units[j]), sign, h, F);
-    w->grad_vbias[(size_t)i * m->n_units + units[j]] += sign;
   }
-  rbm_axpy(w->grad_hbias, sign, h, F);
+#pragma omp simd
+  for (int f = 0; f < F; f++) w->grad_hbias[f] += w->h_data[f] - w->h_model[f];
+  return 1;
 }
 
-static void train_user(worker *w, uint32_t u) {
+RBM_CLONES static void train_user(worker *w, uint32_t u) {
   const trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
@@ -147,7 +185,6 @@ static void train_user(worker *w, uint32_t u) {
 
   /* Positive phase: hidden probabilities given the user's ratings. */
   rbm_fold_in(m, n, items, w->units_data, w->h_data);
-  add_statistics(w, n, items, w->units_data, w->h_data, 1.f);
 
   /* Negative phase: k steps of Gibbs sampling over the same items. */
   sample_bernoulli(&rng, w->h_data, w->h_sample, F);
@@ -167,66 +204,90 @@ static void train_user(worker *w, uint32_t u) {
     rbm_fold_in(m, n, items, w->units_model, w->h_model);
     if (step < t->cfg->cd_k) sample_bernoulli(&rng, w->h_model, w->h_sample, F);
   }
-  add_statistics(w, n, items, w->units_model, w->h_model, -1.f);
+  if (!add_statistics(w, n, items)) w->out_of_memory = 1;
 }
 
 /* ---- the parameter update ------------------------------------------------ */
 
-/* One momentum step on len parameters from the workers' summed gradient
-** grad[k] + at (summed into worker 0's buffer, in worker order, and zeroed). */
-static void step_block(trainer *t, float *param, float *vel, float **grad,
-                       size_t at, size_t len, float scale, float decay) {
-  float mom = (float)t->cfg->momentum, lr = (float)t->cfg->learning_rate;
-  float *g = grad[0] + at;
-  for (int k = 1; k < t->n_workers; k++) {
-    rbm_add(g, grad[k] + at, (int)len);
-    memset(grad[k] + at, 0, len * sizeof *g);
+/* Sum of the workers' gradient rows for weight row r (in worker order, so
+** the result does not depend on timing), into g; and the bias gradient. */
+static float sum_gradients(const trainer *t, uint32_t r, float *g) {
+  size_t F = t->m->n_hidden;
+  float gb = 0.f;
+  int first = 1;
+  for (int k = 0; k < t->n_workers; k++) {
+    const worker *w = &t->w[k];
+    if (w->slot[r] < 0) continue;
+    const float *src = w->grad + (size_t)w->slot[r] * F;
+    if (first) memcpy(g, src, F * sizeof *g);
+    else rbm_add(g, src, (int)F);
+    gb += w->grad_vbias[w->slot[r]];
+    first = 0;
   }
-  float *p = param + at, *v = vel + at;
+  return gb;
+}
+
+/* vel = momentum * vel + lr * (grad / batch - decay * param); param += vel */
+RBM_CLONES static void momentum_step(const trainer *t, float *param,
+                                     float *vel, const float *g, size_t n,
+                                     float decay) {
+  float mom = (float)t->cfg->momentum, lr = (float)t->cfg->learning_rate;
+  float scale = t->batch_scale;
 #pragma omp simd
-  for (size_t j = 0; j < len; j++) {
-    v[j] = mom * v[j] + lr * (g[j] * scale - decay * p[j]);
-    p[j] += v[j];
-    g[j] = 0.f;
+  for (size_t j = 0; j < n; j++) {
+    vel[j] = mom * vel[j] + lr * (g[j] * scale - decay * param[j]);
+    param[j] += vel[j];
   }
 }
 
-/* The update of one touched item's weights and visible biases. */
-static void update_item(worker *w, uint32_t j) {
+/* The update of one touched weight row and its visible bias. */
+static void update_row(worker *w, uint32_t j) {
   trainer *t = w->t;
   rbm_model *m = t->m;
-  uint32_t i = t->update_list[j], K = m->n_units;
-  t->in_update[i] = 0;
-  step_block(t, m->W, t->vel_W, t->grad_W, row_of(m, i, 0),
-             (size_t)K * m->n_hidden, t->batch_scale,
-             (float)t->cfg->weight_decay);
-  step_block(t, m->vbias, t->vel_vbias, t->grad_vbias, (size_t)i * K, K,
-             t->batch_scale, 0.f);
+  uint32_t r = t->update_list[j];
+  size_t F = m->n_hidden;
+  float *g = w->h_sample;  /* free between minibatches: scratch */
+  float gb = sum_gradients(t, r, g);
+  t->in_update[r] = 0;
+  momentum_step(t, m->W + (size_t)r * F, t->vel_W + (size_t)r * F, g, F,
+                (float)t->cfg->weight_decay);
+  momentum_step(t, m->vbias + r, t->vel_vbias + r, &gb, 1, 0.f);
 }
 
 static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
                         void (*job)(worker *, uint32_t));
 
-static void apply_update(trainer *t, uint32_t batch_users) {
+static int apply_update(trainer *t, uint32_t batch_users) {
   uint32_t n_update = 0;
   t->batch_scale = 1.f / (float)batch_users;
-  /* Union of the items any worker touched, in worker order. */
+  for (int k = 0; k < t->n_workers; k++)
+    if (t->w[k].out_of_memory) return 0;
+  /* Union of the rows any worker touched, in worker order. */
   for (int k = 0; k < t->n_workers; k++) {
-    worker *w = &t->w[k];
-    for (uint32_t j = 0; j < w->n_touched; j++) {
-      uint32_t i = w->touched_list[j];
-      w->touched[i] = 0;
-      if (!t->in_update[i]) {
-        t->in_update[i] = 1;
-        t->update_list[n_update++] = i;
+    const worker *w = &t->w[k];
+    for (uint32_t s = 0; s < w->n_slots; s++) {
+      uint32_t r = w->slot_row[s];
+      if (!t->in_update[r]) {
+        t->in_update[r] = 1;
+        t->update_list[n_update++] = r;
       }
     }
-    w->n_touched = 0;
   }
-  /* Items are disjoint between workers: each updates its share. */
-  run_workers(t, 0, n_update, update_item);
-  step_block(t, t->m->hbias, t->vel_hbias, t->grad_hbias, 0, t->m->n_hidden,
-             t->batch_scale, 0.f);
+  /* Rows are disjoint between workers: each updates its share. */
+  run_workers(t, 0, n_update, update_row);
+  float *g = t->w[0].h_sample;
+  memcpy(g, t->w[0].grad_hbias, t->m->n_hidden * sizeof *g);
+  for (int k = 1; k < t->n_workers; k++)
+    rbm_add(g, t->w[k].grad_hbias, (int)t->m->n_hidden);
+  momentum_step(t, t->m->hbias, t->vel_hbias, g, t->m->n_hidden, 0.f);
+  /* Empty the gradients for the next minibatch. */
+  for (int k = 0; k < t->n_workers; k++) {
+    worker *w = &t->w[k];
+    for (uint32_t s = 0; s < w->n_slots; s++) w->slot[w->slot_row[s]] = -1;
+    w->n_slots = 0;
+    memset(w->grad_hbias, 0, t->m->n_hidden * sizeof *w->grad_hbias);
+  }
+  return 1;
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -267,7 +328,7 @@ static void measure_job(worker *w, uint32_t j) {
 
 /* ---- measuring the fit --------------------------------------------------- */
 
-static void measure_user(worker *w, uint32_t u) {
+RBM_CLONES static void measure_user(worker *w, uint32_t u) {
   const trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
@@ -307,11 +368,11 @@ static void sum_counters(const trainer *t, double *sq, double *n,
 static void free_trainer(trainer *t) {
   for (int k = 0; t->w && k < t->n_workers; k++) {
     worker *w = &t->w[k];
-    free(w->grad_W);
+    free(w->slot);
+    free(w->slot_row);
+    free(w->grad);
     free(w->grad_vbias);
     free(w->grad_hbias);
-    free(w->touched);
-    free(w->touched_list);
     free(w->units_data);
     free(w->units_model);
     free(w->h_data);
@@ -320,9 +381,6 @@ static void free_trainer(trainer *t) {
     free(w->probs);
   }
   free(t->w);
-  free(t->grad_W);
-  free(t->grad_vbias);
-  free(t->grad_hbias);
   free(t->vel_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
@@ -333,11 +391,15 @@ static void free_trainer(trainer *t) {
 
 static int alloc_trainer(trainer *t) {
   rbm_model *m = t->m;
-  size_t ni = m->n_items, nv = ni * m->n_units, F = m->n_hidden;
+  size_t nv = (size_t)m->n_items * m->n_units, F = m->n_hidden;
   size_t longest = 1;
   for (uint32_t u = 0; u < t->r->users.n; u++)
     if (t->r->row[u + 1] - t->r->row[u] > longest)
       longest = (size_t)(t->r->row[u + 1] - t->r->row[u]);
+  /* A first guess at the rows a worker touches in a minibatch; grows. */
+  size_t slots = (size_t)t->cfg->batch_size * 2 * (t->r->n / t->r->users.n + 1);
+  if (slots > nv) slots = nv;
+  if (slots < 64) slots = 64;
 
   m->W = malloc(nv * F * sizeof *m->W);
   m->vbias = malloc(nv * sizeof *m->vbias);
@@ -347,13 +409,9 @@ static int alloc_trainer(trainer *t) {
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
   t->order = malloc((t->r->users.n + 1) * sizeof *t->order);
-  t->in_update = calloc(ni, 1);
-  t->update_list = malloc(ni * sizeof *t->update_list);
+  t->in_update = calloc(nv, 1);
+  t->update_list = malloc(nv * sizeof *t->update_list);
   t->w = calloc((size_t)t->n_workers, sizeof *t->w);
-  t->grad_W = calloc((size_t)t->n_workers, sizeof *t->grad_W);
-  t->grad_vbias = calloc((size_t)t->n_workers, sizeof *t->grad_vbias);
-  t->grad_hbias = calloc((size_t)t->n_workers, sizeof *t->grad_hbias);
-  if (!t->grad_W || !t->grad_vbias || !t->grad_hbias) return 0;
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
       !t->vel_vbias || !t->vel_hbias || !t->order || !t->in_update ||
       !t->update_list || !t->w)
@@ -361,24 +419,23 @@ static int alloc_trainer(trainer *t) {
   for (int k = 0; k < t->n_workers; k++) {
     worker *w = &t->w[k];
     w->t = t;
-    w->grad_W = calloc(nv * F, sizeof *w->grad_W);
-    w->grad_vbias = calloc(nv, sizeof *w->grad_vbias);
+    w->slot = malloc(nv * sizeof *w->slot);
+    w->cap_slots = (uint32_t)slots;
+    w->slot_row = malloc(slots * sizeof *w->slot_row);
+    w->grad = malloc(slots * F * sizeof *w->grad);
+    w->grad_vbias = malloc(slots * sizeof *w->grad_vbias);
     w->grad_hbias = calloc(F, sizeof *w->grad_hbias);
-    w->touched = calloc(ni, 1);
-    w->touched_list = malloc(ni * sizeof *w->touched_list);
     w->units_data = malloc(longest);
     w->units_model = malloc(longest);
     w->h_data = malloc(F * sizeof *w->h_data);
     w->h_sample = malloc(F * sizeof *w->h_sample);
     w->h_model = malloc(F * sizeof *w->h_model);
     w->probs = malloc(m->n_units * sizeof *w->probs);
-    t->grad_W[k] = w->grad_W;
-    t->grad_vbias[k] = w->grad_vbias;
-    t->grad_hbias[k] = w->grad_hbias;
-    if (!w->grad_W || !w->grad_vbias || !w->grad_hbias || !w->touched ||
-        !w->touched_list || !w->units_data || !w->units_model || !w->h_data ||
+    if (!w->slot || !w->slot_row || !w->grad || !w->grad_vbias ||
+        !w->grad_hbias || !w->units_data || !w->units_model || !w->h_data ||
         !w->h_sample || !w->h_model || !w->probs)
       return 0;
+    memset(w->slot, 0xff, nv * sizeof *w->slot);  /* all -1 */
   }
   return 1;
 }
@@ -476,7 +533,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
       uint32_t hi = lo + (uint32_t)cfg->batch_size;
       if (hi > n_users) hi = n_users;
       run_workers(&t, lo, hi, train_job);
-      apply_update(&t, hi - lo);
+      if (!apply_update(&t, hi - lo)) goto fail;
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
         snprintf(err, errlen, "interrupted");
         rc = RBM_STOPPED;

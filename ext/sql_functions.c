@@ -55,7 +55,7 @@ static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   char *s = sqlite3_mprintf(
       "rbm %s (model format %d)\n"
       "sqlite: %s\n"
-      "blas: OpenBLAS %s\n"
+      "blas: %s\n"
       "blas threads: %d\n"
       "build: %s\n"
       "compiler: %s",

@@ -38,7 +38,6 @@ struct rbm_served {
   rbm_source src;
   sqlite3_int64 uid;
   char *name;           /* under which it is cached; NULL if not cached */
-  int user_indexed;     /* -1 not yet known */
   snapshot *snap;
 };
 
@@ -113,7 +112,6 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
   }
   s->ref = 1;
   s->uid = uid;
-  s->user_indexed = -1;
   int rc = rbm_model_load(blob, (size_t)(nblob > 0 ? nblob : 0), &s->model,
                           msg, sizeof msg);
   if (rc != RBM_OK) {
@@ -125,18 +123,22 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
   return SQLITE_OK;
 }
 
-/* The uid of the stored model called name; SQLITE_NOTFOUND if none. */
+/* What identifies the stored model called name: its uid, which every
+** training renews, and the blob's length, which catches a blob replaced by
+** hand (length() does not read the blob). */
 static int stored_uid(sqlite3 *db, const char *name, sqlite3_int64 *uid,
                       char **err) {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(
-      db, "SELECT uid FROM main.rbm_models WHERE name = ?1", -1, &st, NULL);
+      db, "SELECT uid, length(model) FROM main.rbm_models WHERE name = ?1",
+      -1, &st, NULL);
   if (rc == SQLITE_OK) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
   }
   if (rc == SQLITE_ROW) {
-    *uid = sqlite3_column_int64(st, 0);
+    *uid = (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 0) ^
+                           ((sqlite3_uint64)sqlite3_column_int64(st, 1) << 40));
     rc = SQLITE_OK;
   } else if (rc == SQLITE_DONE) {
     *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
@@ -177,9 +179,11 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
     } else if (rbm_source_set_table(db, &src, table) != SQLITE_OK) {
       rc = SQLITE_NOMEM;
     } else {
-      rc = rbm_served_from_blob(sqlite3_column_blob(st, 0),
-                                sqlite3_column_bytes(st, 0), &src,
-                                sqlite3_column_int64(st, 1), out, err);
+      rc = rbm_served_from_blob(
+          sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &src,
+          (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 1) ^
+                          ((sqlite3_uint64)sqlite3_column_bytes(st, 0) << 40)),
+          out, err);
       if (rc != SQLITE_OK) {
         char *why = *err;
         *err = sqlite3_mprintf("model '%s': %s", name, why);
@@ -364,15 +368,14 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   sqlite3_free(from);
   if (!sql) goto nomem;
   int rc = sqlite3_prepare_v2(db, sql, -1, &rd->by_user, NULL);
-  if (rc == SQLITE_OK && s->user_indexed < 0)
-    s->user_indexed = user_lookup_is_indexed(db, sql);
+  int indexed = rc == SQLITE_OK && user_lookup_is_indexed(db, sql);
   sqlite3_free(sql);
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("source %s: %s", s->src.table, sqlite3_errmsg(db));
     rbm_user_reader_close(rd);
     return rc;
   }
-  if (!s->user_indexed) {
+  if (!indexed) {
     sqlite3_finalize(rd->by_user);
     rd->by_user = NULL;
     rc = fresh_snapshot(db, s, &rd->snap, err);

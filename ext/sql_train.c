@@ -77,6 +77,13 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
     *err = sqlite3_mprintf("%s", why);
     return SQLITE_ERROR;
   }
+  if (!sqlite3_stricmp(src->user, src->item) ||
+      !sqlite3_stricmp(src->user, src->rating) ||
+      !sqlite3_stricmp(src->item, src->rating)) {
+    *err = sqlite3_mprintf("the user, item and rating columns must be three "
+                           "different columns");
+    return SQLITE_ERROR;
+  }
   double start = now_seconds();
   rbm_ratings r;
   memset(&r, 0, sizeof r);

@@ -16,7 +16,10 @@
 **
 **   float *hid = malloc(m->n_hidden * sizeof *hid);
 **   rbm_fold_in(m, n, items, units, hid);                 // one mean-field up-pass
-**   rbm_predict_item(m, hid, item, &rating, &p_like);
+**   float probs[RBM_MAX_VALUES];
+**   rbm_item_probs(m, hid, item, probs);                  // softmax over units
+**   double rating = rbm_expected_rating(m, probs);
+**   double p_like = rbm_like_probability(m, probs);
 **
 **   rbm_model_save(m, &blob, &nblob);  rbm_model_load(blob, nblob, &m2, ...);
 **

@@ -60,3 +60,17 @@ SELECT rbm_train('m', 'nosuchschema.ratings', 'u', 'i', 'x');
 -- After another connection drops rbm_models: the usual message.
 DROP TABLE rbm_models;
 SELECT rbm_predict('plain', 1, 2);
+
+-- The same column twice is an error.
+SELECT rbm_train('m', 'r', 'u', 'i', 'i');
+CREATE VIRTUAL TABLE v USING rbm(source=r, user=u, item=x, rating=x);
+
+-- A blob replaced by hand in this connection is noticed, not served from
+-- the cache: the error names the damage.
+CREATE TABLE clean AS SELECT * FROM r WHERE typeof(x) IN ('integer', 'real');
+SELECT 'again', json_extract(rbm_train('plain', 'clean', 'u', 'i', 'x', :opts), '$.epochs_run');
+SELECT 'before damage', rbm_predict('plain', 1, 13) > 3;
+UPDATE rbm_models SET model = X'00' WHERE name = 'plain';
+SELECT rbm_predict('plain', 1, 13);
+UPDATE rbm_models SET model = zeroblob(5000) WHERE name = 'plain';
+SELECT rbm_predict('plain', 1, 13);
