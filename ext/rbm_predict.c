@@ -26,6 +26,7 @@ RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   memcpy(hidden, m->hbias, (size_t)F * sizeof *hidden);
   for (size_t j = 0; j < n; j++)
     rbm_add(hidden, weight_row(m, items[j], units[j]), F);
+#pragma omp simd
   for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
 }
 
