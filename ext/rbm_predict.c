@@ -48,6 +48,19 @@ void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs) {
     rbm_softmax(probs + (size_t)i * m->n_units, (int)m->n_units);
 }
 
+void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
+                              float *probs) {
+  size_t nv = (size_t)m->n_items * m->n_units;
+  for (size_t u = 0; u < n; u++)
+    memcpy(probs + u * nv, m->vbias, nv * sizeof *probs);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nv,
+              (int)m->n_hidden, 1.f, hidden, (int)m->n_hidden, m->W,
+              (int)m->n_hidden, 1.f, probs, (int)nv);
+  for (size_t u = 0; u < n; u++)
+    for (uint32_t i = 0; i < m->n_items; i++)
+      rbm_softmax(probs + u * nv + (size_t)i * m->n_units, (int)m->n_units);
+}
+
 double rbm_expected_rating(const rbm_model *m, const float *probs) {
   double r = 0;
   for (uint32_t k = 0; k < m->n_units; k++) r += probs[k] * m->unit_value[k];
@@ -109,6 +122,67 @@ size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
     sift_down(score, out, end - 1, 0);
   }
   return have;
+}
+
+/* ---- recommending ------------------------------------------------- */
+
+#define BATCH 32  /* users per GEMM: the probabilities of 32 users fit */
+
+int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
+                  size_t k, rbm_recommendation *out, size_t *n_out) {
+  size_t ni = m->n_items, K = m->n_units, F = m->n_hidden;
+  size_t want = k < ni ? k : ni;  /* out keeps the stride k */
+  float *hidden = malloc(BATCH * F * sizeof *hidden);
+  float *probs = malloc(BATCH * ni * K * sizeof *probs);
+  float *score = malloc(ni * sizeof *score);
+  uint8_t *exclude = calloc(ni, 1);
+  uint32_t *top = malloc((want ? want : 1) * sizeof *top);
+  if (!hidden || !probs || !score || !exclude || !top) {
+    free(hidden);
+    free(probs);
+    free(score);
+    free(exclude);
+    free(top);
+    return RBM_NOMEM;
+  }
+  for (size_t b = 0; b < n; b += BATCH) {
+    size_t nb = n - b < BATCH ? n - b : BATCH, placed = 0;
+    for (size_t u = 0; u < nb; u++)
+      if (users[b + u].hidden)
+        memcpy(hidden + placed++ * F, users[b + u].hidden, F * sizeof *hidden);
+    if (placed) rbm_all_item_probs_batch(m, placed, hidden, probs);
+    placed = 0;
+    for (size_t u = 0; u < nb; u++) {
+      const rbm_user_query *q = &users[b + u];
+      const float *p = q->hidden ? probs + placed++ * ni * K : NULL;
+      float prior[RBM_MAX_VALUES];
+      for (size_t i = 0; i < ni; i++) {
+        if (!p) rbm_prior_probs(m, (uint32_t)i, prior);
+        score[i] = (float)rbm_like_probability(m, p ? p + i * K : prior);
+      }
+      for (size_t j = 0; j < q->n_rated; j++) exclude[q->rated[j]] = 1;
+      size_t got = rbm_top_k(score, ni, exclude, want, top);
+      for (size_t j = 0; j < q->n_rated; j++) exclude[q->rated[j]] = 0;
+      for (size_t j = 0; j < got; j++) {
+        rbm_recommendation *r = &out[(b + u) * k + j];
+        r->item = top[j];
+        r->p_like = score[top[j]];
+        if (p) {
+          r->rating = (float)rbm_expected_rating(m, p + (size_t)top[j] * K);
+        } else {
+          rbm_prior_probs(m, top[j], prior);
+          r->rating = (float)rbm_expected_rating(m, prior);
+        }
+      }
+      n_out[b + u] = got;
+    }
+  }
+  free(hidden);
+  free(probs);
+  free(score);
+  free(exclude);
+  free(top);
+  return RBM_OK;
 }
 
 /* ---- BLAS identification ------------------------------------------- */

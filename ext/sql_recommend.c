@@ -5,11 +5,17 @@
 **   SELECT item, p_like, rating FROM rbm_recommend('m', 42);
 **   SELECT item, p_like FROM rbm_recommend('m', 42, 5);
 **   SELECT u.id, r.item FROM users u, rbm_recommend('m', u.id) r;
+**   SELECT user, item FROM rbm_recommend('m', '[1, 2, 3]');
+**   SELECT user, item FROM rbm_recommend('m',
+**       (SELECT json_group_array(id) FROM users));   -- one batch, GEMMs
 **
 ** An eponymous-only virtual table in the style of series.c: the arguments
 ** are the hidden columns model, user and k.  Items are ranked by p_like
 ** (P(rating >= like_threshold)); rating is the expected rating (NULL for a
-** binary model).  Scoring a user's items is one GEMV over all of them.
+** binary model).  Users are scored in batches, one GEMM per batch
+** (rbm_recommend() in the engine).  A user argument that is text starting
+** with '[' is a JSON array of users; the hidden column user then names each
+** row's user.
 **
 ** idxNum bits (xBestIndex -> xFilter):
 **   1  model = ?   (required)
@@ -40,11 +46,14 @@ typedef struct rec_cursor {
   rbm_user_reader *rd;          /* kept across xFilter calls of one join */
   sqlite3_value *model_arg, *user_arg;
   sqlite3_int64 k;
-  /* The answer: n rows of (item, p_like, rating), best first. */
-  uint32_t *top;
-  float *score, *probs, *rating;
-  uint8_t *exclude;
-  size_t n, at;
+  /* The users asked for (one, or a JSON array's) and their answers:
+  ** user u's rows are rec[u*stride .. u*stride + n_rec[u]). */
+  rbm_keys users;
+  int many;
+  rbm_recommendation *rec;
+  size_t *n_rec;
+  size_t stride;                /* k, or the model's items if fewer */
+  size_t user_at, at, row;      /* the current row: rec[user_at*stride + at] */
 } rec_cursor;
 
 static int rec_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -80,15 +89,12 @@ static int rec_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
 }
 
 static void free_answer(rec_cursor *c) {
-  free(c->top);
-  free(c->score);
-  free(c->probs);
-  free(c->rating);
-  free(c->exclude);
-  c->top = NULL;
-  c->score = c->probs = c->rating = NULL;
-  c->exclude = NULL;
-  c->n = c->at = 0;
+  rbm_keys_free(&c->users);
+  free(c->rec);
+  free(c->n_rec);
+  c->rec = NULL;
+  c->n_rec = NULL;
+  c->user_at = c->at = c->row = 0;
 }
 
 static int rec_close(sqlite3_vtab_cursor *cur) {
@@ -126,6 +132,100 @@ static int reader_for(rec_cursor *c, const char *name, char **err) {
   return rc;
 }
 
+/* The users asked for: one id, or the ids of a JSON array (in order, each
+** once).  NULL asks for nobody. */
+static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
+  char buf[32];
+  rbm_key key;
+  const char *text = sqlite3_value_type(user_v) == SQLITE_TEXT
+                         ? (const char *)sqlite3_value_text(user_v)
+                         : NULL;
+  c->many = text && text[0] == '[';
+  if (!c->many) {
+    if (rbm_key_from_value(user_v, &key, buf, sizeof buf) &&
+        rbm_keys_intern(&c->users, &key) < 0)
+      return SQLITE_NOMEM;
+    return SQLITE_OK;
+  }
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(c->db, "SELECT value FROM json_each(?1)", -1,
+                              &st, NULL);
+  if (rc != SQLITE_OK) {
+    *err = rbm_errorf("%s", sqlite3_errmsg(c->db));
+    return rc;
+  }
+  sqlite3_bind_value(st, 1, user_v);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (rbm_key_from_value(sqlite3_column_value(st, 0), &key, buf, sizeof buf) &&
+        rbm_keys_intern(&c->users, &key) < 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc != SQLITE_OK)
+    *err = rbm_errorf("users: %s", rc == SQLITE_NOMEM ? "out of memory"
+                                                      : sqlite3_errmsg(c->db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Folds the users in and asks the engine for their top k, in chunks so a
+** long list does not hold every user's hidden vector at once. */
+#define CHUNK 256
+static int answer(rec_cursor *c, char **err) {
+  const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
+  size_t n = c->users.n, F = m->n_hidden;
+  size_t k = c->k < (sqlite3_int64)m->n_items ? (size_t)c->k : m->n_items;
+  c->stride = k;
+  c->rec = malloc((n && k ? n * k : 1) * sizeof *c->rec);
+  c->n_rec = calloc(n, sizeof *c->n_rec);
+  rbm_user_query *q = malloc(CHUNK * sizeof *q);
+  float *hidden = malloc(CHUNK * F * sizeof *hidden);
+  uint32_t **rated = calloc(CHUNK, sizeof *rated);
+  int rc = c->rec && c->n_rec && q && hidden && rated ? SQLITE_OK : SQLITE_NOMEM;
+  for (size_t b = 0; rc == SQLITE_OK && b < n; b += CHUNK) {
+    size_t nb = n - b < CHUNK ? n - b : CHUNK;
+    for (size_t u = 0; rc == SQLITE_OK && u < nb; u++) {
+      rbm_key key = rbm_keys_get(&c->users, (uint32_t)(b + u));
+      const float *h;
+      const uint32_t *r;
+      size_t nr;
+      rc = rbm_user_reader_fold(c->rd, &key, &h, &r, &nr, err);
+      if (rc != SQLITE_OK) break;
+      /* The reader's buffers are reused for the next user: copy. */
+      free(rated[u]);
+      rated[u] = malloc((nr ? nr : 1) * sizeof **rated);
+      if (!rated[u]) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      memcpy(rated[u], r, nr * sizeof **rated);
+      if (h) memcpy(hidden + u * F, h, F * sizeof *hidden);
+      q[u].hidden = h ? hidden + u * F : NULL;
+      q[u].rated = rated[u];
+      q[u].n_rated = nr;
+    }
+    if (rc == SQLITE_OK &&
+        rbm_recommend(m, nb, q, k, c->rec + b * k, c->n_rec + b) != RBM_OK)
+      rc = SQLITE_NOMEM;
+  }
+  for (size_t u = 0; rated && u < CHUNK; u++) free(rated[u]);
+  free(rated);
+  free(hidden);
+  free(q);
+  if (rc == SQLITE_NOMEM && !*err) *err = rbm_errorf("out of memory");
+  return rc;
+}
+
+/* Moves past users with no rows left. */
+static void skip_empty_users(rec_cursor *c) {
+  while (c->user_at < c->users.n && c->at >= c->n_rec[c->user_at]) {
+    c->user_at++;
+    c->at = 0;
+  }
+}
+
 static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv) {
   (void)idxStr;
@@ -154,75 +254,55 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->user_arg = sqlite3_value_dup(user_v);
   if (sqlite3_value_type(model_v) != SQLITE_TEXT)
     return fail(c, SQLITE_MISMATCH, rbm_errorf("model name must be text"));
-  char ubuf[32];
-  rbm_key user;
-  if (!rbm_key_from_value(user_v, &user, ubuf, sizeof ubuf)) return SQLITE_OK;
-
-  int rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);
+  int rc = collect_users(c, user_v, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
-  const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
-  const float *hidden;
-  const uint32_t *rated;
-  size_t n_rated;
-  rc = rbm_user_reader_fold(c->rd, &user, &hidden, &rated, &n_rated, &err);
+  if (c->users.n == 0) return SQLITE_OK;
+  rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);
+  if (rc == SQLITE_OK) rc = answer(c, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
-
-  size_t ni = m->n_items, K = m->n_units;
-  size_t k = c->k < (sqlite3_int64)ni ? (size_t)c->k : ni;
-  c->probs = malloc(ni * K * sizeof *c->probs);
-  c->score = malloc(ni * sizeof *c->score);
-  c->rating = malloc(ni * sizeof *c->rating);
-  c->exclude = calloc(ni, 1);
-  c->top = malloc((k ? k : 1) * sizeof *c->top);
-  if (!c->probs || !c->score || !c->rating || !c->exclude || !c->top)
-    return fail(c, SQLITE_NOMEM, rbm_errorf("out of memory"));
-  if (hidden) {
-    rbm_all_item_probs(m, hidden, c->probs);
-  } else {
-    for (size_t i = 0; i < ni; i++)
-      rbm_prior_probs(m, (uint32_t)i, c->probs + i * K);
-  }
-  for (size_t i = 0; i < ni; i++) {
-    c->score[i] = (float)rbm_like_probability(m, c->probs + i * K);
-    c->rating[i] = (float)rbm_expected_rating(m, c->probs + i * K);
-  }
-  for (size_t j = 0; j < n_rated; j++) c->exclude[rated[j]] = 1;
-  c->n = rbm_top_k(c->score, ni, c->exclude, k, c->top);
+  skip_empty_users(c);
   return SQLITE_OK;
 }
 
 static int rec_next(sqlite3_vtab_cursor *cur) {
-  ((rec_cursor *)cur)->at++;
+  rec_cursor *c = (rec_cursor *)cur;
+  c->at++;
+  c->row++;
+  skip_empty_users(c);
   return SQLITE_OK;
 }
 
 static int rec_eof(sqlite3_vtab_cursor *cur) {
   rec_cursor *c = (rec_cursor *)cur;
-  return c->at >= c->n;
+  return c->user_at >= c->users.n;
 }
 
 static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   rec_cursor *c = (rec_cursor *)cur;
   const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
-  uint32_t item = c->top[c->at];
+  const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
   switch (col) {
     case COL_ITEM: {
-      rbm_key k = rbm_keys_get(&m->items, item);
+      rbm_key k = rbm_keys_get(&m->items, r->item);
       rbm_result_key(ctx, &k);
       break;
     }
     case COL_P_LIKE:
-      sqlite3_result_double(ctx, c->score[item]);
+      sqlite3_result_double(ctx, r->p_like);
       break;
     case COL_RATING:
-      if (m->visible == RBM_VISIBLE_SOFTMAX)
-        sqlite3_result_double(ctx, c->rating[item]);
+      if (m->visible == RBM_VISIBLE_SOFTMAX) sqlite3_result_double(ctx, r->rating);
       break;
     case COL_MODEL:
       sqlite3_result_value(ctx, c->model_arg);
       break;
     case COL_USER:
-      sqlite3_result_value(ctx, c->user_arg);
+      if (c->many) {
+        rbm_key k = rbm_keys_get(&c->users, (uint32_t)c->user_at);
+        rbm_result_key(ctx, &k);
+      } else {
+        sqlite3_result_value(ctx, c->user_arg);
+      }
       break;
     case COL_K:
       sqlite3_result_int64(ctx, c->k);
@@ -232,7 +312,7 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 }
 
 static int rec_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = (sqlite3_int64)((rec_cursor *)cur)->at + 1;
+  *rowid = (sqlite3_int64)((rec_cursor *)cur)->row + 1;
   return SQLITE_OK;
 }
 

@@ -212,10 +212,35 @@ double rbm_like_probability(const rbm_model *m, const float *probs);
 ** UINT32_MAX for "unknown item", which gets the global distribution. */
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
 
+/* Every item's softmax for n users at once, one GEMM: hidden is n rows of
+** n_hidden, probs n rows of n_items * n_units. */
+void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
+                              float *probs);
+
 /* Indexes of the k largest scores, best first, skipping any index whose
 ** exclude[] byte is set (exclude may be NULL).  Returns how many. */
 size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
                  size_t k, uint32_t *out);
+
+/* One user to recommend for: hidden probabilities (NULL for a user the
+** model cannot place, who gets the item priors) and the items they rated,
+** which are never recommended. */
+typedef struct rbm_user_query {
+  const float *hidden;
+  const uint32_t *rated;
+  size_t n_rated;
+} rbm_user_query;
+
+typedef struct rbm_recommendation {
+  uint32_t item;
+  float p_like, rating;  /* rating: the expected rating */
+} rbm_recommendation;
+
+/* The top k items by P(like) for each of n users, best first: user u's are
+** out[u*k .. u*k + n_out[u]).  Users are scored in batches, one GEMM each.
+** RBM_OK or RBM_NOMEM. */
+int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
+                  size_t k, rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */

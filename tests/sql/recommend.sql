@@ -132,3 +132,17 @@ END;
 INSERT INTO users VALUES (4);
 SELECT 'nothing logged', count(*) FROM log;
 SELECT 'user 4 not inserted', count(*) FROM users WHERE id = 4;
+
+-- Many users at once: a JSON array, scored in batches; the hidden user
+-- column names each row's user, and every user gets what they get alone.
+CREATE TABLE batch AS
+SELECT r.user AS user_id, r.item, r.p_like, r.rating
+  FROM rbm_recommend('m', (SELECT json_group_array(id) FROM users), 4) r;
+SELECT 'batch rows', count(*), count(DISTINCT user_id) FROM batch;
+SELECT 'batch equals one by one', count(*) FROM users u, rbm_recommend('m', u.id, 4) r
+ WHERE EXISTS (SELECT 1 FROM batch b WHERE b.user_id = u.id AND b.item = r.item
+                 AND abs(b.p_like - r.p_like) < 1e-6);
+SELECT 'array with an unknown user, a repeat and text', count(*), count(DISTINCT user)
+  FROM rbm_recommend('m', '[2, 999999, 2, "3"]', 3);
+SELECT 'empty array', count(*) FROM rbm_recommend('m', '[]');
+SELECT * FROM rbm_recommend('m', '[1, 2');
