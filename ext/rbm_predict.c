@@ -30,13 +30,36 @@ RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
 }
 
-RBM_CLONES void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
+RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
+                                size_t n, const uint32_t *items, float *probs) {
+  int F = (int)m->n_hidden, K = (int)m->n_units;
+  /* Logits less each item's largest, then one exp over all of them (a loop
+  ** that vectorises), then each item's normalisation: rbm_softmax, split
+  ** in passes so the exps are not one dependent chain per item. */
+  for (size_t j = 0; j < n; j++) {
+    const float *vb = m->vbias + (size_t)items[j] * K;
+    const float *w = weight_row(m, items[j], 0);
+    float *p = probs + j * K, mx = -INFINITY;
+    for (int k = 0; k < K; k++, w += F) {
+      p[k] = vb[k] + rbm_dot(w, hidden, F);
+      mx = p[k] > mx ? p[k] : mx;
+    }
+    for (int k = 0; k < K; k++) p[k] -= mx;
+  }
+  size_t nk = n * (size_t)K;
+#pragma omp simd
+  for (size_t j = 0; j < nk; j++) probs[j] = rbm_exp(probs[j]);
+  for (size_t j = 0; j < n; j++) {
+    float *p = probs + j * K, sum = 0.f;
+    for (int k = 0; k < K; k++) sum += p[k];
+    float inv = 1.f / sum;
+    for (int k = 0; k < K; k++) p[k] *= inv;
+  }
+}
+
+void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
                     float *probs) {
-  int F = (int)m->n_hidden;
-  const float *vb = m->vbias + (size_t)item * m->n_units;
-  for (uint32_t k = 0; k < m->n_units; k++)
-    probs[k] = vb[k] + rbm_dot(weight_row(m, item, k), hidden, F);
-  rbm_softmax(probs, (int)m->n_units);
+  rbm_items_probs(m, hidden, 1, &item, probs);
 }
 
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs) {

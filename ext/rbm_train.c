@@ -43,7 +43,8 @@ typedef struct worker {
   float *grad_hbias;
   /* Scratch sized for the longest user row. */
   uint8_t *units_data, *units_model;
-  float *h_data, *h_sample, *h_model, *probs;
+  float *h_data, *h_sample, *h_model;
+  float *probs;              /* the user's items' unit probabilities */
   /* What the worker does next: job(j) for j in [lo, hi). */
   uint32_t lo, hi;
   int epoch;
@@ -189,17 +190,18 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
   /* Negative phase: k steps of Gibbs sampling over the same items. */
   sample_bernoulli(&rng, w->h_data, w->h_sample, F);
   for (int step = 1; step <= t->cfg->cd_k; step++) {
+    rbm_items_probs(m, w->h_sample, n, items, w->probs);
     for (size_t j = 0; j < n; j++) {
-      rbm_item_probs(m, w->h_sample, items[j], w->probs);
+      const float *p = w->probs + j * K;
       if (step == 1) {
         double got = m->visible == RBM_VISIBLE_BINARY
-                         ? rbm_like_probability(m, w->probs)
-                         : rbm_expected_rating(m, w->probs);
+                         ? rbm_like_probability(m, p)
+                         : rbm_expected_rating(m, p);
         double want = m->unit_value[w->units_data[j]];
         w->sq_err += (got - want) * (got - want);
         w->n_err += 1;
       }
-      w->units_model[j] = sample_unit(&rng, w->probs, K);
+      w->units_model[j] = sample_unit(&rng, p, K);
     }
     rbm_fold_in(m, n, items, w->units_model, w->h_model);
     if (step < t->cfg->cd_k) sample_bernoulli(&rng, w->h_model, w->h_sample, F);
@@ -209,22 +211,28 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
 
 /* ---- the parameter update ------------------------------------------------ */
 
-/* Sum of the workers' gradient rows for weight row r (in worker order, so
-** the result does not depend on timing), into g; and the bias gradient. */
-static float sum_gradients(const trainer *t, uint32_t r, float *g) {
+/* The workers' summed gradient row for weight row r (in worker order, so
+** the result does not depend on timing): a worker's own row when it alone
+** touched r, else the sum in scratch.  *gb gets the bias gradient. */
+static const float *sum_gradients(const trainer *t, uint32_t r, float *scratch,
+                                  float *gb) {
   size_t F = t->m->n_hidden;
-  float gb = 0.f;
-  int first = 1;
+  const float *sum = NULL;
+  *gb = 0.f;
   for (int k = 0; k < t->n_workers; k++) {
     const worker *w = &t->w[k];
     if (w->slot[r] < 0) continue;
-    const float *src = w->grad + (size_t)w->slot[r] * F;
-    if (first) memcpy(g, src, F * sizeof *g);
-    else rbm_add(g, src, (int)F);
-    gb += w->grad_vbias[w->slot[r]];
-    first = 0;
+    const float *g = w->grad + (size_t)w->slot[r] * F;
+    if (!sum) {
+      sum = g;
+    } else {
+      if (sum != scratch) memcpy(scratch, sum, F * sizeof *scratch);
+      rbm_add(scratch, g, (int)F);
+      sum = scratch;
+    }
+    *gb += w->grad_vbias[w->slot[r]];
   }
-  return gb;
+  return sum;
 }
 
 /* vel = momentum * vel + lr * (grad / batch - decay * param); param += vel */
@@ -246,8 +254,8 @@ static void update_row(worker *w, uint32_t j) {
   rbm_model *m = t->m;
   uint32_t r = t->update_list[j];
   size_t F = m->n_hidden;
-  float *g = w->h_sample;  /* free between minibatches: scratch */
-  float gb = sum_gradients(t, r, g);
+  float gb;  /* h_sample is free between minibatches: scratch */
+  const float *g = sum_gradients(t, r, w->h_sample, &gb);
   t->in_update[r] = 0;
   momentum_step(t, m->W + (size_t)r * F, t->vel_W + (size_t)r * F, g, F,
                 (float)t->cfg->weight_decay);
@@ -337,14 +345,15 @@ RBM_CLONES static void measure_user(worker *w, uint32_t u) {
   for (size_t j = 0; j < n; j++)
     w->units_data[j] = t->unit_of_code[r->col_code[r->row[u] + j]];
   rbm_fold_in(m, n, items, w->units_data, w->h_data);
+  rbm_items_probs(m, w->h_data, n, items, w->probs);
   for (size_t j = 0; j < n; j++) {
-    rbm_item_probs(m, w->h_data, items[j], w->probs);
+    const float *p = w->probs + j * m->n_units;
     double value = r->values[r->col_code[r->row[u] + j]];
-    double err = rbm_expected_rating(m, w->probs) - value;
+    double err = rbm_expected_rating(m, p) - value;
     w->sq_err += err * err;
     w->n_err += 1;
     int like = value >= m->like_threshold;
-    w->n_like_right += (rbm_like_probability(m, w->probs) >= 0.5) == like;
+    w->n_like_right += (rbm_like_probability(m, p) >= 0.5) == like;
   }
 }
 
@@ -430,7 +439,7 @@ static int alloc_trainer(trainer *t) {
     w->h_data = malloc(F * sizeof *w->h_data);
     w->h_sample = malloc(F * sizeof *w->h_sample);
     w->h_model = malloc(F * sizeof *w->h_model);
-    w->probs = malloc(m->n_units * sizeof *w->probs);
+    w->probs = malloc(longest * m->n_units * sizeof *w->probs);
     if (!w->slot || !w->slot_row || !w->grad || !w->grad_vbias ||
         !w->grad_hbias || !w->units_data || !w->units_model || !w->h_data ||
         !w->h_sample || !w->h_model || !w->probs)

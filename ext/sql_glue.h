@@ -81,9 +81,11 @@ typedef struct rbm_served rbm_served;
 ** when it is still the stored one.  Caller releases. */
 int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
                        char **err);
-/* A model from a blob (the virtual table's shadow table). */
+/* A model from a blob (the virtual table's shadow table); threads is the
+** model's threads option, which also sets OpenBLAS's threads for scoring. */
 int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
-                         sqlite3_int64 uid, rbm_served **out, char **err);
+                         sqlite3_int64 uid, int threads, rbm_served **out,
+                         char **err);
 void rbm_served_release(rbm_served *s);
 const rbm_model *rbm_served_model(const rbm_served *s);
 sqlite3_int64 rbm_served_uid(const rbm_served *s);

@@ -38,6 +38,7 @@ struct rbm_served {
   rbm_source src;
   sqlite3_int64 uid;
   char *name;           /* under which it is cached; NULL if not cached */
+  int threads;          /* the model's threads option: OpenBLAS's threads */
   snapshot *snap;
 };
 
@@ -101,7 +102,8 @@ void rbm_serve_shutdown(sqlite3 *db) {
 }
 
 int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
-                         sqlite3_int64 uid, rbm_served **out, char **err) {
+                         sqlite3_int64 uid, int threads, rbm_served **out,
+                         char **err) {
   char msg[200];
   rbm_served *s = calloc(1, sizeof *s);
   *out = NULL;
@@ -112,6 +114,7 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
   }
   s->ref = 1;
   s->uid = uid;
+  s->threads = threads > 0 ? threads : 1;
   int rc = rbm_model_load(blob, (size_t)(nblob > 0 ? nblob : 0), &s->model,
                           msg, sizeof msg);
   if (rc != RBM_OK) {
@@ -159,7 +162,8 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(
       db,
-      "SELECT model, uid, source, user_column, item_column, rating_column"
+      "SELECT model, uid, source, user_column, item_column, rating_column,"
+      " json_extract(options, '$.threads')"
       " FROM main.rbm_models WHERE name = ?1",
       -1, &st, NULL);
   if (rc != SQLITE_OK) {
@@ -183,7 +187,7 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
           sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &src,
           (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 1) ^
                           ((sqlite3_uint64)sqlite3_column_bytes(st, 0) << 40)),
-          out, err);
+          sqlite3_column_int(st, 6), out, err);
       if (rc != SQLITE_OK) {
         char *why = *err;
         *err = sqlite3_mprintf("model '%s': %s", name, why);
@@ -349,6 +353,9 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   rd->db = db;
   rd->s = s;
   s->ref++;
+  /* Scoring (GEMV, GEMM) runs on as many OpenBLAS threads as the model's
+  ** threads option says; training uses no BLAS, so the two never compete. */
+  if (rbm_blas_threads() != s->threads) rbm_blas_set_threads(s->threads);
   rd->items = malloc(m->n_items * sizeof *rd->items);
   rd->units = malloc(m->n_items);
   rd->seen = calloc(m->n_items, sizeof *rd->seen);

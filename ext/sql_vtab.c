@@ -244,8 +244,8 @@ static int load_served(rbm_vtab *v, char **err) {
   if (!v->served || rbm_served_uid(v->served) != uid) {
     rbm_served *s;
     rc = rbm_served_from_blob(sqlite3_column_blob(st, 1),
-                              sqlite3_column_bytes(st, 1), &v->src, uid, &s,
-                              err);
+                              sqlite3_column_bytes(st, 1), &v->src, uid,
+                              v->cfg.threads, &s, err);
     if (rc == SQLITE_OK) {
       rbm_served_release(v->served);
       v->served = s;

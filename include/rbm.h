@@ -200,6 +200,9 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
 /* Softmax over item's units given hidden probabilities. */
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
                     float *probs);
+/* The same for n items at once: probs is n * n_units. */
+void rbm_items_probs(const rbm_model *m, const float *hidden, size_t n,
+                     const uint32_t *items, float *probs);
 /* Every item's softmax at once, one GEMV: probs is n_items * n_units. */
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs);
 

@@ -1,0 +1,147 @@
+#!/bin/sh
+# make bench: the project's benchmark.  Prints one table and writes it, with
+# the machine it ran on, to bench/RESULTS.md.  Every figure is the median of
+# RUNS runs (default 5; RBM_BENCH_RUNS=N to change), measured through SQL in
+# the sqlite3 shell (.timer), with the peers run in the same session.
+# Benchmarks never fail: a missing peer or data set is reported as such.
+#
+#   RBM_ML100K        MovieLens-100K folder (default ../shared/data/ml-100k)
+#   RBM_BENCH_SIZES   synthetic sizes, in millions of ratings (default "1 5 25")
+#   RBM_BENCH_DIR     where generated databases are kept (default dist/bench)
+cd "$(dirname "$0")/.." || exit 1
+data=${RBM_ML100K:-../shared/data/ml-100k}
+runs=${RBM_BENCH_RUNS:-5}
+sizes=${RBM_BENCH_SIZES:-1 5 25}
+work=${RBM_BENCH_DIR:-dist/bench}
+mkdir -p "$work"
+table="$work/table.md"
+: > "$table"
+python=/usr/bin/python3
+
+row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3" | tee -a "$table"; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# The "real" seconds of the last timed statement of a sqlite3 run.
+last_time() { awk '/^Run Time: real/ {t = $4} END {print t}'; }
+
+# timed RUNS DB SETUP SQL: median time of SQL over RUNS new processes.
+timed() {
+  n=$1 db=$2 setup=$3 sql=$4
+  i=0
+  while [ $i -lt "$n" ]; do
+    sqlite3 -batch "$db" ".load dist/rbm" "$setup" ".timer on" "$sql" 2>&1 | last_time
+    i=$((i + 1))
+  done | median
+}
+
+# repeated RUNS DB SETUP SQL: median time of SQL run RUNS times in one
+# process (warm caches, as an application would see them).
+repeated() {
+  n=$1 db=$2 setup=$3 sql=$4
+  {
+    echo ".load dist/rbm"
+    echo "$setup"
+    echo ".timer on"
+    i=0
+    while [ $i -lt "$n" ]; do echo "$sql"; i=$((i + 1)); done
+  } | sqlite3 -batch "$db" 2>&1 | awk '/^Run Time: real/ {print $4}' | median
+}
+
+echo "| benchmark | rbm | peer |" | tee -a "$table"
+echo "|---|---|---|" | tee -a "$table"
+
+# ---- MovieLens-100K -------------------------------------------------------
+if [ -f "$data/u1.base" ]; then
+  db="$work/ml100k.db"
+  rm -f "$db"
+  sqlite3 -batch "$db" \
+    "CREATE TABLE base(user_id INTEGER, item_id INTEGER, rating INTEGER, ts INTEGER);" \
+    "CREATE TABLE test(user_id INTEGER, item_id INTEGER, rating INTEGER, ts INTEGER);" \
+    ".mode tabs" ".import $data/u1.base base" ".import $data/u1.test test"
+
+  tutorial='{"visible": "binary", "hidden": 100, "batch_size": 100, "cd_k": 10, "epochs": 10'
+  for t in 1 2; do
+    s=$(timed "$runs" "$db" "" "SELECT rbm_train('tut', 'base', 'user_id', 'item_id', 'rating', '$tutorial, \"threads\": $t}');")
+    eval "tut_$t=$s"
+  done
+  peer="n/a (apt-get install python3-torch)"
+  if $python -c 'import torch' 2>/dev/null; then
+    peer_s=$(i=0; while [ $i -lt "$runs" ]; do
+      $python bench/peers/pytorch_tutorial.py "$data" --threads 1 | awk '{print $2}'; i=$((i + 1)); done | median)
+    peer_q=$($python bench/peers/pytorch_tutorial.py "$data" --threads 1 | awk '{print "accuracy " $4 ", AUC " $6}')
+    peer="PyTorch tutorial, 1 thread: ${peer_s} s ($peer_q)"
+    ratio=$(awk -v a="$peer_s" -v b="$tut_2" 'BEGIN {printf "%.0f", a / b}')
+  fi
+  row "tutorial recipe on u1.base (binary, hidden 100, batch 100, CD-10, 10 epochs), end to end through rbm_train" \
+      "1 thread ${tut_1} s, 2 threads ${tut_2} s (${ratio:-?}x faster than the peer)" "$peer"
+
+  s1=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 1}');")
+  s2=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 2}');")
+  row "softmax defaults on u1.base (hidden 100, 60 epochs)" "1 thread ${s1} s, 2 threads ${s2} s" ""
+
+  big1=$(timed "$runs" "$db" "" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 1}');")
+  big2=$(timed "$runs" "$db" "" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 2}');")
+  row "hidden 600, 30 epochs, batch 60 on u1.base" "1 thread ${big1} s, 2 threads ${big2} s" ""
+
+  sk="n/a (apt-get install python3-sklearn)"
+  if $python -c 'import sklearn' 2>/dev/null; then
+    sk_s=$(i=0; while [ $i -lt "$runs" ]; do
+      OPENBLAS_NUM_THREADS=1 $python bench/peers/sklearn_rbm.py "$data" | awk '{print $2}'; i=$((i + 1)); done | median)
+    sk="scikit-learn BernoulliRBM, dense users x movies likes, hidden 100, batch 100, 10 epochs: ${sk_s} s"
+  fi
+  row "binary, hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
+      "$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"visible\": \"binary\", \"epochs\": 10}');") s" "$sk"
+
+  predict=$(repeated "$runs" "$db" "" "SELECT sum(rbm_predict('soft', user_id, item_id)) FROM test;")
+  cold=$(timed 3 "$db" "" "SELECT sum(rbm_predict('soft', user_id, item_id)) FROM test;")
+  n=$(sqlite3 "$db" "SELECT count(*) FROM test;")
+  row "rbm_predict over u1.test ($n rows), SELECT sum(rbm_predict(...)) FROM test" \
+      "$(awk -v n="$n" -v t="$predict" 'BEGIN {printf "%.2f M/s", n / t / 1e6}') warm (${predict} s); first statement of a connection ${cold} s" ""
+
+  top=$(repeated "$runs" "$db" "" "SELECT count(*) FROM rbm_recommend('soft', (SELECT json_group_array(DISTINCT user_id) FROM base), 10);")
+  top_join=$(repeated "$runs" "$db" "" "SELECT count(*) FROM (SELECT DISTINCT user_id FROM base) u, rbm_recommend('soft', u.user_id, 10);")
+  row "top-10 for all 943 users through SQL" "${top} s as one batch (JSON array), ${top_join} s as a join" ""
+else
+  row "MovieLens-100K benchmarks" "skipped: $data/u1.base not found" ""
+fi
+
+# ---- synthetic MovieLens-25M-shaped tables --------------------------------
+for m in $sizes; do
+  users=$(awk -v m="$m" 'BEGIN {printf "%d", m * 6480}')
+  db="$work/synth_${m}m.db"
+  if [ ! -f "$db" ]; then
+    ./dist/synth_ratings "$db.tmp" --users "$users" --items 59000 \
+      --max-rated 16000 --heldout-pct 0 > /dev/null &&
+      sqlite3 "$db.tmp" "CREATE INDEX ratings_user ON ratings(user_id);" &&
+      mv "$db.tmp" "$db"
+  fi
+  n=$(sqlite3 "$db" "SELECT count(*) FROM ratings;")
+  for t in 1 2; do
+    out=$(/usr/bin/time -f "rss_kb %M" sqlite3 -batch "$db" ".load dist/rbm" ".timer on" \
+      "SELECT rbm_train('m$t', 'ratings', 'user_id', 'item_id', 'rating', '{\"hidden\": 100, \"epochs\": 1, \"threads\": $t}');" 2>&1)
+    wall=$(echo "$out" | last_time)
+    ingest=$(echo "$out" | grep -o '"ingest_seconds":[0-9.]*' | cut -d: -f2)
+    rss=$(echo "$out" | awk '/^rss_kb/ {printf "%.0f", $2 / 1024}')
+    eval "wall_$t=$wall ingest_$t=$ingest rss_$t=$rss"
+  done
+  top=$(repeated 3 "$db" "" "SELECT count(*) FROM rbm_recommend('m2', (SELECT json_group_array(user_id) FROM (SELECT user_id FROM users LIMIT 1000)), 10);")
+  row "synthetic ${m}M ($n ratings, $users users, 59k items): ingest + 1 epoch, hidden 100, CD-1" \
+      "1 thread ${wall_1} s (ingest ${ingest_1} s, peak RSS ${rss_1} MB); 2 threads ${wall_2} s (ingest ${ingest_2} s, peak RSS ${rss_2} MB), $(awk -v a="$wall_1" -v b="$wall_2" 'BEGIN {printf "%.2f", a / b}')x" ""
+  row "synthetic ${m}M: top-10 for 1,000 users" "${top} s" ""
+done
+
+# ---- the record ---------------------------------------------------------
+{
+  echo "# Benchmark results"
+  echo
+  echo "Made by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'); medians of $runs runs."
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME")."
+  echo "SQLite $(sqlite3 --version | cut -d' ' -f1); $(sqlite3 :memory: '.load dist/rbm' 'SELECT rbm_debug();' | grep -E '^(blas|build):' | tr '\n' ';' | sed 's/;$//; s/;/; /')."
+  echo
+  cat "$table"
+} > bench/RESULTS.md
+echo
+echo "written: bench/RESULTS.md"
