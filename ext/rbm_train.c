@@ -32,8 +32,9 @@
 
 typedef struct trainer trainer;
 
+/* Aligned to a cache line: two workers' counters never share one. */
 typedef struct worker {
-  trainer *t;
+  _Alignas(64) trainer *t;
   /* Gradient over the worker's share of a minibatch, as compact rows:
   ** weight row r = (item, unit) has its sums in grad + slot[r] * hidden. */
   int32_t *slot;             /* per weight row: its slot, or -1 */
@@ -65,6 +66,7 @@ struct trainer {
   float batch_scale;                     /* 1 / users in the minibatch */
   worker *w;
   int n_workers;
+  struct pool *pool;                     /* threads for workers 1.. */
 };
 
 static double now_seconds(void) {
@@ -189,6 +191,7 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
 
   /* Negative phase: k steps of Gibbs sampling over the same items. */
   sample_bernoulli(&rng, w->h_data, w->h_sample, F);
+  double sq_err = 0;
   for (int step = 1; step <= t->cfg->cd_k; step++) {
     rbm_items_probs(m, w->h_sample, n, items, w->probs);
     for (size_t j = 0; j < n; j++) {
@@ -198,8 +201,7 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
                          ? rbm_like_probability(m, p)
                          : rbm_expected_rating(m, p);
         double want = m->unit_value[w->units_data[j]];
-        w->sq_err += (got - want) * (got - want);
-        w->n_err += 1;
+        sq_err += (got - want) * (got - want);
       }
       w->units_model[j] = sample_unit(&rng, p, K);
     }
@@ -207,6 +209,8 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
     if (step < t->cfg->cd_k) sample_bernoulli(&rng, w->h_model, w->h_sample, F);
   }
   if (!add_statistics(w, n, items)) w->out_of_memory = 1;
+  w->sq_err += sq_err;
+  w->n_err += (double)n;
 }
 
 /* ---- the parameter update ------------------------------------------------ */
@@ -256,7 +260,6 @@ static void update_row(worker *w, uint32_t j) {
   size_t F = m->n_hidden;
   float gb;  /* h_sample is free between minibatches: scratch */
   const float *g = sum_gradients(t, r, w->h_sample, &gb);
-  t->in_update[r] = 0;
   momentum_step(t, m->W + (size_t)r * F, t->vel_W + (size_t)r * F, g, F,
                 (float)t->cfg->weight_decay);
   momentum_step(t, m->vbias + r, t->vel_vbias + r, &gb, 1, 0.f);
@@ -283,6 +286,9 @@ static int apply_update(trainer *t, uint32_t batch_users) {
   }
   /* Rows are disjoint between workers: each updates its share. */
   run_workers(t, 0, n_update, update_row);
+  /* Cleared here, not by the workers: neighbouring flags belong to rows of
+  ** either worker, and writing them from two cores shares cache lines. */
+  for (uint32_t j = 0; j < n_update; j++) t->in_update[t->update_list[j]] = 0;
   float *g = t->w[0].h_sample;
   memcpy(g, t->w[0].grad_hbias, t->m->n_hidden * sizeof *g);
   for (int k = 1; k < t->n_workers; k++)
@@ -300,10 +306,72 @@ static int apply_update(trainer *t, uint32_t batch_users) {
 
 /* ---- threads ------------------------------------------------------------ */
 
-static void *worker_main(void *arg) {
-  worker *w = arg;
+/* A pool of n_workers - 1 threads, started once per training: the caller's
+** thread is worker 0.  Each round, run_workers publishes a job, bumps the
+** round number and waits until every thread has finished its share. */
+typedef struct pool {
+  pthread_mutex_t mu;
+  pthread_cond_t start, done;
+  unsigned round;      /* bumped once per job */
+  int pending;         /* threads still working on this round */
+  int quit;
+  pthread_t tid[256];
+  int n_threads;
+} pool;
+
+static void run_share(worker *w) {
   for (uint32_t j = w->lo; j < w->hi; j++) w->job(w, j);
-  return NULL;
+}
+
+static void *pool_thread(void *arg) {
+  worker *w = arg;
+  pool *p = w->t->pool;
+  unsigned seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (p->round == seen && !p->quit) pthread_cond_wait(&p->start, &p->mu);
+    if (p->quit) {
+      pthread_mutex_unlock(&p->mu);
+      return NULL;
+    }
+    seen = p->round;
+    pthread_mutex_unlock(&p->mu);
+    run_share(w);
+    pthread_mutex_lock(&p->mu);
+    if (--p->pending == 0) pthread_cond_signal(&p->done);
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+/* Starts the pool; with fewer threads than asked if the system refuses. */
+static int pool_start(trainer *t) {
+  pool *p = calloc(1, sizeof *p);
+  if (!p) return 0;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->start, NULL);
+  pthread_cond_init(&p->done, NULL);
+  t->pool = p;
+  for (int k = 1; k < t->n_workers; k++) {
+    if (pthread_create(&p->tid[k], NULL, pool_thread, &t->w[k]) != 0) break;
+    p->n_threads = k;
+  }
+  t->n_workers = p->n_threads + 1;
+  return 1;
+}
+
+static void pool_stop(trainer *t) {
+  pool *p = t->pool;
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  p->quit = 1;
+  pthread_cond_broadcast(&p->start);
+  pthread_mutex_unlock(&p->mu);
+  for (int k = 1; k <= p->n_threads; k++) pthread_join(p->tid[k], NULL);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->start);
+  pthread_cond_destroy(&p->done);
+  free(p);
+  t->pool = NULL;
 }
 
 /* Runs job(worker, j) for j in [lo, hi), split in contiguous shares. */
@@ -311,20 +379,25 @@ static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
                         void (*job)(worker *, uint32_t)) {
   uint32_t n = hi - lo;
   int nw = t->n_workers;
-  pthread_t tid[256];
-  int started[256] = {0};
   for (int k = 0; k < nw; k++) {
     worker *w = &t->w[k];
     w->lo = lo + (uint32_t)((uint64_t)n * k / nw);
     w->hi = lo + (uint32_t)((uint64_t)n * (k + 1) / nw);
     w->job = job;
   }
-  for (int k = 1; k < nw; k++)
-    started[k] = pthread_create(&tid[k], NULL, worker_main, &t->w[k]) == 0;
-  worker_main(&t->w[0]);
-  for (int k = 1; k < nw; k++) {
-    if (started[k]) pthread_join(tid[k], NULL);
-    else worker_main(&t->w[k]);  /* no thread to be had: do it here */
+  pool *p = t->pool;
+  if (p && p->n_threads > 0) {
+    pthread_mutex_lock(&p->mu);
+    p->pending = p->n_threads;
+    p->round++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+  }
+  run_share(&t->w[0]);
+  if (p && p->n_threads > 0) {
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
   }
 }
 
@@ -374,7 +447,10 @@ static void sum_counters(const trainer *t, double *sq, double *n,
 
 /* ---- set-up and tear-down ------------------------------------------------ */
 
+static void pool_stop(trainer *t);
+
 static void free_trainer(trainer *t) {
+  pool_stop(t);
   for (int k = 0; t->w && k < t->n_workers; k++) {
     worker *w = &t->w[k];
     free(w->slot);
@@ -420,7 +496,8 @@ static int alloc_trainer(trainer *t) {
   t->order = malloc((t->r->users.n + 1) * sizeof *t->order);
   t->in_update = calloc(nv, 1);
   t->update_list = malloc(nv * sizeof *t->update_list);
-  t->w = calloc((size_t)t->n_workers, sizeof *t->w);
+  t->w = aligned_alloc(64, (size_t)t->n_workers * sizeof *t->w);
+  if (t->w) memset(t->w, 0, (size_t)t->n_workers * sizeof *t->w);
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
       !t->vel_vbias || !t->vel_hbias || !t->order || !t->in_update ||
       !t->update_list || !t->w)
@@ -530,7 +607,9 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     rc = RBM_ERROR;
     goto fail;
   }
-  if (!copy_item_keys(t.m, &r->items) || !alloc_trainer(&t)) goto fail;
+  if (!copy_item_keys(t.m, &r->items) || !alloc_trainer(&t) ||
+      !pool_start(&t))
+    goto fail;
   init_model(&t);
 
   uint32_t n_users = r->users.n;
