@@ -102,18 +102,6 @@ static inline float rbm_exp(float x) {
 
 static inline float rbm_sigmoid(float x) { return 1.f / (1.f + rbm_exp(-x)); }
 
-/* In place: logits -> probabilities, stable against overflow. */
-static inline void rbm_softmax(float *p, int n) {
-  float mx = p[0];
-  for (int k = 1; k < n; k++) mx = p[k] > mx ? p[k] : mx;
-  float sum = 0.f;
-  for (int k = 0; k < n; k++) {
-    p[k] = rbm_exp(p[k] - mx);
-    sum += p[k];
-  }
-  float inv = 1.f / sum;
-  for (int k = 0; k < n; k++) p[k] *= inv;
-}
 
 /* xoshiro256** seeded through splitmix64: fast, and one stream per
 ** (seed, epoch, user) so results do not depend on how users are split

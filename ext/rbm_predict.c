@@ -30,31 +30,36 @@ RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
 }
 
+/* In place, for rows of K logits each: softmax per row.  Split in passes
+** (less each row's largest, one exp over everything, normalise) so the exps
+** form a loop that vectorises instead of one dependent chain per row. */
+RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
+  for (size_t j = 0; j < rows; j++) {
+    float *q = p + j * K, mx = q[0];
+    for (int k = 1; k < K; k++) mx = q[k] > mx ? q[k] : mx;
+    for (int k = 0; k < K; k++) q[k] -= mx;
+  }
+  size_t n = rows * (size_t)K;
+#pragma omp simd
+  for (size_t j = 0; j < n; j++) p[j] = rbm_exp(p[j]);
+  for (size_t j = 0; j < rows; j++) {
+    float *q = p + j * K, sum = 0.f;
+    for (int k = 0; k < K; k++) sum += q[k];
+    float inv = 1.f / sum;
+    for (int k = 0; k < K; k++) q[k] *= inv;
+  }
+}
+
 RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
                                 size_t n, const uint32_t *items, float *probs) {
   int F = (int)m->n_hidden, K = (int)m->n_units;
-  /* Logits less each item's largest, then one exp over all of them (a loop
-  ** that vectorises), then each item's normalisation: rbm_softmax, split
-  ** in passes so the exps are not one dependent chain per item. */
   for (size_t j = 0; j < n; j++) {
     const float *vb = m->vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
-    float *p = probs + j * K, mx = -INFINITY;
-    for (int k = 0; k < K; k++, w += F) {
-      p[k] = vb[k] + rbm_dot(w, hidden, F);
-      mx = p[k] > mx ? p[k] : mx;
-    }
-    for (int k = 0; k < K; k++) p[k] -= mx;
+    for (int k = 0; k < K; k++, w += F)
+      probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
   }
-  size_t nk = n * (size_t)K;
-#pragma omp simd
-  for (size_t j = 0; j < nk; j++) probs[j] = rbm_exp(probs[j]);
-  for (size_t j = 0; j < n; j++) {
-    float *p = probs + j * K, sum = 0.f;
-    for (int k = 0; k < K; k++) sum += p[k];
-    float inv = 1.f / sum;
-    for (int k = 0; k < K; k++) p[k] *= inv;
-  }
+  softmax_rows(probs, n, K);
 }
 
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
@@ -63,25 +68,30 @@ void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
 }
 
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs) {
-  size_t nv = (size_t)m->n_items * m->n_units;
-  memcpy(probs, m->vbias, nv * sizeof *probs);
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->n_hidden, 1.f,
-              m->W, (int)m->n_hidden, hidden, 1, 1.f, probs, 1);
-  for (uint32_t i = 0; i < m->n_items; i++)
-    rbm_softmax(probs + (size_t)i * m->n_units, (int)m->n_units);
+  rbm_all_item_probs_batch(m, 1, hidden, probs);
+}
+
+RBM_CLONES static void add_bias(float *restrict p, const float *restrict b,
+                                size_t n) {
+#pragma omp simd
+  for (size_t j = 0; j < n; j++) p[j] += b[j];
 }
 
 void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
                               float *probs) {
   size_t nv = (size_t)m->n_items * m->n_units;
-  for (size_t u = 0; u < n; u++)
-    memcpy(probs + u * nv, m->vbias, nv * sizeof *probs);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nv,
-              (int)m->n_hidden, 1.f, hidden, (int)m->n_hidden, m->W,
-              (int)m->n_hidden, 1.f, probs, (int)nv);
-  for (size_t u = 0; u < n; u++)
-    for (uint32_t i = 0; i < m->n_items; i++)
-      rbm_softmax(probs + u * nv + (size_t)i * m->n_units, (int)m->n_units);
+  if (n == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->n_hidden, 1.f,
+                m->W, (int)m->n_hidden, hidden, 1, 0.f, probs, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nv,
+                (int)m->n_hidden, 1.f, hidden, (int)m->n_hidden, m->W,
+                (int)m->n_hidden, 0.f, probs, (int)nv);
+  }
+  for (size_t u = 0; u < n; u++) {
+    add_bias(probs + u * nv, m->vbias, nv);
+    softmax_rows(probs + u * nv, m->n_items, (int)m->n_units);
+  }
 }
 
 double rbm_expected_rating(const rbm_model *m, const float *probs) {
@@ -149,63 +159,136 @@ size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
 
 /* ---- recommending ------------------------------------------------- */
 
-#define BATCH 32  /* users per GEMM: the probabilities of 32 users fit */
+/* Users are scored against blocks of items: one GEMM gives a block's
+** logits for up to USERS users, and each user keeps a min-heap of the best k
+** seen so far.  The weights are read (and packed by BLAS) once per USERS
+** users, and the scratch stays USERS x ITEMS_PER_BLOCK x K floats whatever
+** the catalogue's size. */
+#define USERS 256
+#define ITEMS_PER_BLOCK 2048
+
+static int rec_less(const rbm_recommendation *a, const rbm_recommendation *b) {
+  return a->p_like < b->p_like || (a->p_like == b->p_like && a->item > b->item);
+}
+
+static void rec_sift_down(rbm_recommendation *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, s = i;
+    if (l < n && rec_less(&h[l], &h[s])) s = l;
+    if (r < n && rec_less(&h[r], &h[s])) s = r;
+    if (s == i) return;
+    rbm_recommendation t = h[i];
+    h[i] = h[s];
+    h[s] = t;
+    i = s;
+  }
+}
+
+static void rec_sift_up(rbm_recommendation *h, size_t i) {
+  while (i > 0 && rec_less(&h[i], &h[(i - 1) / 2])) {
+    rbm_recommendation t = h[i];
+    h[i] = h[(i - 1) / 2];
+    h[(i - 1) / 2] = t;
+    i = (i - 1) / 2;
+  }
+}
+
+/* Offers one item to a user's heap of the best k (heap has *n entries). */
+static void rec_offer(rbm_recommendation *heap, size_t *n, size_t k,
+                      const rbm_recommendation *r) {
+  if (*n < k) {
+    heap[*n] = *r;
+    rec_sift_up(heap, (*n)++);
+  } else if (k && rec_less(&heap[0], r)) {
+    heap[0] = *r;
+    rec_sift_down(heap, k, 0);
+  }
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
 
 int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                   size_t k, rbm_recommendation *out, size_t *n_out) {
   size_t ni = m->n_items, K = m->n_units, F = m->n_hidden;
   size_t want = k < ni ? k : ni;  /* out keeps the stride k */
-  float *hidden = malloc(BATCH * F * sizeof *hidden);
-  float *probs = malloc(BATCH * ni * K * sizeof *probs);
-  float *score = malloc(ni * sizeof *score);
-  uint8_t *exclude = calloc(ni, 1);
-  uint32_t *top = malloc((want ? want : 1) * sizeof *top);
-  if (!hidden || !probs || !score || !exclude || !top) {
-    free(hidden);
-    free(probs);
-    free(score);
-    free(exclude);
-    free(top);
-    return RBM_NOMEM;
-  }
-  for (size_t b = 0; b < n; b += BATCH) {
-    size_t nb = n - b < BATCH ? n - b : BATCH, placed = 0;
-    for (size_t u = 0; u < nb; u++)
-      if (users[b + u].hidden)
-        memcpy(hidden + placed++ * F, users[b + u].hidden, F * sizeof *hidden);
-    if (placed) rbm_all_item_probs_batch(m, placed, hidden, probs);
-    placed = 0;
+  float *hidden = malloc(USERS * F * sizeof *hidden);
+  float *logits = malloc(USERS * ITEMS_PER_BLOCK * K * sizeof *logits);
+  float *prior = malloc(ITEMS_PER_BLOCK * K * sizeof *prior);
+  uint32_t **rated = calloc(USERS, sizeof *rated);
+  size_t *next_rated = malloc(USERS * sizeof *next_rated);
+  int rc = hidden && logits && prior && rated && next_rated ? RBM_OK : RBM_NOMEM;
+
+  for (size_t b = 0; rc == RBM_OK && b < n; b += USERS) {
+    size_t nb = n - b < USERS ? n - b : USERS, placed = 0;
+    size_t slot[USERS];  /* user -> row of logits, or SIZE_MAX: priors */
     for (size_t u = 0; u < nb; u++) {
       const rbm_user_query *q = &users[b + u];
-      const float *p = q->hidden ? probs + placed++ * ni * K : NULL;
-      float prior[RBM_MAX_VALUES];
-      for (size_t i = 0; i < ni; i++) {
-        if (!p) rbm_prior_probs(m, (uint32_t)i, prior);
-        score[i] = (float)rbm_like_probability(m, p ? p + i * K : prior);
+      slot[u] = q->hidden ? placed : SIZE_MAX;
+      if (q->hidden) memcpy(hidden + placed++ * F, q->hidden, F * sizeof *hidden);
+      /* Rated items sorted, to skip them in one pass over the catalogue. */
+      free(rated[u]);
+      rated[u] = malloc((q->n_rated ? q->n_rated : 1) * sizeof **rated);
+      if (!rated[u]) {
+        rc = RBM_NOMEM;
+        break;
       }
-      for (size_t j = 0; j < q->n_rated; j++) exclude[q->rated[j]] = 1;
-      size_t got = rbm_top_k(score, ni, exclude, want, top);
-      for (size_t j = 0; j < q->n_rated; j++) exclude[q->rated[j]] = 0;
-      for (size_t j = 0; j < got; j++) {
-        rbm_recommendation *r = &out[(b + u) * k + j];
-        r->item = top[j];
-        r->p_like = score[top[j]];
-        if (p) {
-          r->rating = (float)rbm_expected_rating(m, p + (size_t)top[j] * K);
-        } else {
-          rbm_prior_probs(m, top[j], prior);
-          r->rating = (float)rbm_expected_rating(m, prior);
+      memcpy(rated[u], q->rated, q->n_rated * sizeof **rated);
+      qsort(rated[u], q->n_rated, sizeof **rated, cmp_u32);
+      next_rated[u] = 0;
+      n_out[b + u] = 0;
+    }
+    for (size_t i0 = 0; rc == RBM_OK && i0 < ni; i0 += ITEMS_PER_BLOCK) {
+      size_t nbi = ni - i0 < ITEMS_PER_BLOCK ? ni - i0 : ITEMS_PER_BLOCK;
+      size_t cols = nbi * K;
+      if (placed)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)placed,
+                    (int)cols, (int)F, 1.f, hidden, (int)F,
+                    m->W + i0 * K * F, (int)F, 0.f, logits, (int)cols);
+      for (size_t u = 0; u < placed; u++) {
+        add_bias(logits + u * cols, m->vbias + i0 * K, cols);
+        softmax_rows(logits + u * cols, nbi, (int)K);
+      }
+      for (size_t i = 0; i < nbi; i++)
+        rbm_prior_probs(m, (uint32_t)(i0 + i), prior + i * K);
+      for (size_t u = 0; u < nb; u++) {
+        const rbm_user_query *q = &users[b + u];
+        const float *p = slot[u] == SIZE_MAX ? prior : logits + slot[u] * cols;
+        rbm_recommendation *heap = out + (b + u) * k;
+        for (size_t i = 0; i < nbi; i++, p += K) {
+          uint32_t item = (uint32_t)(i0 + i);
+          if (next_rated[u] < q->n_rated && rated[u][next_rated[u]] == item) {
+            while (next_rated[u] < q->n_rated && rated[u][next_rated[u]] == item)
+              next_rated[u]++;
+            continue;
+          }
+          rbm_recommendation r = {item, (float)rbm_like_probability(m, p), 0.f};
+          if (n_out[b + u] == want && !rec_less(&heap[0], &r)) continue;
+          r.rating = (float)rbm_expected_rating(m, p);
+          rec_offer(heap, &n_out[b + u], want, &r);
         }
       }
-      n_out[b + u] = got;
+    }
+    /* Heaps to lists, best first. */
+    for (size_t u = 0; rc == RBM_OK && u < nb; u++) {
+      rbm_recommendation *heap = out + (b + u) * k;
+      for (size_t end = n_out[b + u]; end > 1; end--) {
+        rbm_recommendation t = heap[0];
+        heap[0] = heap[end - 1];
+        heap[end - 1] = t;
+        rec_sift_down(heap, end - 1, 0);
+      }
     }
   }
+  for (size_t u = 0; rated && u < USERS; u++) free(rated[u]);
+  free(rated);
+  free(next_rated);
   free(hidden);
-  free(probs);
-  free(score);
-  free(exclude);
-  free(top);
-  return RBM_OK;
+  free(logits);
+  free(prior);
+  return rc;
 }
 
 /* ---- BLAS identification ------------------------------------------- */

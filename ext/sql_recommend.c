@@ -172,7 +172,7 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
 
 /* Folds the users in and asks the engine for their top k, in chunks so a
 ** long list does not hold every user's hidden vector at once. */
-#define CHUNK 256
+#define CHUNK 1024
 static int answer(rec_cursor *c, char **err) {
   const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
   size_t n = c->users.n, F = m->n_hidden;
