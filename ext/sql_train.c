@@ -134,8 +134,9 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   } else {
     sqlite3_str_appendf(s, "\"train_rmse\":%.4f,", rep.train_rmse);
   }
-  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f}",
-                      rep.train_like_accuracy);
+  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f,\"train_measured_on\":%llu}",
+                      rep.train_like_accuracy,
+                      (unsigned long long)rep.fit_ratings);
   out->summary = sqlite3_str_finish(s);
   sqlite3_free(values);
   out->options = rbm_options_to_json(cfg);

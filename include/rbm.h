@@ -180,6 +180,9 @@ typedef struct rbm_train_report {
   double train_rmse;         /* mean-field prediction of the training ratings
                              ** (softmax only; 0 for binary) */
   double train_like_accuracy;
+  uint64_t fit_ratings;      /* ratings the two figures above were measured
+                             ** on: all of them, or about a million users'
+                             ** worth on a larger table */
   int threads;
 } rbm_train_report;
 
