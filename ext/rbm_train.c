@@ -123,8 +123,10 @@ static uint8_t sample_unit(rbm_rng *rng, const float *p, uint32_t K) {
   return (uint8_t)(K - 1);
 }
 
-/* The worker's gradient row for weight row r, zeroed on first touch. */
-static float *grad_row(worker *w, uint32_t r) {
+/* The worker's gradient slot for weight row r, zeroed on first touch; -1
+** when out of memory.  A slot, not a pointer: the pool may move as it
+** grows. */
+static int64_t grad_slot(worker *w, uint32_t r) {
   size_t F = w->t->m->n_hidden;
   if (w->slot[r] < 0) {
     if (w->n_slots == w->cap_slots) {  /* rare: the pool grows, amortised */
@@ -135,7 +137,7 @@ static float *grad_row(worker *w, uint32_t r) {
       if (g) w->grad = g;
       if (gv) w->grad_vbias = gv;
       if (sr) w->slot_row = sr;
-      if (!g || !gv || !sr) return NULL;
+      if (!g || !gv || !sr) return -1;
       w->cap_slots = cap;
     }
     uint32_t s = w->n_slots++;
@@ -144,7 +146,7 @@ static float *grad_row(worker *w, uint32_t r) {
     memset(w->grad + s * F, 0, F * sizeof *w->grad);
     w->grad_vbias[s] = 0.f;
   }
-  return w->grad + (size_t)w->slot[r] * F;
+  return w->slot[r];
 }
 
 /* grad += v_data h_data' - v_model h_model' over the user's rated items. */
@@ -155,16 +157,17 @@ RBM_CLONES static int add_statistics(worker *w, size_t n,
   for (size_t j = 0; j < n; j++) {
     uint32_t rd = row_of(m, items[j], w->units_data[j]);
     uint32_t rm = row_of(m, items[j], w->units_model[j]);
-    float *gd = grad_row(w, rd), *gm = gd ? grad_row(w, rm) : NULL;
-    if (!gm) return 0;
+    int64_t sd = grad_slot(w, rd), sm = sd < 0 ? -1 : grad_slot(w, rm);
+    if (sm < 0) return 0;
+    float *gd = w->grad + (size_t)sd * F, *gm = w->grad + (size_t)sm * F;
     if (rd == rm) {  /* the chain kept the rating: one pass */
 #pragma omp simd
       for (int f = 0; f < F; f++) gd[f] += w->h_data[f] - w->h_model[f];
     } else {
       rbm_axpy(gd, 1.f, w->h_data, F);
       rbm_axpy(gm, -1.f, w->h_model, F);
-      w->grad_vbias[w->slot[rd]] += 1.f;
-      w->grad_vbias[w->slot[rm]] -= 1.f;
+      w->grad_vbias[sd] += 1.f;
+      w->grad_vbias[sm] -= 1.f;
     }
   }
 #pragma omp simd

@@ -366,6 +366,39 @@ static void test_binary(void) {
   rbm_ratings_free(&r);
 }
 
+/* One user with thousands of ratings among many light ones: a minibatch
+** holding that user touches far more weight rows than the average guess,
+** so the gradient pool must grow mid-batch (under ASan, any stale pointer
+** into the old pool is caught). */
+static void test_heavy_user(void) {
+  rbm_ratings r;
+  memset(&r, 0, sizeof r);
+  for (int i = 0; i < 3000; i++) {
+    rbm_key u = int_key(0), it = int_key(i);
+    rbm_ratings_add(&r, &u, &it, 1 + (i * 7) % 5);
+  }
+  for (int u = 1; u <= 200; u++) {
+    rbm_key ku = int_key(u), it = int_key(u * 13 % 3000);
+    rbm_ratings_add(&r, &ku, &it, 1 + u % 5);
+  }
+  rbm_ratings_finish(&r);
+  rbm_config c;
+  rbm_config_defaults(&c);
+  c.hidden = 8;
+  c.epochs = 2;
+  c.batch_size = 10;
+  rbm_model *m = NULL;
+  rbm_train_report rep;
+  char err[200];
+  int rc = rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err);
+  int finite = rc == RBM_OK;
+  for (size_t j = 0; finite && j < (size_t)m->n_items * m->n_units * m->n_hidden; j++)
+    finite = isfinite(m->W[j]);
+  check(finite, "train: a heavy user grows the gradient pool mid-batch; weights stay finite");
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
+}
+
 static void test_top_k(void) {
   float score[1000];
   uint8_t exclude[1000] = {0};
@@ -402,6 +435,7 @@ int main(void) {
   test_config();
   test_training();
   test_binary();
+  test_heavy_user();
   test_top_k();
   printf("# %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
