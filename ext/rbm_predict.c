@@ -24,8 +24,13 @@ RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
                  const uint8_t *units, float *hidden) {
   int F = (int)m->n_hidden;
   memcpy(hidden, m->hbias, (size_t)F * sizeof *hidden);
-  for (size_t j = 0; j < n; j++)
+  for (size_t j = 0; j < n; j++) {
+    if (j + RBM_PREFETCH_AHEAD < n)
+      rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
+                              units[j + RBM_PREFETCH_AHEAD]),
+                   (size_t)F * sizeof(float), 0);
     rbm_add(hidden, weight_row(m, items[j], units[j]), F);
+  }
 #pragma omp simd
   for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
 }
@@ -56,6 +61,9 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
   for (size_t j = 0; j < n; j++) {
     const float *vb = m->vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
+    if (j + RBM_PREFETCH_AHEAD < n)
+      rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD], 0),
+                   (size_t)K * F * sizeof(float), 0);
     for (int k = 0; k < K; k++, w += F)
       probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
   }

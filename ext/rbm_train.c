@@ -83,9 +83,12 @@ static inline uint32_t row_of(const rbm_model *m, uint32_t item,
 
 /* ---- initialisation --------------------------------------------------- */
 
-static float gaussian(rbm_rng *rng) {
+/* Two independent N(0, 1) draws (Box-Muller: both halves are used). */
+static void gaussian_pair(rbm_rng *rng, float *a, float *b) {
   float u1 = rbm_rng_uniform(rng), u2 = rbm_rng_uniform(rng);
-  return sqrtf(-2.f * logf(1.f - u1)) * cosf(6.2831853f * u2);
+  float radius = sqrtf(-2.f * logf(1.f - u1)), angle = 6.2831853f * u2;
+  *a = radius * cosf(angle);
+  *b = radius * sinf(angle);
 }
 
 static void init_model(trainer *t) {
@@ -95,7 +98,12 @@ static void init_model(trainer *t) {
   rbm_rng rng;
   rbm_rng_seed(&rng, t->cfg->seed, UINT64_MAX, 0);
   size_t nw = (size_t)m->n_items * K * m->n_hidden;
-  for (size_t j = 0; j < nw; j++) m->W[j] = 0.01f * gaussian(&rng);
+  for (size_t j = 0; j < nw; j += 2) {
+    float a, b;
+    gaussian_pair(&rng, &a, &b);
+    m->W[j] = 0.01f * a;
+    if (j + 1 < nw) m->W[j + 1] = 0.01f * b;
+  }
   for (uint64_t j = 0; j < r->n; j++)
     m->count[(size_t)r->col_item[j] * K + t->unit_of_code[r->col_code[j]]]++;
   /* Softmax biases = log of each item's (smoothed) rating frequencies. */
@@ -261,6 +269,11 @@ static void update_row(worker *w, uint32_t j) {
   rbm_model *m = t->m;
   uint32_t r = t->update_list[j];
   size_t F = m->n_hidden;
+  if (j + RBM_PREFETCH_AHEAD < w->hi) {
+    uint32_t next = t->update_list[j + RBM_PREFETCH_AHEAD];
+    rbm_prefetch(m->W + (size_t)next * F, F * sizeof(float), 1);
+    rbm_prefetch(t->vel_W + (size_t)next * F, F * sizeof(float), 1);
+  }
   float gb;  /* h_sample is free between minibatches: scratch */
   const float *g = sum_gradients(t, r, w->h_sample, &gb);
   momentum_step(t, m->W + (size_t)r * F, t->vel_W + (size_t)r * F, g, F,
