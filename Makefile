@@ -13,7 +13,7 @@ BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 WARN = -Wall -Wextra
 CFLAGS ?= -O2 -g
-BASE_CFLAGS = $(WARN) -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC -fopenmp-simd \
+BASE_CFLAGS = $(WARN) -std=c11 -D_DEFAULT_SOURCE -fPIC -fopenmp-simd \
               -Iinclude $(BLAS_CFLAGS)
 LDLIBS = $(BLAS_LIBS) -lpthread -lm
 BUILD_FLAGS = $(CC) $(CFLAGS) $(WARN) -fopenmp-simd
@@ -45,7 +45,7 @@ deps:
 	  fi; \
 	fi
 
-dist/rbm.so: $(ENGINE) $(GLUE) $(HEADERS) | deps
+dist/rbm.so: $(ENGINE) $(GLUE) $(HEADERS) Makefile | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -shared \
 	  -o $@ $(ENGINE) $(GLUE) $(LDLIBS)
@@ -54,7 +54,7 @@ dist/synth_ratings: examples/synth_ratings.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lsqlite3 -lm
 
-dist/test_engine: tests/test_engine.c $(ENGINE) $(HEADERS) | deps
+dist/test_engine: tests/test_engine.c $(ENGINE) $(HEADERS) Makefile | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -o $@ tests/test_engine.c $(ENGINE) $(LDLIBS)
 

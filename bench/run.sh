@@ -31,7 +31,8 @@ timed() {
   n=$1 db=$2 setup=$3 sql=$4
   i=0
   while [ $i -lt "$n" ]; do
-    sqlite3 -batch "$db" ".load dist/rbm" "$setup" ".timer on" "$sql" 2>&1 | last_time
+    printf '.load dist/rbm\n%s\n.timer on\n%s\n' "$setup" "$sql" |
+      sqlite3 -batch "$db" 2>&1 | last_time
     i=$((i + 1))
   done | median
 }
@@ -119,8 +120,9 @@ for m in $sizes; do
   fi
   n=$(sqlite3 "$db" "SELECT count(*) FROM ratings;")
   for t in 1 2; do
-    out=$(/usr/bin/time -f "rss_kb %M" sqlite3 -batch "$db" ".load dist/rbm" ".timer on" \
-      "SELECT rbm_train('m$t', 'ratings', 'user_id', 'item_id', 'rating', '{\"hidden\": 100, \"epochs\": 1, \"threads\": $t}');" 2>&1)
+    out=$(printf '.load dist/rbm\n.timer on\n%s\n' \
+      "SELECT rbm_train('m$t', 'ratings', 'user_id', 'item_id', 'rating', '{\"hidden\": 100, \"epochs\": 1, \"threads\": $t}');" |
+      /usr/bin/time -f "rss_kb %M" sqlite3 -batch "$db" 2>&1)
     wall=$(echo "$out" | last_time)
     ingest=$(echo "$out" | grep -o '"ingest_seconds":[0-9.]*' | cut -d: -f2)
     rss=$(echo "$out" | awk '/^rss_kb/ {printf "%.0f", $2 / 1024}')

@@ -20,11 +20,30 @@
 ** A blob that fails any check is RBM_CORRUPT with a message that says which.
 */
 #include "rbm.h"
+#include "rbm_math.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#define HUGE_PAGE (2u << 20)
+
+void *rbm_alloc_big(size_t bytes) {
+  if (bytes < 4 * HUGE_PAGE) return calloc(1, bytes ? bytes : 1);
+  void *p = NULL;
+  size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);  /* a hint: fine if refused */
+#endif
+  memset(p, 0, bytes);
+  return p;
+}
 
 static const char MAGIC[8] = {'R', 'B', 'M', 'M', 'O', 'D', 'E', 'L'};
 
@@ -257,7 +276,7 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
   m->count = malloc(nv * sizeof *m->count);
   m->vbias = malloc(nv * sizeof *m->vbias);
   m->hbias = malloc((size_t)m->n_hidden * sizeof *m->hbias);
-  m->W = malloc(nv * m->n_hidden * sizeof *m->W);
+  m->W = rbm_alloc_big(nv * m->n_hidden * sizeof *m->W);
   if (!m->count || !m->vbias || !m->hbias || !m->W) {
     rc = RBM_NOMEM;
     FAIL("out of memory loading a model of %zu weights", nv * m->n_hidden);

@@ -20,19 +20,29 @@ static inline const float *weight_row(const rbm_model *m, uint32_t item,
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
-RBM_CLONES void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
-                 const uint8_t *units, float *hidden) {
+RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
+                                 const uint32_t *items, const uint8_t *units,
+                                 float *act) {
   int F = (int)m->n_hidden;
-  memcpy(hidden, m->hbias, (size_t)F * sizeof *hidden);
+  memcpy(act, m->hbias, (size_t)F * sizeof *act);
   for (size_t j = 0; j < n; j++) {
     if (j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
                               units[j + RBM_PREFETCH_AHEAD]),
                    (size_t)F * sizeof(float), 0);
-    rbm_add(hidden, weight_row(m, items[j], units[j]), F);
+    rbm_add(act, weight_row(m, items[j], units[j]), F);
   }
+}
+
+RBM_CLONES void rbm_sigmoid_all(const float *act, float *p, int n) {
 #pragma omp simd
-  for (int f = 0; f < F; f++) hidden[f] = rbm_sigmoid(hidden[f]);
+  for (int f = 0; f < n; f++) p[f] = rbm_sigmoid(act[f]);
+}
+
+void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
+                 const uint8_t *units, float *hidden) {
+  rbm_hidden_input(m, n, items, units, hidden);
+  rbm_sigmoid_all(hidden, hidden, (int)m->n_hidden);
 }
 
 /* In place, for rows of K logits each: softmax per row.  Split in passes

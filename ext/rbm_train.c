@@ -43,7 +43,8 @@ typedef struct worker {
   uint32_t n_slots, cap_slots;
   float *grad_hbias;
   /* Scratch sized for the longest user row. */
-  uint8_t *units_data, *units_model;
+  uint8_t *units_data, *units_model, *units_prev;
+  float *act;                /* hidden input of the chain's visible sample */
   float *h_data, *h_sample, *h_model;
   float *probs;              /* the user's items' unit probabilities */
   /* What the worker does next: job(j) for j in [lo, hi). */
@@ -183,6 +184,27 @@ RBM_CLONES static int add_statistics(worker *w, size_t n,
   return 1;
 }
 
+/* The hidden input for the visible sample of this Gibbs step.  Between
+** steps most sampled units stay as they were, so after the first step the
+** input is updated by the rows of the units that changed -- exact, up to
+** rounding, which a full recount every 16 steps keeps from drifting. */
+RBM_CLONES static void hidden_input_after(worker *w, int step, size_t n,
+                                          const uint32_t *items) {
+  const rbm_model *m = w->t->m;
+  int F = (int)m->n_hidden;
+  if (step == 1 || step % 16 == 0) {
+    rbm_hidden_input(m, n, items, w->units_model, w->act);
+    return;
+  }
+  for (size_t j = 0; j < n; j++) {
+    if (w->units_model[j] == w->units_prev[j]) continue;
+    const float *now = m->W + ((size_t)items[j] * m->n_units + w->units_model[j]) * F;
+    const float *was = m->W + ((size_t)items[j] * m->n_units + w->units_prev[j]) * F;
+#pragma omp simd
+    for (int f = 0; f < F; f++) w->act[f] += now[f] - was[f];
+  }
+}
+
 RBM_CLONES static void train_user(worker *w, uint32_t u) {
   const trainer *t = w->t;
   const rbm_model *m = t->m;
@@ -204,6 +226,8 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
   sample_bernoulli(&rng, w->h_data, w->h_sample, F);
   double sq_err = 0;
   for (int step = 1; step <= t->cfg->cd_k; step++) {
+    /* units_model holds the previous step's sample, for the update below */
+    if (step > 1) memcpy(w->units_prev, w->units_model, n);
     rbm_items_probs(m, w->h_sample, n, items, w->probs);
     for (size_t j = 0; j < n; j++) {
       const float *p = w->probs + j * K;
@@ -216,7 +240,8 @@ RBM_CLONES static void train_user(worker *w, uint32_t u) {
       }
       w->units_model[j] = sample_unit(&rng, p, K);
     }
-    rbm_fold_in(m, n, items, w->units_model, w->h_model);
+    hidden_input_after(w, step, n, items);
+    rbm_sigmoid_all(w->act, w->h_model, F);
     if (step < t->cfg->cd_k) sample_bernoulli(&rng, w->h_model, w->h_sample, F);
   }
   if (!add_statistics(w, n, items)) w->out_of_memory = 1;
@@ -264,7 +289,7 @@ RBM_CLONES static void momentum_step(const trainer *t, float *param,
 }
 
 /* The update of one touched weight row and its visible bias. */
-static void update_row(worker *w, uint32_t j) {
+RBM_CLONES static void update_row(worker *w, uint32_t j) {
   trainer *t = w->t;
   rbm_model *m = t->m;
   uint32_t r = t->update_list[j];
@@ -321,6 +346,9 @@ static int apply_update(trainer *t, uint32_t batch_users) {
 }
 
 /* ---- threads ------------------------------------------------------------ */
+
+static void train_job(worker *w, uint32_t j);
+static void measure_job(worker *w, uint32_t j);
 
 /* A pool of n_workers - 1 threads, started once per training: the caller's
 ** thread is worker 0.  Each round, run_workers publishes a job, bumps the
@@ -390,17 +418,41 @@ static void pool_stop(trainer *t) {
   t->pool = NULL;
 }
 
+/* Sets each worker's share of [lo, hi): equal counts, or, for users,
+** equal numbers of ratings -- user activity is heavy-tailed, and a share of
+** equally many users can hold most of a minibatch's work. */
+static void split_shares(trainer *t, uint32_t lo, uint32_t hi, int by_ratings) {
+  int nw = t->n_workers;
+  uint64_t total = 0, acc = 0;
+  const uint64_t *row = t->r->row;
+  if (by_ratings)
+    for (uint32_t j = lo; j < hi; j++)
+      total += row[t->order[j] + 1] - row[t->order[j]];
+  uint32_t j = lo;
+  for (int k = 0; k < nw; k++) {
+    worker *w = &t->w[k];
+    w->lo = j;
+    if (k == nw - 1) {
+      j = hi;
+    } else if (!by_ratings) {
+      j = lo + (uint32_t)((uint64_t)(hi - lo) * (k + 1) / nw);
+    } else {
+      uint64_t goal = total * (uint64_t)(k + 1) / (uint64_t)nw;
+      while (j < hi && acc + (row[t->order[j] + 1] - row[t->order[j]]) / 2 < goal) {
+        acc += row[t->order[j] + 1] - row[t->order[j]];
+        j++;
+      }
+    }
+    w->hi = j;
+  }
+}
+
 /* Runs job(worker, j) for j in [lo, hi), split in contiguous shares. */
 static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
                         void (*job)(worker *, uint32_t)) {
-  uint32_t n = hi - lo;
   int nw = t->n_workers;
-  for (int k = 0; k < nw; k++) {
-    worker *w = &t->w[k];
-    w->lo = lo + (uint32_t)((uint64_t)n * k / nw);
-    w->hi = lo + (uint32_t)((uint64_t)n * (k + 1) / nw);
-    w->job = job;
-  }
+  split_shares(t, lo, hi, job == train_job || job == measure_job);
+  for (int k = 0; k < nw; k++) t->w[k].job = job;
   pool *p = t->pool;
   if (p && p->n_threads > 0) {
     pthread_mutex_lock(&p->mu);
@@ -476,6 +528,8 @@ static void free_trainer(trainer *t) {
     free(w->grad_hbias);
     free(w->units_data);
     free(w->units_model);
+    free(w->units_prev);
+    free(w->act);
     free(w->h_data);
     free(w->h_sample);
     free(w->h_model);
@@ -502,11 +556,11 @@ static int alloc_trainer(trainer *t) {
   if (slots > nv) slots = nv;
   if (slots < 64) slots = 64;
 
-  m->W = malloc(nv * F * sizeof *m->W);
+  m->W = rbm_alloc_big(nv * F * sizeof *m->W);
   m->vbias = malloc(nv * sizeof *m->vbias);
   m->hbias = malloc(F * sizeof *m->hbias);
   m->count = calloc(nv, sizeof *m->count);
-  t->vel_W = calloc(nv * F, sizeof *t->vel_W);
+  t->vel_W = rbm_alloc_big(nv * F * sizeof *t->vel_W);
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
   t->order = malloc((t->r->users.n + 1) * sizeof *t->order);
@@ -529,12 +583,15 @@ static int alloc_trainer(trainer *t) {
     w->grad_hbias = calloc(F, sizeof *w->grad_hbias);
     w->units_data = malloc(longest);
     w->units_model = malloc(longest);
+    w->units_prev = malloc(longest);
+    w->act = malloc(F * sizeof *w->act);
     w->h_data = malloc(F * sizeof *w->h_data);
     w->h_sample = malloc(F * sizeof *w->h_sample);
     w->h_model = malloc(F * sizeof *w->h_model);
     w->probs = malloc(longest * m->n_units * sizeof *w->probs);
     if (!w->slot || !w->slot_row || !w->grad || !w->grad_vbias ||
-        !w->grad_hbias || !w->units_data || !w->units_model || !w->h_data ||
+        !w->grad_hbias || !w->units_data || !w->units_model || !w->units_prev ||
+        !w->act || !w->h_data ||
         !w->h_sample || !w->h_model || !w->probs)
       return 0;
     memset(w->slot, 0xff, nv * sizeof *w->slot);  /* all -1 */

@@ -199,6 +199,11 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
 ** given (item, unit) pairs: one mean-field up-pass. */
 void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
                  const uint8_t *units, float *hidden);
+/* The same in two steps: the hidden units' total input (hbias plus the
+** rated rows of W), then p = sigmoid(act) over n values. */
+void rbm_hidden_input(const rbm_model *m, size_t n, const uint32_t *items,
+                      const uint8_t *units, float *act);
+void rbm_sigmoid_all(const float *act, float *p, int n);
 
 /* Softmax over item's units given hidden probabilities. */
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
