@@ -3,22 +3,25 @@
 **
 ** Read top to bottom:
 **   init_model        weights ~ N(0, 0.01), visible biases = log base rates
-**   train_user        one user's CD-k chain, adding to a gradient buffer
-**   apply_update      sum the workers' gradients, momentum step, weight decay
-**   run_workers       split a range of users (or items) across threads
-**   measure_fit       mean-field predictions of the training ratings
+**   gather_batch      a minibatch's ratings, grouped by user and by item
+**   chain             one user's CD-k chain: up, then k x (down, up)
+**   update_items      per item: gradient v0 h0' - vk hk', momentum step
+**   run_workers       split users or items across threads, by work
+**   measure_user      mean-field predictions of the training ratings
 **   rbm_train         epochs of shuffled minibatches
 **
-** The visible layer of user u holds only the items u rated.  A minibatch
-** touches only the weight rows (item, unit) of those ratings, so each worker
-** keeps its gradient as compact rows allocated on first touch, and only
-** touched rows are updated (and decayed): the cost of a minibatch is
-** proportional to its ratings, not to the catalogue.
+** One RBM per user over the items that user rated (Salakhutdinov et al.
+** 2007).  A minibatch runs its users' chains (threads split the users),
+** then the update runs over its items (threads split the items): an item's
+** gradient is summed from the hidden vectors of the users who rated it, in
+** minibatch order, and its rows are stepped at once, so no thread ever
+** writes what another reads.  Only the rows of the items a minibatch rated
+** are read, updated and decayed: a minibatch costs in proportion to its
+** ratings, not to the catalogue.
 **
-** Each worker thread owns a gradient buffer; apply_update sums them in
-** worker order, so one seed with one thread count gives one model.  Every
-** random draw for user u in epoch e comes from a stream seeded by
-** (seed, e, u), whatever thread runs it.
+** Every sum runs in a fixed order and every random draw of a user's chain
+** comes from a stream keyed by (seed, epoch, user), so the model does not
+** depend on the number of threads or on which thread ran what.
 */
 #include "rbm.h"
 #include "rbm_math.h"
@@ -35,25 +38,38 @@ typedef struct trainer trainer;
 /* Aligned to a cache line: two workers' counters never share one. */
 typedef struct worker {
   _Alignas(64) trainer *t;
-  /* Gradient over the worker's share of a minibatch, as compact rows:
-  ** weight row r = (item, unit) has its sums in grad + slot[r] * hidden. */
-  int32_t *slot;             /* per weight row: its slot, or -1 */
-  uint32_t *slot_row;        /* per slot: its weight row */
-  float *grad, *grad_vbias;  /* per slot: hidden floats, and one */
-  uint32_t n_slots, cap_slots;
-  float *grad_hbias;
-  /* Scratch sized for the longest user row. */
-  uint8_t *units_data, *units_model, *units_prev;
-  float *act;                /* hidden input of the chain's visible sample */
-  float *h_data, *h_sample, *h_model;
-  float *probs;              /* the user's items' unit probabilities */
+  float *grad;         /* one item's K gradient rows (update_items) */
+  /* Scratch for measure_user, sized for the longest user row. */
+  uint8_t *units;
+  float *hidden, *probs;
   /* What the worker does next: job(j) for j in [lo, hi). */
   uint32_t lo, hi;
-  int epoch;
   void (*job)(struct worker *, uint32_t j);
   double sq_err, n_err, n_like_right;
-  int out_of_memory;
 } worker;
+
+/* A minibatch's ratings, kept two ways.
+**   by user: user b's ratings are positions user_start[b] ..
+**            user_start[b+1]-1, in CSR order; unit_data and unit_model are
+**            indexed by position, so a user's chain reads and writes one
+**            contiguous stretch (threads never share cache lines there);
+**   by item: the pairs of the minibatch's k-th item are item_start[k] ..
+**            item_start[k+1]-1, users in minibatch order; pair p is user
+**            pair_user[p] at position pair_pos[p]. */
+typedef struct minibatch {
+  uint32_t n_users, n_items;
+  uint64_t n_pairs, cap_pairs;
+  uint32_t *item;          /* the items rated, in order of first rating */
+  uint64_t *item_start;    /* n_items + 1 */
+  uint64_t *update_work;   /* n_items + 1: prefix sums of update costs */
+  uint64_t *user_start;    /* n_users + 1 */
+  uint32_t *pair_user;
+  uint64_t *pair_pos;
+  uint8_t *unit_data, *unit_model;
+  int32_t *local;          /* per model item: its index in item[], or -1 */
+  /* Per user of the minibatch, n_hidden floats each. */
+  float *h_data, *h_sample, *h_model, *act;
+} minibatch;
 
 struct trainer {
   const rbm_config *cfg;
@@ -62,9 +78,9 @@ struct trainer {
   uint8_t unit_of_code[RBM_MAX_VALUES];
   float *vel_W, *vel_vbias, *vel_hbias;  /* momentum */
   uint32_t *order;                       /* users, shuffled each epoch */
-  uint8_t *in_update;                    /* per weight row, for apply_update */
-  uint32_t *update_list;                 /* rows any worker touched */
-  float batch_scale;                     /* 1 / users in the minibatch */
+  uint32_t batch_lo;                     /* minibatch = order[lo .. lo+n) */
+  int epoch;
+  minibatch mb;
   worker *w;
   int n_workers;
   struct pool *pool;                     /* threads for workers 1.. */
@@ -76,10 +92,9 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The weight row of (item, unit): W + row * n_hidden. */
-static inline uint32_t row_of(const rbm_model *m, uint32_t item,
-                              uint32_t unit) {
-  return item * m->n_units + unit;
+static inline const float *w_row(const rbm_model *m, uint32_t item,
+                                 uint32_t unit) {
+  return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
 /* ---- initialisation --------------------------------------------------- */
@@ -117,162 +132,143 @@ static void init_model(trainer *t) {
   memset(m->hbias, 0, m->n_hidden * sizeof *m->hbias);
 }
 
-/* ---- one user's CD-k ---------------------------------------------------- */
+/* ---- a minibatch -------------------------------------------------------- */
+
+/* Groups the ratings of users order[lo .. lo+n) by user and by item. */
+static int gather_batch(trainer *t, uint32_t lo, uint32_t n) {
+  minibatch *b = &t->mb;
+  const rbm_ratings *r = t->r;
+  uint64_t pairs = 0;
+  for (uint32_t u = 0; u < n; u++) {
+    uint32_t user = t->order[lo + u];
+    b->user_start[u] = pairs;
+    pairs += r->row[user + 1] - r->row[user];
+  }
+  b->user_start[n] = pairs;
+  if (pairs > b->cap_pairs) {  /* grows to the largest minibatch, then stays */
+    uint64_t cap = pairs + pairs / 2;
+    void *p[4] = {realloc(b->pair_user, cap * sizeof *b->pair_user),
+                  realloc(b->pair_pos, cap * sizeof *b->pair_pos),
+                  realloc(b->unit_data, cap), realloc(b->unit_model, cap)};
+    if (p[0]) b->pair_user = p[0];
+    if (p[1]) b->pair_pos = p[1];
+    if (p[2]) b->unit_data = p[2];
+    if (p[3]) b->unit_model = p[3];
+    for (int k = 0; k < 4; k++)
+      if (!p[k]) return 0;
+    b->cap_pairs = cap;
+  }
+  b->n_users = n;
+  b->n_pairs = pairs;
+  /* Count each item's pairs (item_start[k+1] for now), numbering items in
+  ** order of first rating. */
+  b->n_items = 0;
+  for (uint32_t u = 0; u < n; u++) {
+    uint32_t user = t->order[lo + u];
+    for (uint64_t j = r->row[user]; j < r->row[user + 1]; j++) {
+      uint32_t i = r->col_item[j];
+      if (b->local[i] < 0) {
+        b->local[i] = (int32_t)b->n_items;
+        b->item[b->n_items] = i;
+        b->item_start[++b->n_items] = 0;
+      }
+      b->item_start[b->local[i] + 1]++;
+    }
+  }
+  b->item_start[0] = 0;
+  for (uint32_t k = 0; k < b->n_items; k++)
+    b->item_start[k + 1] += b->item_start[k];
+  /* Place the pairs: item_start[k] moves to the end of item k's pairs and
+  ** is moved back afterwards. */
+  for (uint32_t u = 0; u < n; u++) {
+    uint32_t user = t->order[lo + u];
+    uint64_t at = b->user_start[u];
+    for (uint64_t j = r->row[user]; j < r->row[user + 1]; j++) {
+      uint32_t k = (uint32_t)b->local[r->col_item[j]];
+      uint64_t p = b->item_start[k]++;
+      b->pair_user[p] = u;
+      b->pair_pos[p] = at;
+      b->unit_data[at++] = t->unit_of_code[r->col_code[j]];
+    }
+  }
+  for (uint32_t k = b->n_items; k > 0; k--) b->item_start[k] = b->item_start[k - 1];
+  b->item_start[0] = 0;
+  return 1;
+}
+
+static void release_batch(trainer *t) {
+  minibatch *b = &t->mb;
+  for (uint32_t k = 0; k < b->n_items; k++) b->local[b->item[k]] = -1;
+}
+
+/* ---- the CD-k passes ------------------------------------------------------- */
 
 static void sample_bernoulli(rbm_rng *rng, const float *p, float *out, int n) {
   for (int f = 0; f < n; f++) out[f] = rbm_rng_uniform(rng) < p[f] ? 1.f : 0.f;
 }
 
-static uint8_t sample_unit(rbm_rng *rng, const float *p, uint32_t K) {
-  float u = rbm_rng_uniform(rng), acc = 0.f;
-  for (uint32_t k = 0; k + 1 < K; k++) {
-    acc += p[k];
-    if (u < acc) return (uint8_t)k;
-  }
-  return (uint8_t)(K - 1);
-}
-
-/* The worker's gradient slot for weight row r, zeroed on first touch; -1
-** when out of memory.  A slot, not a pointer: the pool may move as it
-** grows. */
-static int64_t grad_slot(worker *w, uint32_t r) {
-  size_t F = w->t->m->n_hidden;
-  if (w->slot[r] < 0) {
-    if (w->n_slots == w->cap_slots) {  /* rare: the pool grows, amortised */
-      uint32_t cap = w->cap_slots * 2;
-      float *g = realloc(w->grad, (size_t)cap * F * sizeof *g);
-      float *gv = realloc(w->grad_vbias, cap * sizeof *gv);
-      uint32_t *sr = realloc(w->slot_row, cap * sizeof *sr);
-      if (g) w->grad = g;
-      if (gv) w->grad_vbias = gv;
-      if (sr) w->slot_row = sr;
-      if (!g || !gv || !sr) return -1;
-      w->cap_slots = cap;
-    }
-    uint32_t s = w->n_slots++;
-    w->slot[r] = (int32_t)s;
-    w->slot_row[s] = r;
-    memset(w->grad + s * F, 0, F * sizeof *w->grad);
-    w->grad_vbias[s] = 0.f;
-  }
-  return w->slot[r];
-}
-
-/* grad += v_data h_data' - v_model h_model' over the user's rated items. */
-RBM_CLONES static int add_statistics(worker *w, size_t n,
-                                     const uint32_t *items) {
-  const rbm_model *m = w->t->m;
-  int F = (int)m->n_hidden;
-  for (size_t j = 0; j < n; j++) {
-    uint32_t rd = row_of(m, items[j], w->units_data[j]);
-    uint32_t rm = row_of(m, items[j], w->units_model[j]);
-    int64_t sd = grad_slot(w, rd), sm = sd < 0 ? -1 : grad_slot(w, rm);
-    if (sm < 0) return 0;
-    float *gd = w->grad + (size_t)sd * F, *gm = w->grad + (size_t)sm * F;
-    if (rd == rm) {  /* the chain kept the rating: one pass */
-#pragma omp simd
-      for (int f = 0; f < F; f++) gd[f] += w->h_data[f] - w->h_model[f];
-    } else {
-      rbm_axpy(gd, 1.f, w->h_data, F);
-      rbm_axpy(gm, -1.f, w->h_model, F);
-      w->grad_vbias[sd] += 1.f;
-      w->grad_vbias[sm] -= 1.f;
-    }
-  }
-#pragma omp simd
-  for (int f = 0; f < F; f++) w->grad_hbias[f] += w->h_data[f] - w->h_model[f];
-  return 1;
-}
-
-/* The hidden input for the visible sample of this Gibbs step.  Between
-** steps most sampled units stay as they were, so after the first step the
-** input is updated by the rows of the units that changed -- exact, up to
+/* One user's CD-k chain, for minibatch user j (users are independent
+** while the weights stand still):
+**   positive phase  h_data = p(h | v_data), and a hidden sample from it;
+**   k Gibbs steps   each rated item's softmax given the hidden sample, a
+**                   sampled unit, then h_model = p(h | that sample).
+** After the first step most sampled units stay as they were, so the hidden
+** input is updated by the rows of the units that changed -- exact up to
 ** rounding, which a full recount every 16 steps keeps from drifting. */
-RBM_CLONES static void hidden_input_after(worker *w, int step, size_t n,
-                                          const uint32_t *items) {
-  const rbm_model *m = w->t->m;
-  int F = (int)m->n_hidden;
-  if (step == 1 || step % 16 == 0) {
-    rbm_hidden_input(m, n, items, w->units_model, w->act);
-    return;
-  }
-  for (size_t j = 0; j < n; j++) {
-    if (w->units_model[j] == w->units_prev[j]) continue;
-    const float *now = m->W + ((size_t)items[j] * m->n_units + w->units_model[j]) * F;
-    const float *was = m->W + ((size_t)items[j] * m->n_units + w->units_prev[j]) * F;
-#pragma omp simd
-    for (int f = 0; f < F; f++) w->act[f] += now[f] - was[f];
-  }
-}
-
-RBM_CLONES static void train_user(worker *w, uint32_t u) {
-  const trainer *t = w->t;
+RBM_CLONES static void chain(worker *w, uint32_t j) {
+  trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
-  uint32_t K = m->n_units;
-  int F = (int)m->n_hidden;
-  size_t n = (size_t)(r->row[u + 1] - r->row[u]);
-  const uint32_t *items = r->col_item + r->row[u];
-  for (size_t j = 0; j < n; j++)
-    w->units_data[j] = t->unit_of_code[r->col_code[r->row[u] + j]];
-
+  minibatch *b = &t->mb;
+  int F = (int)m->n_hidden, K = (int)m->n_units;
+  uint32_t user = t->order[t->batch_lo + j];
+  const uint8_t *unit_data = b->unit_data + b->user_start[j];
+  size_t n = (size_t)(b->user_start[j + 1] - b->user_start[j]);
+  const uint32_t *items = r->col_item + r->row[user];
+  float *act = b->act + (size_t)j * F, *hs = b->h_sample + (size_t)j * F;
+  float *hd = b->h_data + (size_t)j * F, *hm = b->h_model + (size_t)j * F;
   rbm_rng rng;
-  rbm_rng_seed(&rng, t->cfg->seed, (uint64_t)w->epoch, u);
+  rbm_rng_seed(&rng, t->cfg->seed, (uint64_t)t->epoch, user);
 
-  /* Positive phase: hidden probabilities given the user's ratings. */
-  rbm_fold_in(m, n, items, w->units_data, w->h_data);
+  memcpy(w->units, unit_data, n);
+  rbm_hidden_input(m, n, items, w->units, act);
+  rbm_sigmoid_all(act, hd, F);
+  sample_bernoulli(&rng, hd, hs, F);
 
-  /* Negative phase: k steps of Gibbs sampling over the same items. */
-  sample_bernoulli(&rng, w->h_data, w->h_sample, F);
-  double sq_err = 0;
   for (int step = 1; step <= t->cfg->cd_k; step++) {
-    /* units_model holds the previous step's sample, for the update below */
-    if (step > 1) memcpy(w->units_prev, w->units_model, n);
-    rbm_items_probs(m, w->h_sample, n, items, w->probs);
-    for (size_t j = 0; j < n; j++) {
-      const float *p = w->probs + j * K;
-      if (step == 1) {
+    rbm_items_probs(m, hs, n, items, w->probs);
+    for (size_t q = 0; q < n; q++) {
+      const float *p = w->probs + q * K;
+      if (step == 1) {  /* reconstruction error of the first step */
         double got = m->visible == RBM_VISIBLE_BINARY
                          ? rbm_like_probability(m, p)
                          : rbm_expected_rating(m, p);
-        double want = m->unit_value[w->units_data[j]];
-        sq_err += (got - want) * (got - want);
+        double want = m->unit_value[w->units[q]];
+        w->sq_err += (got - want) * (got - want);
       }
-      w->units_model[j] = sample_unit(&rng, p, K);
+      float x = rbm_rng_uniform(&rng);
+      int unit = K - 1;
+      for (int c = 0; c < K - 1; c++) {
+        x -= p[c];
+        if (x < 0) {
+          unit = c;
+          break;
+        }
+      }
+      uint8_t was = w->units[q];
+      w->units[q] = (uint8_t)unit;
+      if (step % 16 == 0 || unit == was) continue;
+      const float *now = w_row(m, items[q], (uint32_t)unit);
+      const float *old = w_row(m, items[q], was);
+#pragma omp simd
+      for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
     }
-    hidden_input_after(w, step, n, items);
-    rbm_sigmoid_all(w->act, w->h_model, F);
-    if (step < t->cfg->cd_k) sample_bernoulli(&rng, w->h_model, w->h_sample, F);
+    if (step % 16 == 0) rbm_hidden_input(m, n, items, w->units, act);
+    rbm_sigmoid_all(act, hm, F);
+    if (step < t->cfg->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
-  if (!add_statistics(w, n, items)) w->out_of_memory = 1;
-  w->sq_err += sq_err;
+  memcpy(b->unit_model + b->user_start[j], w->units, n);
   w->n_err += (double)n;
-}
-
-/* ---- the parameter update ------------------------------------------------ */
-
-/* The workers' summed gradient row for weight row r (in worker order, so
-** the result does not depend on timing): a worker's own row when it alone
-** touched r, else the sum in scratch.  *gb gets the bias gradient. */
-static const float *sum_gradients(const trainer *t, uint32_t r, float *scratch,
-                                  float *gb) {
-  size_t F = t->m->n_hidden;
-  const float *sum = NULL;
-  *gb = 0.f;
-  for (int k = 0; k < t->n_workers; k++) {
-    const worker *w = &t->w[k];
-    if (w->slot[r] < 0) continue;
-    const float *g = w->grad + (size_t)w->slot[r] * F;
-    if (!sum) {
-      sum = g;
-    } else {
-      if (sum != scratch) memcpy(scratch, sum, F * sizeof *scratch);
-      rbm_add(scratch, g, (int)F);
-      sum = scratch;
-    }
-    *gb += w->grad_vbias[w->slot[r]];
-  }
-  return sum;
 }
 
 /* vel = momentum * vel + lr * (grad / batch - decay * param); param += vel */
@@ -280,7 +276,7 @@ RBM_CLONES static void momentum_step(const trainer *t, float *param,
                                      float *vel, const float *g, size_t n,
                                      float decay) {
   float mom = (float)t->cfg->momentum, lr = (float)t->cfg->learning_rate;
-  float scale = t->batch_scale;
+  float scale = 1.f / (float)t->mb.n_users;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
     vel[j] = mom * vel[j] + lr * (g[j] * scale - decay * param[j]);
@@ -288,67 +284,58 @@ RBM_CLONES static void momentum_step(const trainer *t, float *param,
   }
 }
 
-/* The update of one touched weight row and its visible bias. */
-RBM_CLONES static void update_row(worker *w, uint32_t j) {
+/* The gradient of the minibatch's k-th item, v_data h_data' - v_model
+** h_model' summed over its ratings, and the momentum step for each of its
+** units that a rating or a sample touched (only those are decayed). */
+RBM_CLONES static void update_items(worker *w, uint32_t k) {
   trainer *t = w->t;
   rbm_model *m = t->m;
-  uint32_t r = t->update_list[j];
-  size_t F = m->n_hidden;
-  if (j + RBM_PREFETCH_AHEAD < w->hi) {
-    uint32_t next = t->update_list[j + RBM_PREFETCH_AHEAD];
-    rbm_prefetch(m->W + (size_t)next * F, F * sizeof(float), 1);
-    rbm_prefetch(t->vel_W + (size_t)next * F, F * sizeof(float), 1);
-  }
-  float gb;  /* h_sample is free between minibatches: scratch */
-  const float *g = sum_gradients(t, r, w->h_sample, &gb);
-  momentum_step(t, m->W + (size_t)r * F, t->vel_W + (size_t)r * F, g, F,
-                (float)t->cfg->weight_decay);
-  momentum_step(t, m->vbias + r, t->vel_vbias + r, &gb, 1, 0.f);
-}
-
-static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
-                        void (*job)(worker *, uint32_t));
-
-static int apply_update(trainer *t, uint32_t batch_users) {
-  uint32_t n_update = 0;
-  t->batch_scale = 1.f / (float)batch_users;
-  for (int k = 0; k < t->n_workers; k++)
-    if (t->w[k].out_of_memory) return 0;
-  /* Union of the rows any worker touched, in worker order. */
-  for (int k = 0; k < t->n_workers; k++) {
-    const worker *w = &t->w[k];
-    for (uint32_t s = 0; s < w->n_slots; s++) {
-      uint32_t r = w->slot_row[s];
-      if (!t->in_update[r]) {
-        t->in_update[r] = 1;
-        t->update_list[n_update++] = r;
-      }
+  minibatch *b = &t->mb;
+  int F = (int)m->n_hidden, K = (int)m->n_units;
+  uint32_t item = b->item[k];
+  float *g = w->grad, gb[RBM_MAX_VALUES] = {0};
+  uint8_t touched[RBM_MAX_VALUES] = {0};
+  memset(g, 0, (size_t)K * F * sizeof *g);
+  for (uint64_t p = b->item_start[k]; p < b->item_start[k + 1]; p++) {
+    const float *hd = b->h_data + (size_t)b->pair_user[p] * F;
+    const float *hm = b->h_model + (size_t)b->pair_user[p] * F;
+    int ud = b->unit_data[b->pair_pos[p]], um = b->unit_model[b->pair_pos[p]];
+    touched[ud] = touched[um] = 1;
+    if (ud == um) {
+      float *gu = g + (size_t)ud * F;
+#pragma omp simd
+      for (int f = 0; f < F; f++) gu[f] += hd[f] - hm[f];
+    } else {
+      rbm_axpy(g + (size_t)ud * F, 1.f, hd, F);
+      rbm_axpy(g + (size_t)um * F, -1.f, hm, F);
+      gb[ud] += 1.f;
+      gb[um] -= 1.f;
     }
   }
-  /* Rows are disjoint between workers: each updates its share. */
-  run_workers(t, 0, n_update, update_row);
-  /* Cleared here, not by the workers: neighbouring flags belong to rows of
-  ** either worker, and writing them from two cores shares cache lines. */
-  for (uint32_t j = 0; j < n_update; j++) t->in_update[t->update_list[j]] = 0;
-  float *g = t->w[0].h_sample;
-  memcpy(g, t->w[0].grad_hbias, t->m->n_hidden * sizeof *g);
-  for (int k = 1; k < t->n_workers; k++)
-    rbm_add(g, t->w[k].grad_hbias, (int)t->m->n_hidden);
-  momentum_step(t, t->m->hbias, t->vel_hbias, g, t->m->n_hidden, 0.f);
-  /* Empty the gradients for the next minibatch. */
-  for (int k = 0; k < t->n_workers; k++) {
-    worker *w = &t->w[k];
-    for (uint32_t s = 0; s < w->n_slots; s++) w->slot[w->slot_row[s]] = -1;
-    w->n_slots = 0;
-    memset(w->grad_hbias, 0, t->m->n_hidden * sizeof *w->grad_hbias);
+  size_t row = (size_t)item * K;
+  for (int c = 0; c < K; c++) {
+    if (!touched[c]) continue;
+    momentum_step(t, m->W + (row + c) * F, t->vel_W + (row + c) * F,
+                  g + (size_t)c * F, (size_t)F, (float)t->cfg->weight_decay);
+    momentum_step(t, m->vbias + row + c, t->vel_vbias + row + c, &gb[c], 1,
+                  0.f);
   }
-  return 1;
+}
+
+/* The hidden biases' step: sum over the minibatch's users, in order. */
+static void update_hidden_bias(trainer *t) {
+  minibatch *b = &t->mb;
+  int F = (int)t->m->n_hidden;
+  float *g = b->act;  /* free once the chain is done: scratch */
+  memset(g, 0, (size_t)F * sizeof *g);
+  for (uint32_t u = 0; u < b->n_users; u++) {
+    const float *hd = b->h_data + (size_t)u * F, *hm = b->h_model + (size_t)u * F;
+    for (int f = 0; f < F; f++) g[f] += hd[f] - hm[f];
+  }
+  momentum_step(t, t->m->hbias, t->vel_hbias, g, (size_t)F, 0.f);
 }
 
 /* ---- threads ------------------------------------------------------------ */
-
-static void train_job(worker *w, uint32_t j);
-static void measure_job(worker *w, uint32_t j);
 
 /* A pool of n_workers - 1 threads, started once per training: the caller's
 ** thread is worker 0.  Each round, run_workers publishes a job, bumps the
@@ -418,41 +405,25 @@ static void pool_stop(trainer *t) {
   t->pool = NULL;
 }
 
-/* Sets each worker's share of [lo, hi): equal counts, or, for users,
-** equal numbers of ratings -- user activity is heavy-tailed, and a share of
-** equally many users can hold most of a minibatch's work. */
-static void split_shares(trainer *t, uint32_t lo, uint32_t hi, int by_ratings) {
+/* Runs job(worker, j) for j in [0, n), in contiguous shares of equal work:
+** work[j+1] - work[j] is job j's (ratings of a user, pairs of an item).
+** Shares of equal counts would leave one thread with a heavy user. */
+static void run_workers(trainer *t, uint32_t n, const uint64_t *work,
+                        void (*job)(worker *, uint32_t)) {
   int nw = t->n_workers;
-  uint64_t total = 0, acc = 0;
-  const uint64_t *row = t->r->row;
-  if (by_ratings)
-    for (uint32_t j = lo; j < hi; j++)
-      total += row[t->order[j] + 1] - row[t->order[j]];
-  uint32_t j = lo;
+  uint32_t j = 0;
   for (int k = 0; k < nw; k++) {
     worker *w = &t->w[k];
     w->lo = j;
     if (k == nw - 1) {
-      j = hi;
-    } else if (!by_ratings) {
-      j = lo + (uint32_t)((uint64_t)(hi - lo) * (k + 1) / nw);
+      j = n;
     } else {
-      uint64_t goal = total * (uint64_t)(k + 1) / (uint64_t)nw;
-      while (j < hi && acc + (row[t->order[j] + 1] - row[t->order[j]]) / 2 < goal) {
-        acc += row[t->order[j] + 1] - row[t->order[j]];
-        j++;
-      }
+      uint64_t goal = work[0] + (work[n] - work[0]) * (uint64_t)(k + 1) / (uint64_t)nw;
+      while (j < n && work[j] + (work[j + 1] - work[j]) / 2 < goal) j++;
     }
     w->hi = j;
+    w->job = job;
   }
-}
-
-/* Runs job(worker, j) for j in [lo, hi), split in contiguous shares. */
-static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
-                        void (*job)(worker *, uint32_t)) {
-  int nw = t->n_workers;
-  split_shares(t, lo, hi, job == train_job || job == measure_job);
-  for (int k = 0; k < nw; k++) t->w[k].job = job;
   pool *p = t->pool;
   if (p && p->n_threads > 0) {
     pthread_mutex_lock(&p->mu);
@@ -469,27 +440,44 @@ static void run_workers(trainer *t, uint32_t lo, uint32_t hi,
   }
 }
 
-static void measure_user(worker *w, uint32_t u);
-static void train_job(worker *w, uint32_t j) { train_user(w, w->t->order[j]); }
-static void measure_job(worker *w, uint32_t j) {
-  measure_user(w, w->t->order[j]);
+/* One minibatch: the users' CD-k chains, then the update by items. */
+static int train_batch(trainer *t, uint32_t lo, uint32_t n) {
+  minibatch *b = &t->mb;
+  if (!gather_batch(t, lo, n)) return 0;
+  t->batch_lo = lo;
+  run_workers(t, n, b->user_start, chain);
+  /* An item's update costs an axpy or two per rating and a momentum step
+  ** (two rows read and written) per unit it touched: weigh items by that,
+  ** not by ratings alone, or the many light items land on one thread. */
+  uint64_t K = t->m->n_units;
+  b->update_work[0] = 0;
+  for (uint32_t k = 0; k < b->n_items; k++) {
+    uint64_t ratings = b->item_start[k + 1] - b->item_start[k];
+    uint64_t units = 2 * ratings < K ? 2 * ratings : K;
+    b->update_work[k + 1] = b->update_work[k] + ratings + 3 * units;
+  }
+  run_workers(t, b->n_items, b->update_work, update_items);
+  update_hidden_bias(t);
+  release_batch(t);
+  return 1;
 }
 
 /* ---- measuring the fit --------------------------------------------------- */
 
-RBM_CLONES static void measure_user(worker *w, uint32_t u) {
+RBM_CLONES static void measure_user(worker *w, uint32_t j) {
   const trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
+  uint32_t u = t->order[j];
   size_t n = (size_t)(r->row[u + 1] - r->row[u]);
   const uint32_t *items = r->col_item + r->row[u];
-  for (size_t j = 0; j < n; j++)
-    w->units_data[j] = t->unit_of_code[r->col_code[r->row[u] + j]];
-  rbm_fold_in(m, n, items, w->units_data, w->h_data);
-  rbm_items_probs(m, w->h_data, n, items, w->probs);
-  for (size_t j = 0; j < n; j++) {
-    const float *p = w->probs + j * m->n_units;
-    double value = r->values[r->col_code[r->row[u] + j]];
+  for (size_t q = 0; q < n; q++)
+    w->units[q] = t->unit_of_code[r->col_code[r->row[u] + q]];
+  rbm_fold_in(m, n, items, w->units, w->hidden);
+  rbm_items_probs(m, w->hidden, n, items, w->probs);
+  for (size_t q = 0; q < n; q++) {
+    const float *p = w->probs + q * m->n_units;
+    double value = r->values[r->col_code[r->row[u] + q]];
     double err = rbm_expected_rating(m, p) - value;
     w->sq_err += err * err;
     w->n_err += 1;
@@ -515,46 +503,45 @@ static void sum_counters(const trainer *t, double *sq, double *n,
 
 /* ---- set-up and tear-down ------------------------------------------------ */
 
-static void pool_stop(trainer *t);
-
 static void free_trainer(trainer *t) {
   pool_stop(t);
   for (int k = 0; t->w && k < t->n_workers; k++) {
     worker *w = &t->w[k];
-    free(w->slot);
-    free(w->slot_row);
     free(w->grad);
-    free(w->grad_vbias);
-    free(w->grad_hbias);
-    free(w->units_data);
-    free(w->units_model);
-    free(w->units_prev);
-    free(w->act);
-    free(w->h_data);
-    free(w->h_sample);
-    free(w->h_model);
+    free(w->units);
+    free(w->hidden);
     free(w->probs);
   }
   free(t->w);
+  minibatch *b = &t->mb;
+  free(b->item);
+  free(b->item_start);
+  free(b->update_work);
+  free(b->user_start);
+  free(b->pair_user);
+  free(b->pair_pos);
+  free(b->unit_data);
+  free(b->unit_model);
+  free(b->local);
+  free(b->h_data);
+  free(b->h_sample);
+  free(b->h_model);
+  free(b->act);
   free(t->vel_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
   free(t->order);
-  free(t->in_update);
-  free(t->update_list);
 }
 
 static int alloc_trainer(trainer *t) {
   rbm_model *m = t->m;
-  size_t nv = (size_t)m->n_items * m->n_units, F = m->n_hidden;
+  size_t ni = m->n_items, nv = ni * m->n_units, F = m->n_hidden;
+  size_t B = (size_t)t->cfg->batch_size, nu = t->r->users.n;
+  if (B > nu) B = nu;
   size_t longest = 1;
-  for (uint32_t u = 0; u < t->r->users.n; u++)
+  for (uint32_t u = 0; u < nu; u++)
     if (t->r->row[u + 1] - t->r->row[u] > longest)
       longest = (size_t)(t->r->row[u + 1] - t->r->row[u]);
-  /* A first guess at the rows a worker touches in a minibatch; grows. */
-  size_t slots = (size_t)t->cfg->batch_size * 2 * (t->r->n / t->r->users.n + 1);
-  if (slots > nv) slots = nv;
-  if (slots < 64) slots = 64;
 
   m->W = rbm_alloc_big(nv * F * sizeof *m->W);
   m->vbias = malloc(nv * sizeof *m->vbias);
@@ -563,38 +550,33 @@ static int alloc_trainer(trainer *t) {
   t->vel_W = rbm_alloc_big(nv * F * sizeof *t->vel_W);
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
-  t->order = malloc((t->r->users.n + 1) * sizeof *t->order);
-  t->in_update = calloc(nv, 1);
-  t->update_list = malloc(nv * sizeof *t->update_list);
+  t->order = malloc((nu + 1) * sizeof *t->order);
+  minibatch *b = &t->mb;
+  b->item = malloc(ni * sizeof *b->item);
+  b->item_start = malloc((ni + 1) * sizeof *b->item_start);
+  b->update_work = malloc((ni + 1) * sizeof *b->update_work);
+  b->user_start = malloc((B + 1) * sizeof *b->user_start);
+  b->local = malloc(ni * sizeof *b->local);
+  b->h_data = malloc(B * F * sizeof *b->h_data);
+  b->h_sample = malloc(B * F * sizeof *b->h_sample);
+  b->h_model = malloc(B * F * sizeof *b->h_model);
+  b->act = malloc(B * F * sizeof *b->act);
   t->w = aligned_alloc(64, (size_t)t->n_workers * sizeof *t->w);
   if (t->w) memset(t->w, 0, (size_t)t->n_workers * sizeof *t->w);
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
-      !t->vel_vbias || !t->vel_hbias || !t->order || !t->in_update ||
-      !t->update_list || !t->w)
+      !t->vel_vbias || !t->vel_hbias || !t->order || !b->item ||
+      !b->item_start || !b->update_work || !b->user_start || !b->local || !b->h_data ||
+      !b->h_sample || !b->h_model || !b->act || !t->w)
     return 0;
+  memset(b->local, 0xff, ni * sizeof *b->local);  /* all -1 */
   for (int k = 0; k < t->n_workers; k++) {
     worker *w = &t->w[k];
     w->t = t;
-    w->slot = malloc(nv * sizeof *w->slot);
-    w->cap_slots = (uint32_t)slots;
-    w->slot_row = malloc(slots * sizeof *w->slot_row);
-    w->grad = malloc(slots * F * sizeof *w->grad);
-    w->grad_vbias = malloc(slots * sizeof *w->grad_vbias);
-    w->grad_hbias = calloc(F, sizeof *w->grad_hbias);
-    w->units_data = malloc(longest);
-    w->units_model = malloc(longest);
-    w->units_prev = malloc(longest);
-    w->act = malloc(F * sizeof *w->act);
-    w->h_data = malloc(F * sizeof *w->h_data);
-    w->h_sample = malloc(F * sizeof *w->h_sample);
-    w->h_model = malloc(F * sizeof *w->h_model);
+    w->grad = malloc(m->n_units * F * sizeof *w->grad);
+    w->units = malloc(longest);
+    w->hidden = malloc(F * sizeof *w->hidden);
     w->probs = malloc(longest * m->n_units * sizeof *w->probs);
-    if (!w->slot || !w->slot_row || !w->grad || !w->grad_vbias ||
-        !w->grad_hbias || !w->units_data || !w->units_model || !w->units_prev ||
-        !w->act || !w->h_data ||
-        !w->h_sample || !w->h_model || !w->probs)
-      return 0;
-    memset(w->slot, 0xff, nv * sizeof *w->slot);  /* all -1 */
+    if (!w->grad || !w->units || !w->hidden || !w->probs) return 0;
   }
   return 1;
 }
@@ -675,7 +657,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   }
   t.cfg = cfg;
   t.r = r;
-  t.n_workers = cfg->threads < (int)r->users.n ? cfg->threads : (int)r->users.n;
+  t.n_workers = cfg->threads;
   t.m = calloc(1, sizeof *t.m);
   if (!t.m) goto fail;
   if (!shape_model(&t, err, errlen)) {
@@ -689,14 +671,14 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
 
   uint32_t n_users = r->users.n;
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
-    for (int k = 0; k < t.n_workers; k++) t.w[k].epoch = epoch;
+    t.epoch = epoch;
     shuffle_users(&t, epoch);
     reset_counters(&t);
     for (uint32_t lo = 0; lo < n_users; lo += (uint32_t)cfg->batch_size) {
-      uint32_t hi = lo + (uint32_t)cfg->batch_size;
-      if (hi > n_users) hi = n_users;
-      run_workers(&t, lo, hi, train_job);
-      if (!apply_update(&t, hi - lo)) goto fail;
+      uint32_t n = n_users - lo < (uint32_t)cfg->batch_size
+                       ? n_users - lo
+                       : (uint32_t)cfg->batch_size;
+      if (!train_batch(&t, lo, n)) goto fail;
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
         snprintf(err, errlen, "interrupted");
         rc = RBM_STOPPED;
@@ -718,12 +700,17 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   ** epoch's work on a large table. */
   uint32_t n_fit = 0;
   uint64_t fit_ratings = 0;
+  uint64_t *work = malloc(((size_t)n_users + 1) * sizeof *work);
+  if (!work) goto fail;
+  work[0] = 0;
   while (n_fit < n_users && (fit_ratings < FIT_RATINGS || n_fit == 0)) {
     uint32_t u = t.order[n_fit++];
     fit_ratings += r->row[u + 1] - r->row[u];
+    work[n_fit] = fit_ratings;
   }
   reset_counters(&t);
-  run_workers(&t, 0, n_fit, measure_job);
+  run_workers(&t, n_fit, work, measure_user);
+  free(work);
   report->fit_ratings = fit_ratings;
   double sq, n, right;
   sum_counters(&t, &sq, &n, &right);

@@ -249,6 +249,8 @@ static void test_training(void) {
   rc |= rbm_train(&c, &r, NULL, &m2b, &rep, err, sizeof err);
   check(rc == RBM_OK && rep.threads == 2 && same_blob(m2, m2b),
         "train: two threads, same seed: the same model twice");
+  check(same_blob(m, m2),
+        "train: one thread or two, the same model bit for bit (fixed-order sums)");
   double acc2 = heldout_like_accuracy(m2, &r, NULL);
   check(acc2 >= 0.95, "train: two threads learn the planted tastes too");
   rbm_model_free(m2);
