@@ -2,17 +2,7 @@
 -- unrated items, best first; in joins; and its errors.
 .load dist/rbm
 
-CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
-WITH RECURSIVE
-  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
-  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
-INSERT INTO ratings
-SELECT u.id, i.id,
-       CASE WHEN (u.id + i.id) % 11 = 0 THEN 3
-            WHEN u.id % 2 = i.id % 2
-              THEN CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 4 ELSE 5 END
-            ELSE CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 2 ELSE 1 END END
-  FROM u, i WHERE (u.id * 7 + i.id * 3) % 5 != 0;
+.read tests/sql/planted_ratings.inc
 -- Users 1..60 rated 32 of the 40 items each: 8 left to recommend.
 -- User 500 rated only 4 items (2 even, 2 odd, liking the even ones).
 INSERT INTO ratings VALUES (500, 102, 5), (500, 104, 5), (500, 101, 1), (500, 103, 1);

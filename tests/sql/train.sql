@@ -5,17 +5,7 @@
 -- 60 users x 40 items; users and items split by parity: rating 5 when the
 -- parities match, else 1, with some 4s/2s and a diagonal of 3s; every
 -- pair with (7u + 3i) % 5 = 0 is missing (480 of 2400).
-CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
-WITH RECURSIVE
-  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
-  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
-INSERT INTO ratings
-SELECT u.id, i.id,
-       CASE WHEN (u.id + i.id) % 11 = 0 THEN 3
-            WHEN u.id % 2 = i.id % 2
-              THEN CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 4 ELSE 5 END
-            ELSE CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 2 ELSE 1 END END
-  FROM u, i WHERE (u.id * 7 + i.id * 3) % 5 != 0;
+.read tests/sql/planted_ratings.inc
 SELECT 'source rows', count(*) FROM ratings;
 
 -- No model table before the first training.

@@ -3,17 +3,7 @@
 -- stored model is untouched and still predicts the same.
 .load dist/rbm
 
-CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
-WITH RECURSIVE
-  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
-  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
-INSERT INTO ratings
-SELECT u.id, i.id,
-       CASE WHEN (u.id + i.id) % 11 = 0 THEN 3
-            WHEN u.id % 2 = i.id % 2
-              THEN CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 4 ELSE 5 END
-            ELSE CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 2 ELSE 1 END END
-  FROM u, i WHERE (u.id * 7 + i.id * 3) % 5 != 0;
+.read tests/sql/planted_ratings.inc
 
 -- A failed first training does not even create rbm_models.
 SELECT rbm_train('m', 'nosuch', 'user_id', 'item_id', 'rating');

@@ -3,17 +3,7 @@
 -- a new connection, rename and drop, DIRECTONLY, and CREATE errors.
 .load dist/rbm
 
-CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
-WITH RECURSIVE
-  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
-  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
-INSERT INTO ratings
-SELECT u.id, i.id,
-       CASE WHEN (u.id + i.id) % 11 = 0 THEN 3
-            WHEN u.id % 2 = i.id % 2
-              THEN CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 4 ELSE 5 END
-            ELSE CASE WHEN (u.id + 2 * i.id) % 7 = 0 THEN 2 ELSE 1 END END
-  FROM u, i WHERE (u.id * 7 + i.id * 3) % 5 != 0;
+.read tests/sql/planted_ratings.inc
 
 CREATE VIRTUAL TABLE recs USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
                                    hidden=10, epochs=20, batch_size=10);
