@@ -143,6 +143,12 @@ done
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME")."
   echo "SQLite $(sqlite3 --version | cut -d' ' -f1); $(sqlite3 :memory: '.load dist/rbm' 'SELECT rbm_debug();' | grep -E '^(blas|build):' | tr '\n' ';' | sed 's/;$//; s/;/; /')."
   echo
+  echo "This machine is a shared VM whose speed drifts by tens of percent over"
+  echo "minutes (the PyTorch peer took 3.8 to 5.0 s in runs an hour apart), so the"
+  echo "ratios within one run are the figures to compare, not single times across"
+  echo "runs.  \`make bench\` reproduces the table (about six minutes; the synthetic"
+  echo "databases are kept in dist/bench between runs)."
+  echo
   cat "$table"
 } > bench/RESULTS.md
 echo
