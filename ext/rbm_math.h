@@ -113,7 +113,8 @@ static inline void rbm_axpy(float *restrict y, float a,
 ** degree-6 polynomial for e^r; relative error below 3e-7 over the float
 ** range, inputs beyond it clamped. */
 static inline float rbm_exp(float x) {
-  x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+  x = x > -87.3f ? x : -87.3f;  /* two plain selects: they if-convert */
+  x = x < 88.3f ? x : 88.3f;
   /* round to nearest by the 1.5 * 2^23 trick: roundf is a libm call
   ** without SSE4.1, and would stop the loop vectorising */
   float n = (x * 1.44269504f + 12582912.f) - 12582912.f;
@@ -121,8 +122,11 @@ static inline float rbm_exp(float x) {
   float p = 1.f + r * (1.f + r * (0.5f + r * (0.166666672f +
                 r * (0.0416666418f + r * (0.00833345205f +
                 r * 0.00138820091f)))));
-  union { uint32_t u; float f; } scale = {(uint32_t)((int32_t)n + 127) << 23};
-  return p * scale.f;
+  /* 2^n built in the exponent bits; memcpy, not a union, so it vectorises */
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
 }
 
 static inline float rbm_sigmoid(float x) { return 1.f / (1.f + rbm_exp(-x)); }

@@ -48,7 +48,7 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
 /* In place, for rows of K logits each: softmax per row.  Split in passes
 ** (less each row's largest, one exp over everything, normalise) so the exps
 ** form a loop that vectorises instead of one dependent chain per row. */
-RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
+static inline void softmax_rows_k(float *p, size_t rows, int K) {
   for (size_t j = 0; j < rows; j++) {
     float *q = p + j * K, mx = q[0];
     for (int k = 1; k < K; k++) mx = q[k] > mx ? q[k] : mx;
@@ -62,6 +62,25 @@ RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
     for (int k = 0; k < K; k++) sum += q[k];
     float inv = 1.f / sum;
     for (int k = 0; k < K; k++) q[k] *= inv;
+  }
+}
+
+RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
+  /* Two units (binary models): p1 = sigmoid(l1 - l0), one exp per row in a
+  ** loop that vectorises.  Otherwise K is made a constant for the common
+  ** scales, so the per-row loops unroll. */
+  switch (K) {
+    case 2:
+#pragma omp simd
+      for (size_t j = 0; j < rows; j++) {
+        float p1 = rbm_sigmoid(p[2 * j + 1] - p[2 * j]);
+        p[2 * j] = 1.f - p1;
+        p[2 * j + 1] = p1;
+      }
+      return;
+    case 5: softmax_rows_k(p, rows, 5); return;
+    case 10: softmax_rows_k(p, rows, 10); return;
+    default: softmax_rows_k(p, rows, K); return;
   }
 }
 
