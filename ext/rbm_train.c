@@ -107,19 +107,39 @@ static void gaussian_pair(rbm_rng *rng, float *a, float *b) {
   *b = radius * sinf(angle);
 }
 
-static void init_model(trainer *t) {
-  rbm_model *m = t->m;
-  const rbm_ratings *r = t->r;
-  uint32_t K = m->n_units;
+/* Weights in chunks of INIT_CHUNK, each from its own stream keyed by
+** (seed, chunk): the threads share the work, and the draws do not depend
+** on how many there are. */
+#define INIT_CHUNK 65536
+static void init_weights(worker *w, uint32_t c) {
+  rbm_model *m = w->t->m;
+  size_t nw = (size_t)m->n_items * m->n_units * m->n_hidden;
+  size_t lo = (size_t)c * INIT_CHUNK;
+  size_t hi = lo + INIT_CHUNK < nw ? lo + INIT_CHUNK : nw;
   rbm_rng rng;
-  rbm_rng_seed(&rng, t->cfg->seed, UINT64_MAX, 0);
-  size_t nw = (size_t)m->n_items * K * m->n_hidden;
-  for (size_t j = 0; j < nw; j += 2) {
+  rbm_rng_seed(&rng, w->t->cfg->seed, UINT64_MAX, c);
+  for (size_t j = lo; j < hi; j += 2) {
     float a, b;
     gaussian_pair(&rng, &a, &b);
     m->W[j] = 0.01f * a;
-    if (j + 1 < nw) m->W[j + 1] = 0.01f * b;
+    if (j + 1 < hi) m->W[j + 1] = 0.01f * b;
   }
+}
+
+static void run_workers(trainer *t, uint32_t n, const uint64_t *work,
+                        void (*job)(worker *, uint32_t));
+
+static int init_model(trainer *t) {
+  rbm_model *m = t->m;
+  const rbm_ratings *r = t->r;
+  uint32_t K = m->n_units;
+  size_t nw = (size_t)m->n_items * K * m->n_hidden;
+  uint32_t chunks = (uint32_t)((nw + INIT_CHUNK - 1) / INIT_CHUNK);
+  uint64_t *work = malloc(((size_t)chunks + 1) * sizeof *work);
+  if (!work) return 0;
+  for (uint32_t c = 0; c <= chunks; c++) work[c] = c;
+  run_workers(t, chunks, work, init_weights);
+  free(work);
   for (uint64_t j = 0; j < r->n; j++)
     m->count[(size_t)r->col_item[j] * K + t->unit_of_code[r->col_code[j]]]++;
   /* Softmax biases = log of each item's (smoothed) rating frequencies. */
@@ -130,6 +150,7 @@ static void init_model(trainer *t) {
       m->vbias[i * K + k] = (float)log((m->count[i * K + k] + 1.0) / (n + K));
   }
   memset(m->hbias, 0, m->n_hidden * sizeof *m->hbias);
+  return 1;
 }
 
 /* ---- a minibatch -------------------------------------------------------- */
@@ -667,7 +688,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   if (!copy_item_keys(t.m, &r->items) || !alloc_trainer(&t) ||
       !pool_start(&t))
     goto fail;
-  init_model(&t);
+  if (!init_model(&t)) goto fail;
 
   uint32_t n_users = r->users.n;
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
