@@ -20,13 +20,21 @@ static inline const float *weight_row(const rbm_model *m, uint32_t item,
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
+/* Prefetch weight rows only when the weights outgrow the caches: on a
+** model that fits, the prefetch loop costs more than the misses it saves. */
+static inline int weights_are_cold(const rbm_model *m) {
+  return (size_t)m->n_items * m->n_units * m->n_hidden * sizeof(float) >
+         ((size_t)16 << 20);
+}
+
 RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
                                  const uint32_t *items, const uint8_t *units,
                                  float *act) {
   int F = (int)m->n_hidden;
+  int cold = weights_are_cold(m);
   memcpy(act, m->hbias, (size_t)F * sizeof *act);
   for (size_t j = 0; j < n; j++) {
-    if (j + RBM_PREFETCH_AHEAD < n)
+    if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
                               units[j + RBM_PREFETCH_AHEAD]),
                    (size_t)F * sizeof(float), 0);
@@ -86,11 +94,11 @@ RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
 
 RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
                                 size_t n, const uint32_t *items, float *probs) {
-  int F = (int)m->n_hidden, K = (int)m->n_units;
+  int F = (int)m->n_hidden, K = (int)m->n_units, cold = weights_are_cold(m);
   for (size_t j = 0; j < n; j++) {
     const float *vb = m->vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
-    if (j + RBM_PREFETCH_AHEAD < n)
+    if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD], 0),
                    (size_t)K * F * sizeof(float), 0);
     for (int k = 0; k < K; k++, w += F)
