@@ -160,48 +160,6 @@ void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs) {
          m->n_units * sizeof *probs);
 }
 
-/* ---- top-k with a min-heap of the best k seen so far ----------------- */
-
-static void sift_down(const float *score, uint32_t *heap, size_t n, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, s = i;
-    if (l < n && score[heap[l]] < score[heap[s]]) s = l;
-    if (r < n && score[heap[r]] < score[heap[s]]) s = r;
-    if (s == i) return;
-    uint32_t t = heap[i];
-    heap[i] = heap[s];
-    heap[s] = t;
-    i = s;
-  }
-}
-
-size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
-                 size_t k, uint32_t *out) {
-  size_t have = 0;
-  if (k == 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (exclude && exclude[i]) continue;
-    if (have < k) {
-      out[have++] = (uint32_t)i;
-      if (have == k)
-        for (size_t j = k / 2 + 1; j-- > 0;) sift_down(score, out, k, j);
-    } else if (score[i] > score[out[0]]) {
-      out[0] = (uint32_t)i;
-      sift_down(score, out, k, 0);
-    }
-  }
-  if (have < k)
-    for (size_t j = have / 2 + 1; j-- > 0;) sift_down(score, out, have, j);
-  /* Pop the heap smallest first into the tail: best first overall. */
-  for (size_t end = have; end > 1; end--) {
-    uint32_t t = out[0];
-    out[0] = out[end - 1];
-    out[end - 1] = t;
-    sift_down(score, out, end - 1, 0);
-  }
-  return have;
-}
-
 /* ---- recommending ------------------------------------------------- */
 
 /* Users are scored against blocks of items: one GEMM gives a block's

@@ -58,7 +58,7 @@ typedef struct worker {
 **            pair_user[p] at position pair_pos[p]. */
 typedef struct minibatch {
   uint32_t n_users, n_items;
-  uint64_t n_pairs, cap_pairs;
+  uint64_t cap_pairs;
   uint32_t *item;          /* the items rated, in order of first rating */
   uint64_t *item_start;    /* n_items + 1 */
   uint64_t *update_work;   /* n_items + 1: prefix sums of update costs */
@@ -180,7 +180,6 @@ static int gather_batch(trainer *t, uint32_t lo, uint32_t n) {
     b->cap_pairs = cap;
   }
   b->n_users = n;
-  b->n_pairs = pairs;
   /* Count each item's pairs (item_start[k+1] for now), numbering items in
   ** order of first rating. */
   b->n_items = 0;

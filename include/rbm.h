@@ -228,11 +228,6 @@ void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
 void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
                               float *probs);
 
-/* Indexes of the k largest scores, best first, skipping any index whose
-** exclude[] byte is set (exclude may be NULL).  Returns how many. */
-size_t rbm_top_k(const float *score, size_t n, const uint8_t *exclude,
-                 size_t k, uint32_t *out);
-
 /* One user to recommend for: hidden probabilities (NULL for a user the
 ** model cannot place, who gets the item priors) and the items they rated,
 ** which are never recommended. */

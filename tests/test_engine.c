@@ -401,34 +401,61 @@ static void test_heavy_user(void) {
   rbm_ratings_free(&r);
 }
 
-static void test_top_k(void) {
-  float score[1000];
-  uint8_t exclude[1000] = {0};
-  uint32_t out[1000];
-  unsigned x = 12345;
-  for (int i = 0; i < 1000; i++) {
-    x = x * 1103515245u + 12345u;
-    score[i] = (float)(x >> 8) / (float)(1u << 24);
-    exclude[i] = i % 7 == 0;
+/* rbm_recommend against brute force: the k best items by P(like), best
+** first, never one the user rated; k larger than the catalogue; k = 0; and
+** a user the model cannot place ranks by the priors. */
+static void test_recommend(void) {
+  rbm_ratings r;
+  planted(&r, 0);
+  rbm_config c;
+  small_config(&c);
+  rbm_model *m = NULL;
+  rbm_train_report rep;
+  char err[200];
+  if (rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err) != RBM_OK) {
+    check(0, "recommend: a model to recommend with");
+    return;
   }
-  size_t n = rbm_top_k(score, 1000, exclude, 25, out);
-  int ok = n == 25;
-  for (size_t j = 0; ok && j < n; j++) {
-    if (exclude[out[j]]) ok = 0;
-    if (j && score[out[j]] > score[out[j - 1]]) ok = 0;
+  size_t ni = m->n_items, K = m->n_units;
+  uint32_t rated[3] = {0, 7, 20};
+  uint8_t units[3] = {4, 0, 4};
+  float hidden[64];
+  rbm_fold_in(m, 3, rated, units, hidden);
+  float *probs = malloc(ni * K * sizeof *probs);
+  rbm_all_item_probs(m, hidden, probs);
+
+  rbm_user_query q[2] = {{hidden, rated, 3}, {NULL, NULL, 0}};
+  rbm_recommendation out[2 * 100];
+  size_t n_out[2];
+  int ok = rbm_recommend(m, 2, q, 100, out, n_out) == RBM_OK;
+  check(ok && n_out[0] == ni - 3 && n_out[1] == ni,
+        "recommend: k beyond the catalogue gives every unrated item");
+  size_t k = 10;
+  ok = rbm_recommend(m, 2, q, k, out, n_out) == RBM_OK && n_out[0] == k;
+  for (size_t j = 0; ok && j < k; j++) {
+    const rbm_recommendation *a = &out[j];
+    if (a->item == 0 || a->item == 7 || a->item == 20) ok = 0;
+    if (j && a->p_like > out[j - 1].p_like) ok = 0;
+    double want = rbm_like_probability(m, probs + (size_t)a->item * K);
+    if (fabs(a->p_like - want) > 1e-5) ok = 0;
   }
-  /* Nothing outside the top 25 beats the 25th. */
-  for (int i = 0; ok && i < 1000; i++) {
-    int in = 0;
-    for (size_t j = 0; j < n; j++) in |= out[j] == (uint32_t)i;
-    if (!in && !exclude[i] && score[i] > score[out[n - 1]]) ok = 0;
+  /* Nothing left out beats the k-th. */
+  for (size_t i = 0; ok && i < ni; i++) {
+    int in = i == 0 || i == 7 || i == 20;
+    for (size_t j = 0; j < k; j++) in |= out[j].item == i;
+    if (!in && rbm_like_probability(m, probs + i * K) > out[k - 1].p_like + 1e-6)
+      ok = 0;
   }
-  check(ok, "top_k: the 25 best non-excluded scores, best first");
-  n = rbm_top_k(score, 5, NULL, 10, out);
-  ok = n == 5;
-  for (size_t j = 1; ok && j < n; j++) ok = score[out[j]] <= score[out[j - 1]];
-  check(ok, "top_k: k larger than n returns all n, sorted");
-  check(rbm_top_k(score, 1000, NULL, 0, out) == 0, "top_k: k = 0 returns none");
+  check(ok, "recommend: the 10 best unrated items by P(like), best first");
+  float prior[RBM_MAX_VALUES];
+  rbm_prior_probs(m, out[k].item, prior);
+  check(fabs(out[k].p_like - rbm_like_probability(m, prior)) < 1e-6,
+        "recommend: a user the model cannot place is ranked by item priors");
+  check(rbm_recommend(m, 2, q, 0, out, n_out) == RBM_OK && n_out[0] == 0,
+        "recommend: k = 0 returns none");
+  free(probs);
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
 }
 
 int main(void) {
@@ -438,7 +465,7 @@ int main(void) {
   test_training();
   test_binary();
   test_heavy_user();
-  test_top_k();
+  test_recommend();
   printf("# %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
 }
