@@ -254,8 +254,9 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
         add_bias(logits + u * cols, m->vbias + i0 * K, cols);
         softmax_rows(logits + u * cols, nbi, (int)K);
       }
-      for (size_t i = 0; i < nbi; i++)
-        rbm_prior_probs(m, (uint32_t)(i0 + i), prior + i * K);
+      if (placed < nb)  /* someone the model cannot place: priors */
+        for (size_t i = 0; i < nbi; i++)
+          rbm_prior_probs(m, (uint32_t)(i0 + i), prior + i * K);
       for (size_t u = 0; u < nb; u++) {
         const rbm_user_query *q = &users[b + u];
         const float *p = slot[u] == SIZE_MAX ? prior : logits + slot[u] * cols;
