@@ -238,8 +238,10 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
         rc = RBM_NOMEM;
         break;
       }
-      memcpy(rated[u], q->rated, q->n_rated * sizeof **rated);
-      qsort(rated[u], q->n_rated, sizeof **rated, cmp_u32);
+      if (q->n_rated) {  /* rated may be NULL when there are none */
+        memcpy(rated[u], q->rated, q->n_rated * sizeof **rated);
+        qsort(rated[u], q->n_rated, sizeof **rated, cmp_u32);
+      }
       next_rated[u] = 0;
       n_out[b + u] = 0;
     }
