@@ -35,7 +35,11 @@ export SQLITE_PRELOAD
 
 # 1. The engine in C: one line per check, "ok - ..." or "not ok - ...".
 out=$(./dist/test_engine 2>&1); status=$?
-echo "$out" | grep -E '^(not )?ok' | sed 's/^/  /'
+if [ $status = 0 ]; then
+  echo "$out" | grep -E '^(not )?ok' | sed 's/^/  /'
+else
+  echo "$out" | grep -vE '^ok' | tail -40 | sed 's/^/  /'  # failures, crashes
+fi
 result $status engine
 
 # 2. The SQL surface through the sqlite3 shell.
