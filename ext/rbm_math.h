@@ -80,17 +80,13 @@ void *rbm_alloc_big(size_t bytes);
 /* Asks for bytes at p to be brought into cache.  Rows of weights are
 ** visited in data order (the items a user rated), which the hardware
 ** prefetcher cannot guess: asking a few rows ahead hides the misses. */
-static inline void rbm_prefetch(const void *p, size_t bytes, int for_write) {
+static inline void rbm_prefetch(const void *p, size_t bytes) {
 #if defined(__GNUC__)
   const char *c = p;
-  for (size_t o = 0; o < bytes; o += 64) {
-    if (for_write) __builtin_prefetch(c + o, 1, 3);
-    else __builtin_prefetch(c + o, 0, 3);
-  }
+  for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 3);
 #else
   (void)p;
   (void)bytes;
-  (void)for_write;
 #endif
 }
 #define RBM_PREFETCH_AHEAD 4  /* rows ahead */

@@ -37,7 +37,7 @@ RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
     if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
                               units[j + RBM_PREFETCH_AHEAD]),
-                   (size_t)F * sizeof(float), 0);
+                   (size_t)F * sizeof(float));
     rbm_add(act, weight_row(m, items[j], units[j]), F);
   }
 }
@@ -100,7 +100,7 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
     const float *w = weight_row(m, items[j], 0);
     if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD], 0),
-                   (size_t)K * F * sizeof(float), 0);
+                   (size_t)K * F * sizeof(float));
     for (int k = 0; k < K; k++, w += F)
       probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
   }

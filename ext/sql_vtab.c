@@ -165,15 +165,8 @@ static void free_vtab(rbm_vtab *v) {
 ** over. */
 static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
                         char **err) {
-  unsigned char *blob = NULL;
-  size_t nblob = 0;
   sqlite3_stmt *st = NULL;
-  sqlite3_int64 uid;
   int rc = SQLITE_OK;
-  if (rbm_model_save(t->model, &blob, &nblob) != RBM_OK) {
-    *err = rbm_errorf("out of memory");
-    return SQLITE_NOMEM;
-  }
   if (create) {
     char *sql = sqlite3_mprintf(
         "CREATE TABLE \"%w\".\"%w_model\"(id INTEGER PRIMARY KEY,"
@@ -184,32 +177,23 @@ static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
     if (rc != SQLITE_OK) {
       *err = rbm_errorf("cannot create the model's table %s_model: %s", v->name,
                         sqlite3_errmsg(v->db));
-      free(blob);
       return rc;
     }
   }
-  if (rc == SQLITE_OK) {
-    char *sql = sqlite3_mprintf(
-        "INSERT OR REPLACE INTO \"%w\".\"%w_model\" VALUES(1,"
-        " strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'), json(?1), json(?2), ?3,"
-        " ?4)",
-        v->schema, v->name);
-    rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
-    sqlite3_free(sql);
+  char *sql = sqlite3_mprintf(
+      "INSERT OR REPLACE INTO \"%w\".\"%w_model\" VALUES(1,"
+      " strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'), json(:options),"
+      " json(:summary), :uid, :model)",
+      v->schema, v->name);
+  rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) rc = rbm_insert_trained(v->db, st, t, err);
+  else *err = rbm_errorf("%s", sqlite3_errmsg(v->db));
+  if (rc != SQLITE_OK) {
+    char *why = *err;
+    *err = rbm_errorf("storing the model: %s", why);
+    sqlite3_free(why);
   }
-  if (rc == SQLITE_OK) {
-    sqlite3_randomness(sizeof uid, &uid);
-    sqlite3_bind_text(st, 1, t->options, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, t->summary, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, uid);
-    sqlite3_bind_blob64(st, 4, blob, nblob, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) rc = SQLITE_OK;
-  }
-  if (rc != SQLITE_OK)
-    *err = rbm_errorf("storing the model: %s", sqlite3_errmsg(v->db));
-  sqlite3_finalize(st);
-  free(blob);
   return rc;
 }
 
