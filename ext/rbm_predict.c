@@ -98,9 +98,9 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
   for (size_t j = 0; j < n; j++) {
     const float *vb = m->vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
-    if (cold && j + RBM_PREFETCH_AHEAD < n)
+    if (j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD], 0),
-                   (size_t)K * F * sizeof(float));
+                   cold ? (size_t)K * F * sizeof(float) : 1);
     for (int k = 0; k < K; k++, w += F)
       probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
   }

@@ -6,13 +6,13 @@
 **   gather_batch      a minibatch's ratings, grouped by user and by item
 **   chain             one user's CD-k chain: up, then k x (down, up)
 **   update_items      per item: gradient v0 h0' - vk hk', momentum step
-**   run_workers       split users or items across threads, by work
+**   run_workers       users or items shared out to threads as they free up
 **   measure_user      mean-field predictions of the training ratings
 **   rbm_train         epochs of shuffled minibatches
 **
 ** One RBM per user over the items that user rated (Salakhutdinov et al.
-** 2007).  A minibatch runs its users' chains (threads split the users),
-** then the update runs over its items (threads split the items): an item's
+** 2007).  A minibatch runs its users' chains (threads share the users),
+** then the update runs over its items (threads share the items): an item's
 ** gradient is summed from the hidden vectors of the users who rated it, in
 ** minibatch order, and its rows are stepped at once, so no thread ever
 ** writes what another reads.  Only the rows of the items a minibatch rated
@@ -21,13 +21,15 @@
 **
 ** Every sum runs in a fixed order and every random draw of a user's chain
 ** comes from a stream keyed by (seed, epoch, user), so the model does not
-** depend on the number of threads or on which thread ran what.
+** depend on the number of threads or on which thread ran what; nor do the
+** errors reported, kept per user and summed in user order.
 */
 #include "rbm.h"
 #include "rbm_math.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +44,6 @@ typedef struct worker {
   /* Scratch for measure_user, sized for the longest user row. */
   uint8_t *units;
   float *hidden, *probs;
-  /* What the worker does next: job(j) for j in [lo, hi). */
-  uint32_t lo, hi;
-  void (*job)(struct worker *, uint32_t j);
-  double sq_err, n_err, n_like_right;
 } worker;
 
 /* A minibatch's ratings, kept two ways.
@@ -61,7 +59,6 @@ typedef struct minibatch {
   uint64_t cap_pairs;
   uint32_t *item;          /* the items rated, in order of first rating */
   uint64_t *item_start;    /* n_items + 1 */
-  uint64_t *update_work;   /* n_items + 1: prefix sums of update costs */
   uint64_t *user_start;    /* n_users + 1 */
   uint32_t *pair_user;
   uint64_t *pair_pos;
@@ -84,6 +81,15 @@ struct trainer {
   worker *w;
   int n_workers;
   struct pool *pool;                     /* threads for workers 1.. */
+  /* The round being run: job(worker, j) for j in [0, n_jobs), taken
+  ** job_chunk at a time from next_job. */
+  void (*job)(worker *, uint32_t j);
+  atomic_uint next_job;
+  uint32_t n_jobs, job_chunk;
+  /* What job j measured (squared errors, right like calls), summed in
+  ** order of j afterwards: the same figures for any thread count. */
+  double *job_sq, *job_right;
+  double epoch_sq, epoch_n;
 };
 
 static double now_seconds(void) {
@@ -126,7 +132,7 @@ static void init_weights(worker *w, uint32_t c) {
   }
 }
 
-static void run_workers(trainer *t, uint32_t n, const uint64_t *work,
+static void run_workers(trainer *t, uint32_t n,
                         void (*job)(worker *, uint32_t));
 
 static int init_model(trainer *t) {
@@ -135,11 +141,7 @@ static int init_model(trainer *t) {
   uint32_t K = m->n_units;
   size_t nw = (size_t)m->n_items * K * m->n_hidden;
   uint32_t chunks = (uint32_t)((nw + INIT_CHUNK - 1) / INIT_CHUNK);
-  uint64_t *work = malloc(((size_t)chunks + 1) * sizeof *work);
-  if (!work) return 0;
-  for (uint32_t c = 0; c <= chunks; c++) work[c] = c;
-  run_workers(t, chunks, work, init_weights);
-  free(work);
+  run_workers(t, chunks, init_weights);
   for (uint64_t j = 0; j < r->n; j++)
     m->count[(size_t)r->col_item[j] * K + t->unit_of_code[r->col_code[j]]]++;
   /* Softmax biases = log of each item's (smoothed) rating frequencies. */
@@ -247,6 +249,12 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
   const uint32_t *items = r->col_item + r->row[user];
   float *act = b->act + (size_t)j * F, *hs = b->h_sample + (size_t)j * F;
   float *hd = b->h_data + (size_t)j * F, *hm = b->h_model + (size_t)j * F;
+  /* The down pass runs over blocks of items whose rows fit in L1 cache
+  ** together, so the rows of a changed unit are still there for the
+  ** hidden input's update. */
+  size_t block = (size_t)(16384 / ((size_t)K * F * sizeof(float)));
+  if (block < 4) block = 4;
+  double sq_err = 0;
   rbm_rng rng;
   rbm_rng_seed(&rng, t->cfg->seed, (uint64_t)t->epoch, user);
 
@@ -256,39 +264,42 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
   sample_bernoulli(&rng, hd, hs, F);
 
   for (int step = 1; step <= t->cfg->cd_k; step++) {
-    rbm_items_probs(m, hs, n, items, w->probs);
-    for (size_t q = 0; q < n; q++) {
-      const float *p = w->probs + q * K;
-      if (step == 1) {  /* reconstruction error of the first step */
-        double got = m->visible == RBM_VISIBLE_BINARY
-                         ? rbm_like_probability(m, p)
-                         : rbm_expected_rating(m, p);
-        double want = m->unit_value[w->units[q]];
-        w->sq_err += (got - want) * (got - want);
-      }
-      float x = rbm_rng_uniform(&rng);
-      int unit = K - 1;
-      for (int c = 0; c < K - 1; c++) {
-        x -= p[c];
-        if (x < 0) {
-          unit = c;
-          break;
+    for (size_t q0 = 0; q0 < n; q0 += block) {
+      size_t nb = n - q0 < block ? n - q0 : block;
+      rbm_items_probs(m, hs, nb, items + q0, w->probs);
+      for (size_t q = q0; q < q0 + nb; q++) {
+        const float *p = w->probs + (q - q0) * K;
+        if (step == 1) {  /* reconstruction error of the first step */
+          double got = m->visible == RBM_VISIBLE_BINARY
+                           ? rbm_like_probability(m, p)
+                           : rbm_expected_rating(m, p);
+          double want = m->unit_value[w->units[q]];
+          sq_err += (got - want) * (got - want);
         }
-      }
-      uint8_t was = w->units[q];
-      w->units[q] = (uint8_t)unit;
-      if (step % 16 == 0 || unit == was) continue;
-      const float *now = w_row(m, items[q], (uint32_t)unit);
-      const float *old = w_row(m, items[q], was);
+        float x = rbm_rng_uniform(&rng);
+        int unit = K - 1;
+        for (int c = 0; c < K - 1; c++) {
+          x -= p[c];
+          if (x < 0) {
+            unit = c;
+            break;
+          }
+        }
+        uint8_t was = w->units[q];
+        w->units[q] = (uint8_t)unit;
+        if (step % 16 == 0 || unit == was) continue;
+        const float *now = w_row(m, items[q], (uint32_t)unit);
+        const float *old = w_row(m, items[q], was);
 #pragma omp simd
-      for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
+        for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
+      }
     }
     if (step % 16 == 0) rbm_hidden_input(m, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
     if (step < t->cfg->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
   memcpy(b->unit_model + b->user_start[j], w->units, n);
-  w->n_err += (double)n;
+  t->job_sq[j] = sq_err;
 }
 
 /* vel = momentum * vel + lr * (grad / batch - decay * param); param += vel */
@@ -359,19 +370,38 @@ static void update_hidden_bias(trainer *t) {
 
 /* A pool of n_workers - 1 threads, started once per training: the caller's
 ** thread is worker 0.  Each round, run_workers publishes a job, bumps the
-** round number and waits until every thread has finished its share. */
+** round number and waits until every thread has finished its share.  A
+** round can take as little as a few tens of microseconds (a minibatch of
+** short rows), which is what a futex wake-up costs, so both sides spin a
+** while before they sleep. */
 typedef struct pool {
   pthread_mutex_t mu;
   pthread_cond_t start, done;
-  unsigned round;      /* bumped once per job */
-  int pending;         /* threads still working on this round */
-  int quit;
+  atomic_uint round;   /* bumped once per job */
+  atomic_int pending;  /* threads still working on this round */
+  atomic_int quit;
   pthread_t tid[256];
   int n_threads;
 } pool;
 
+#define POOL_SPINS 20000  /* pauses: some tens of microseconds */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Takes job_chunk jobs at a time until none are left: a thread that drew
+** light users takes more of them, so no share waits on a heavy one. */
 static void run_share(worker *w) {
-  for (uint32_t j = w->lo; j < w->hi; j++) w->job(w, j);
+  trainer *t = w->t;
+  for (;;) {
+    uint32_t j = atomic_fetch_add(&t->next_job, t->job_chunk);
+    if (j >= t->n_jobs) return;
+    uint32_t end = t->n_jobs - j < t->job_chunk ? t->n_jobs : j + t->job_chunk;
+    for (; j < end; j++) t->job(w, j);
+  }
 }
 
 static void *pool_thread(void *arg) {
@@ -379,18 +409,22 @@ static void *pool_thread(void *arg) {
   pool *p = w->t->pool;
   unsigned seen = 0;
   for (;;) {
+    for (int s = 0; s < POOL_SPINS && atomic_load(&p->round) == seen &&
+                    !atomic_load(&p->quit);
+         s++)
+      cpu_relax();
     pthread_mutex_lock(&p->mu);
-    while (p->round == seen && !p->quit) pthread_cond_wait(&p->start, &p->mu);
-    if (p->quit) {
-      pthread_mutex_unlock(&p->mu);
-      return NULL;
-    }
-    seen = p->round;
+    while (atomic_load(&p->round) == seen && !atomic_load(&p->quit))
+      pthread_cond_wait(&p->start, &p->mu);
     pthread_mutex_unlock(&p->mu);
+    if (atomic_load(&p->quit)) return NULL;
+    seen = atomic_load(&p->round);
     run_share(w);
-    pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
-    pthread_mutex_unlock(&p->mu);
+    if (atomic_fetch_sub(&p->pending, 1) == 1) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
 }
 
@@ -414,7 +448,7 @@ static void pool_stop(trainer *t) {
   pool *p = t->pool;
   if (!p) return;
   pthread_mutex_lock(&p->mu);
-  p->quit = 1;
+  atomic_store(&p->quit, 1);
   pthread_cond_broadcast(&p->start);
   pthread_mutex_unlock(&p->mu);
   for (int k = 1; k <= p->n_threads; k++) pthread_join(p->tid[k], NULL);
@@ -425,37 +459,29 @@ static void pool_stop(trainer *t) {
   t->pool = NULL;
 }
 
-/* Runs job(worker, j) for j in [0, n), in contiguous shares of equal work:
-** work[j+1] - work[j] is job j's (ratings of a user, pairs of an item).
-** Shares of equal counts would leave one thread with a heavy user. */
-static void run_workers(trainer *t, uint32_t n, const uint64_t *work,
+/* Runs job(worker, j) for every j in [0, n) on all the workers.  Chunks
+** are small enough (about 16 per worker) to even out the load and large
+** enough that taking one costs nothing next to the jobs in it. */
+static void run_workers(trainer *t, uint32_t n,
                         void (*job)(worker *, uint32_t)) {
-  int nw = t->n_workers;
-  uint32_t j = 0;
-  for (int k = 0; k < nw; k++) {
-    worker *w = &t->w[k];
-    w->lo = j;
-    if (k == nw - 1) {
-      j = n;
-    } else {
-      uint64_t goal = work[0] + (work[n] - work[0]) * (uint64_t)(k + 1) / (uint64_t)nw;
-      while (j < n && work[j] + (work[j + 1] - work[j]) / 2 < goal) j++;
-    }
-    w->hi = j;
-    w->job = job;
-  }
+  t->job = job;
+  t->n_jobs = n;
+  t->job_chunk = n / ((uint32_t)t->n_workers * 16) + 1;
+  atomic_store(&t->next_job, 0);
   pool *p = t->pool;
   if (p && p->n_threads > 0) {
+    atomic_store(&p->pending, p->n_threads);
     pthread_mutex_lock(&p->mu);
-    p->pending = p->n_threads;
-    p->round++;
+    atomic_fetch_add(&p->round, 1);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
   }
   run_share(&t->w[0]);
   if (p && p->n_threads > 0) {
+    for (int s = 0; s < POOL_SPINS && atomic_load(&p->pending) > 0; s++)
+      cpu_relax();
     pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
   }
 }
@@ -465,18 +491,10 @@ static int train_batch(trainer *t, uint32_t lo, uint32_t n) {
   minibatch *b = &t->mb;
   if (!gather_batch(t, lo, n)) return 0;
   t->batch_lo = lo;
-  run_workers(t, n, b->user_start, chain);
-  /* An item's update costs an axpy or two per rating and a momentum step
-  ** (two rows read and written) per unit it touched: weigh items by that,
-  ** not by ratings alone, or the many light items land on one thread. */
-  uint64_t K = t->m->n_units;
-  b->update_work[0] = 0;
-  for (uint32_t k = 0; k < b->n_items; k++) {
-    uint64_t ratings = b->item_start[k + 1] - b->item_start[k];
-    uint64_t units = 2 * ratings < K ? 2 * ratings : K;
-    b->update_work[k + 1] = b->update_work[k] + ratings + 3 * units;
-  }
-  run_workers(t, b->n_items, b->update_work, update_items);
+  run_workers(t, n, chain);
+  for (uint32_t j = 0; j < n; j++) t->epoch_sq += t->job_sq[j];
+  t->epoch_n += (double)b->user_start[n];
+  run_workers(t, b->n_items, update_items);
   update_hidden_bias(t);
   release_batch(t);
   return 1;
@@ -485,7 +503,7 @@ static int train_batch(trainer *t, uint32_t lo, uint32_t n) {
 /* ---- measuring the fit --------------------------------------------------- */
 
 RBM_CLONES static void measure_user(worker *w, uint32_t j) {
-  const trainer *t = w->t;
+  trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
   uint32_t u = t->order[j];
@@ -495,30 +513,17 @@ RBM_CLONES static void measure_user(worker *w, uint32_t j) {
     w->units[q] = t->unit_of_code[r->col_code[r->row[u] + q]];
   rbm_fold_in(m, n, items, w->units, w->hidden);
   rbm_items_probs(m, w->hidden, n, items, w->probs);
+  double sq_err = 0, right = 0;
   for (size_t q = 0; q < n; q++) {
     const float *p = w->probs + q * m->n_units;
     double value = r->values[r->col_code[r->row[u] + q]];
     double err = rbm_expected_rating(m, p) - value;
-    w->sq_err += err * err;
-    w->n_err += 1;
+    sq_err += err * err;
     int like = value >= m->like_threshold;
-    w->n_like_right += (rbm_like_probability(m, p) >= 0.5) == like;
+    right += (rbm_like_probability(m, p) >= 0.5) == like;
   }
-}
-
-static void reset_counters(trainer *t) {
-  for (int k = 0; k < t->n_workers; k++)
-    t->w[k].sq_err = t->w[k].n_err = t->w[k].n_like_right = 0;
-}
-
-static void sum_counters(const trainer *t, double *sq, double *n,
-                         double *right) {
-  *sq = *n = *right = 0;
-  for (int k = 0; k < t->n_workers; k++) {
-    *sq += t->w[k].sq_err;
-    *n += t->w[k].n_err;
-    *right += t->w[k].n_like_right;
-  }
+  t->job_sq[j] = sq_err;
+  t->job_right[j] = right;
 }
 
 /* ---- set-up and tear-down ------------------------------------------------ */
@@ -536,7 +541,6 @@ static void free_trainer(trainer *t) {
   minibatch *b = &t->mb;
   free(b->item);
   free(b->item_start);
-  free(b->update_work);
   free(b->user_start);
   free(b->pair_user);
   free(b->pair_pos);
@@ -551,6 +555,8 @@ static void free_trainer(trainer *t) {
   free(t->vel_vbias);
   free(t->vel_hbias);
   free(t->order);
+  free(t->job_sq);
+  free(t->job_right);
 }
 
 static int alloc_trainer(trainer *t) {
@@ -571,10 +577,11 @@ static int alloc_trainer(trainer *t) {
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
   t->order = malloc((nu + 1) * sizeof *t->order);
+  t->job_sq = malloc((nu + 1) * sizeof *t->job_sq);
+  t->job_right = malloc((nu + 1) * sizeof *t->job_right);
   minibatch *b = &t->mb;
   b->item = malloc(ni * sizeof *b->item);
   b->item_start = malloc((ni + 1) * sizeof *b->item_start);
-  b->update_work = malloc((ni + 1) * sizeof *b->update_work);
   b->user_start = malloc((B + 1) * sizeof *b->user_start);
   b->local = malloc(ni * sizeof *b->local);
   b->h_data = malloc(B * F * sizeof *b->h_data);
@@ -584,8 +591,8 @@ static int alloc_trainer(trainer *t) {
   t->w = aligned_alloc(64, (size_t)t->n_workers * sizeof *t->w);
   if (t->w) memset(t->w, 0, (size_t)t->n_workers * sizeof *t->w);
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
-      !t->vel_vbias || !t->vel_hbias || !t->order || !b->item ||
-      !b->item_start || !b->update_work || !b->user_start || !b->local || !b->h_data ||
+      !t->vel_vbias || !t->vel_hbias || !t->order || !t->job_sq || !t->job_right || !b->item ||
+      !b->item_start || !b->user_start || !b->local || !b->h_data ||
       !b->h_sample || !b->h_model || !b->act || !t->w)
     return 0;
   memset(b->local, 0xff, ni * sizeof *b->local);  /* all -1 */
@@ -693,7 +700,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
     shuffle_users(&t, epoch);
-    reset_counters(&t);
+    t.epoch_sq = t.epoch_n = 0;
     for (uint32_t lo = 0; lo < n_users; lo += (uint32_t)cfg->batch_size) {
       uint32_t n = n_users - lo < (uint32_t)cfg->batch_size
                        ? n_users - lo
@@ -707,9 +714,8 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     }
     report->epochs_run = epoch;
     if (hooks && hooks->on_epoch) {
-      double sq, n, right;
-      sum_counters(&t, &sq, &n, &right);
-      rbm_epoch_stats st = {epoch, now_seconds() - start, sqrt(sq / n)};
+      rbm_epoch_stats st = {epoch, now_seconds() - start,
+                            sqrt(t.epoch_sq / t.epoch_n)};
       hooks->on_epoch(hooks->ctx, &st);
     }
   }
@@ -720,20 +726,17 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   ** epoch's work on a large table. */
   uint32_t n_fit = 0;
   uint64_t fit_ratings = 0;
-  uint64_t *work = malloc(((size_t)n_users + 1) * sizeof *work);
-  if (!work) goto fail;
-  work[0] = 0;
   while (n_fit < n_users && (fit_ratings < FIT_RATINGS || n_fit == 0)) {
     uint32_t u = t.order[n_fit++];
     fit_ratings += r->row[u + 1] - r->row[u];
-    work[n_fit] = fit_ratings;
   }
-  reset_counters(&t);
-  run_workers(&t, n_fit, work, measure_user);
-  free(work);
+  run_workers(&t, n_fit, measure_user);
   report->fit_ratings = fit_ratings;
-  double sq, n, right;
-  sum_counters(&t, &sq, &n, &right);
+  double sq = 0, right = 0, n = (double)fit_ratings;
+  for (uint32_t j = 0; j < n_fit; j++) {
+    sq += t.job_sq[j];
+    right += t.job_right[j];
+  }
   report->train_rmse = t.m->visible == RBM_VISIBLE_SOFTMAX ? sqrt(sq / n) : 0;
   report->train_like_accuracy = right / n;
   report->threads = t.n_workers;
