@@ -306,3 +306,15 @@ extern void openblas_set_num_threads(int);
 const char *rbm_blas_config(void) { return openblas_get_config(); }
 int rbm_blas_threads(void) { return openblas_get_num_threads(); }
 void rbm_blas_set_threads(int n) { openblas_set_num_threads(n); }
+
+/* OpenBLAS starts its threads when it is loaded, and they busy-wait
+** (sched_yield) for about 2^28 cycles before they sleep: a training started
+** right after .load shared the two cores with them and ran 30% slower.
+** blas_thread_shutdown_ is OpenBLAS's own (it brackets fork()); the next
+** threaded BLAS call starts the threads again.  Weak, so another BLAS,
+** which lacks it, links all the same. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void rbm_blas_park_threads(void) {
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
+}

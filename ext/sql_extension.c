@@ -12,12 +12,21 @@ SQLITE_EXTENSION_INIT1
 
 #include "sql_glue.h"
 
+#include <pthread.h>
+
+static pthread_once_t blas_parked = PTHREAD_ONCE_INIT;
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
 int sqlite3_rbm_init(sqlite3 *db, char **pzErrMsg,
                      const sqlite3_api_routines *pApi) {
   SQLITE_EXTENSION_INIT2(pApi);
+  /* Once per process, when the library has just come in with OpenBLAS and
+  ** nothing of ours has called BLAS yet: its threads, spinning since they
+  ** started, would otherwise take cores from a training run right away.
+  ** Serving starts them again (sql_serve.c sets their number). */
+  pthread_once(&blas_parked, rbm_blas_park_threads);
   int rc = rbm_register_functions(db);
   if (rc == SQLITE_OK) rc = rbm_register_recommend(db);
   if (rc == SQLITE_OK) rc = rbm_register_vtab(db);

@@ -354,7 +354,9 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   rd->s = s;
   s->ref++;
   /* Scoring (GEMV, GEMM) runs on as many OpenBLAS threads as the model's
-  ** threads option says; training uses no BLAS, so the two never compete. */
+  ** threads option says.  Training uses no BLAS, and the extension parks
+  ** OpenBLAS's idle threads when it loads (sql_extension.c), so the two do
+  ** not compete for cores. */
   if (rbm_blas_threads() != s->threads) rbm_blas_set_threads(s->threads);
   rd->items = malloc(m->n_items * sizeof *rd->items);
   rd->units = malloc(m->n_items);

@@ -259,5 +259,8 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
 const char *rbm_blas_config(void);
 int rbm_blas_threads(void);
 void rbm_blas_set_threads(int n);
+/* Stops the BLAS library's idle threads until its next threaded call
+** (OpenBLAS); does nothing elsewhere.  Call while no BLAS call runs. */
+void rbm_blas_park_threads(void);
 
 #endif /* RBM_H */
