@@ -89,7 +89,7 @@ struct trainer {
   /* What job j measured (squared errors, right like calls), summed in
   ** order of j afterwards: the same figures for any thread count. */
   double *job_sq, *job_right;
-  double epoch_sq, epoch_n;
+  double epoch_sq;  /* an epoch visits every rating: divide by r->n */
 };
 
 static double now_seconds(void) {
@@ -229,6 +229,16 @@ static void sample_bernoulli(rbm_rng *rng, const float *p, float *out, int n) {
   for (int f = 0; f < n; f++) out[f] = rbm_rng_uniform(rng) < p[f] ? 1.f : 0.f;
 }
 
+/* A unit drawn from a softmax's K probabilities. */
+static inline int sample_unit(rbm_rng *rng, const float *p, int K) {
+  float x = rbm_rng_uniform(rng);
+  for (int c = 0; c < K - 1; c++) {
+    x -= p[c];
+    if (x < 0) return c;
+  }
+  return K - 1;
+}
+
 /* One user's CD-k chain, for minibatch user j (users are independent
 ** while the weights stand still):
 **   positive phase  h_data = p(h | v_data), and a hidden sample from it;
@@ -276,15 +286,7 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
           double want = m->unit_value[w->units[q]];
           sq_err += (got - want) * (got - want);
         }
-        float x = rbm_rng_uniform(&rng);
-        int unit = K - 1;
-        for (int c = 0; c < K - 1; c++) {
-          x -= p[c];
-          if (x < 0) {
-            unit = c;
-            break;
-          }
-        }
+        int unit = sample_unit(&rng, p, K);
         uint8_t was = w->units[q];
         w->units[q] = (uint8_t)unit;
         if (step % 16 == 0 || unit == was) continue;
@@ -493,7 +495,6 @@ static int train_batch(trainer *t, uint32_t lo, uint32_t n) {
   t->batch_lo = lo;
   run_workers(t, n, chain);
   for (uint32_t j = 0; j < n; j++) t->epoch_sq += t->job_sq[j];
-  t->epoch_n += (double)b->user_start[n];
   run_workers(t, b->n_items, update_items);
   update_hidden_bias(t);
   release_batch(t);
@@ -700,7 +701,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
     shuffle_users(&t, epoch);
-    t.epoch_sq = t.epoch_n = 0;
+    t.epoch_sq = 0;
     for (uint32_t lo = 0; lo < n_users; lo += (uint32_t)cfg->batch_size) {
       uint32_t n = n_users - lo < (uint32_t)cfg->batch_size
                        ? n_users - lo
@@ -715,7 +716,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     report->epochs_run = epoch;
     if (hooks && hooks->on_epoch) {
       rbm_epoch_stats st = {epoch, now_seconds() - start,
-                            sqrt(t.epoch_sq / t.epoch_n)};
+                            sqrt(t.epoch_sq / (double)r->n)};
       hooks->on_epoch(hooks->ctx, &st);
     }
   }
