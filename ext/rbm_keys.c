@@ -45,43 +45,96 @@ rbm_key rbm_keys_get(const rbm_keys *keys, uint32_t index) {
   return k;
 }
 
+/* What a slot holds for key: the integer itself, or the text's hash. */
+static int64_t slot_key(const rbm_key *key) {
+  return key->text ? (int64_t)key_hash(key) : key->i;
+}
+
 /* Slot holding key, or the empty slot where it would go. */
 static uint32_t find_slot(const rbm_keys *keys, const rbm_key *key) {
-  uint32_t mask = keys->nslot - 1;
-  uint32_t s = (uint32_t)key_hash(key) & mask;
+  uint32_t mask = keys->nslot - 1, is_text = key->text != NULL;
+  int64_t want = slot_key(key);
+  uint32_t s = (uint32_t)(is_text ? (uint64_t)want : mix64((uint64_t)want)) & mask;
   for (;;) {
-    uint32_t v = keys->slot[s];
-    if (v == 0) return s;
-    rbm_key have = rbm_keys_get(keys, v - 1);
-    if (rbm_key_equal(&have, key)) return s;
+    const struct rbm_key_slot *v = &keys->slot[s];
+    if (v->index1 == 0) return s;
+    if (v->key == want && v->is_text == is_text) {
+      if (!is_text) return s;
+      rbm_key have = rbm_keys_get(keys, v->index1 - 1);
+      if (rbm_key_equal(&have, key)) return s;
+    }
     s = (s + 1) & mask;
   }
 }
 
+static void fill_slot(rbm_keys *keys, uint32_t s, const rbm_key *key,
+                      uint32_t index) {
+  keys->slot[s].key = slot_key(key);
+  keys->slot[s].index1 = index + 1;
+  keys->slot[s].is_text = key->text != NULL;
+}
+
 int64_t rbm_keys_find(const rbm_keys *keys, const rbm_key *key) {
+  if (!key->text && key->i >= 0 && (uint64_t)key->i < keys->ndense &&
+      keys->dense[key->i])
+    return (int64_t)keys->dense[key->i] - 1;
   if (keys->nslot == 0) return -1;
-  uint32_t v = keys->slot[find_slot(keys, key)];
+  uint32_t v = keys->slot[find_slot(keys, key)].index1;
   return v ? (int64_t)v - 1 : -1;
 }
 
 static int grow_slots(rbm_keys *keys) {
   uint32_t nslot = keys->nslot ? keys->nslot * 2 : 1024;
-  uint32_t *slot = calloc(nslot, sizeof *slot);
+  struct rbm_key_slot *slot = calloc(nslot, sizeof *slot);
   if (!slot) return 0;
   free(keys->slot);
   keys->slot = slot;
   keys->nslot = nslot;
   for (uint32_t i = 0; i < keys->n; i++) {
     rbm_key k = rbm_keys_get(keys, i);
-    keys->slot[find_slot(keys, &k)] = i + 1;
+    fill_slot(keys, find_slot(keys, &k), &k, i);
   }
   return 1;
 }
 
+static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key);
+
+/* Makes dense cover id, if id is small next to the number of keys: the
+** array stays within a few times the hash table's size. */
+static void grow_dense(rbm_keys *keys, int64_t id) {
+  uint64_t limit = 4 * ((uint64_t)keys->n + 65536);
+  if (id < 0 || (uint64_t)id >= limit) return;
+  uint64_t n = keys->ndense ? keys->ndense : 65536;
+  while (n <= (uint64_t)id) n *= 2;
+  uint32_t *dense = realloc(keys->dense, n * sizeof *dense);
+  if (!dense) return;  /* only a shortcut: the table still answers */
+  memset(dense + keys->ndense, 0, (n - keys->ndense) * sizeof *dense);
+  keys->dense = dense;
+  keys->ndense = (uint32_t)n;
+}
+
 int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
+  /* Sources are often grouped by user: a repeat of the last key costs one
+  ** comparison, no hashing or probing. */
+  if (keys->last.index1 && !key->text && !keys->last.is_text &&
+      keys->last.key == key->i)
+    return (int64_t)keys->last.index1 - 1;
+  int small = !key->text && key->i >= 0;
+  if (small && (uint64_t)key->i < keys->ndense && keys->dense[key->i])
+    return (int64_t)keys->dense[key->i] - 1;
+  int64_t idx = intern_in_table(keys, key);
+  if (idx >= 0 && small) {
+    if ((uint64_t)key->i >= keys->ndense) grow_dense(keys, key->i);
+    if ((uint64_t)key->i < keys->ndense) keys->dense[key->i] = (uint32_t)idx + 1;
+  }
+  return idx;
+}
+
+static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key) {
   if ((uint64_t)(keys->n + 1) * 2 > keys->nslot && !grow_slots(keys)) return -1;
   uint32_t s = find_slot(keys, key);
-  if (keys->slot[s]) return (int64_t)keys->slot[s] - 1;
+  keys->last = keys->slot[s];
+  if (keys->slot[s].index1) return (int64_t)keys->slot[s].index1 - 1;
   if (keys->n == UINT32_MAX - 1) return -1;
   if (keys->n == keys->cap) {
     uint32_t cap = keys->cap ? keys->cap * 2 : 1024;
@@ -112,11 +165,13 @@ int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
     keys->tlen[idx] = RBM_KEY_INT;
   }
   keys->n++;
-  keys->slot[s] = idx + 1;
+  fill_slot(keys, s, key, idx);
+  keys->last = keys->slot[s];
   return idx;
 }
 
 void rbm_keys_free(rbm_keys *keys) {
+  free(keys->dense);
   free(keys->ival);
   free(keys->tlen);
   free(keys->arena);

@@ -91,8 +91,20 @@ typedef struct rbm_keys {
   uint32_t *tlen;       /* text length, RBM_KEY_INT for integers */
   char *arena;
   size_t arena_len, arena_cap;
-  uint32_t *slot;       /* open addressing: index + 1, 0 = empty */
+  /* Open addressing.  A slot holds an integer key itself, or a text key's
+  ** hash, so a lookup reads one slot per probe and text only on a hash
+  ** match. */
+  struct rbm_key_slot {
+    int64_t key;       /* the integer, or the text's 64-bit hash */
+    uint32_t index1;   /* index + 1; 0 = empty */
+    uint32_t is_text;
+  } *slot;
   uint32_t nslot;       /* power of two */
+  struct rbm_key_slot last;  /* the last key interned (index1 0: none) */
+  /* In front of the table, for ids that are small non-negative integers
+  ** (the usual case): dense[id] = index + 1, or 0 if not seen yet. */
+  uint32_t *dense;
+  uint32_t ndense;
 } rbm_keys;
 #define RBM_KEY_INT UINT32_MAX
 
