@@ -9,6 +9,7 @@
 */
 #include "rbm.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +142,155 @@ void rbm_ratings_free(rbm_ratings *r) {
   free(r->col_item);
   free(r->col_code);
   memset(r, 0, sizeof *r);
+}
+
+/* ---- the feed: reading and interning in two threads ------------------ */
+
+#define FEED_ROWS 8192
+#define FEED_BATCHES 4  /* the reader runs up to three batches ahead */
+
+/* A key copied out of the reader's hands: an integer, or text at offset
+** `at` of the batch's text buffer (a pointer would not survive its growth). */
+typedef struct fed_key {
+  int64_t at_or_int;
+  uint32_t len;   /* RBM_KEY_INT for integers */
+} fed_key;
+
+typedef struct feed_batch {
+  fed_key user[FEED_ROWS], item[FEED_ROWS];
+  double value[FEED_ROWS];
+  uint32_t n;
+  char *text;
+  size_t text_len, text_cap;
+  int full;  /* handed to the interning thread, not yet given back */
+} feed_batch;
+
+struct rbm_feed {
+  rbm_ratings *r;
+  feed_batch batch[FEED_BATCHES];
+  uint32_t filling, interning;  /* batch indexes of the two sides */
+  int threaded, closing, error;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t changed;
+};
+
+static rbm_key unpack_key(const feed_batch *b, const fed_key *k) {
+  rbm_key key = {0};
+  if (k->len == RBM_KEY_INT) {
+    key.i = k->at_or_int;
+  } else {
+    key.text = b->text + k->at_or_int;
+    key.len = k->len;
+  }
+  return key;
+}
+
+/* Adds a batch's rows in order; RBM_OK or the first error. */
+static int intern_batch(rbm_ratings *r, const feed_batch *b) {
+  for (uint32_t j = 0; j < b->n; j++) {
+    rbm_key user = unpack_key(b, &b->user[j]), item = unpack_key(b, &b->item[j]);
+    int rc = rbm_ratings_add(r, &user, &item, b->value[j]);
+    if (rc != RBM_OK) return rc;
+  }
+  return RBM_OK;
+}
+
+static void *feed_thread(void *arg) {
+  rbm_feed *f = arg;
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    feed_batch *b = &f->batch[f->interning];
+    while (!b->full && !f->closing) pthread_cond_wait(&f->changed, &f->mu);
+    if (!b->full) break;  /* closing, and nothing left */
+    int error = f->error;
+    pthread_mutex_unlock(&f->mu);
+    if (error == RBM_OK) error = intern_batch(f->r, b);
+    pthread_mutex_lock(&f->mu);
+    f->error = error;
+    b->full = 0;
+    b->n = 0;
+    b->text_len = 0;
+    f->interning = (f->interning + 1) % FEED_BATCHES;
+    pthread_cond_broadcast(&f->changed);
+  }
+  pthread_mutex_unlock(&f->mu);
+  return NULL;
+}
+
+rbm_feed *rbm_feed_open(rbm_ratings *r, int threaded) {
+  rbm_feed *f = calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->r = r;
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->changed, NULL);
+  f->threaded = threaded && pthread_create(&f->thread, NULL, feed_thread, f) == 0;
+  return f;
+}
+
+/* Hands the filling batch over (or adds it here, unthreaded) and waits
+** until the next one is free. */
+static int pass_batch(rbm_feed *f) {
+  feed_batch *b = &f->batch[f->filling];
+  if (!f->threaded) {
+    if (f->error == RBM_OK) f->error = intern_batch(f->r, b);
+    b->n = 0;
+    b->text_len = 0;
+    return f->error;
+  }
+  pthread_mutex_lock(&f->mu);
+  b->full = 1;
+  f->filling = (f->filling + 1) % FEED_BATCHES;
+  pthread_cond_broadcast(&f->changed);
+  while (f->batch[f->filling].full) pthread_cond_wait(&f->changed, &f->mu);
+  int error = f->error;
+  pthread_mutex_unlock(&f->mu);
+  return error;
+}
+
+static int pack_key(feed_batch *b, const rbm_key *key, fed_key *out) {
+  if (!key->text) {
+    out->at_or_int = key->i;
+    out->len = RBM_KEY_INT;
+    return 1;
+  }
+  if (b->text_len + key->len > b->text_cap) {
+    size_t cap = b->text_cap ? b->text_cap * 2 : 65536;
+    while (cap < b->text_len + key->len) cap *= 2;
+    char *text = realloc(b->text, cap);
+    if (!text) return 0;
+    b->text = text;
+    b->text_cap = cap;
+  }
+  if (key->len) memcpy(b->text + b->text_len, key->text, key->len);
+  out->at_or_int = (int64_t)b->text_len;
+  out->len = key->len;
+  b->text_len += key->len;
+  return 1;
+}
+
+int rbm_feed_add(rbm_feed *f, const rbm_key *user, const rbm_key *item,
+                 double value) {
+  feed_batch *b = &f->batch[f->filling];
+  if (!pack_key(b, user, &b->user[b->n]) || !pack_key(b, item, &b->item[b->n]))
+    return RBM_NOMEM;
+  b->value[b->n++] = value;
+  return b->n == FEED_ROWS ? pass_batch(f) : RBM_OK;
+}
+
+int rbm_feed_close(rbm_feed *f) {
+  int rc = f->batch[f->filling].n ? pass_batch(f) : RBM_OK;
+  if (f->threaded) {
+    pthread_mutex_lock(&f->mu);
+    f->closing = 1;
+    pthread_cond_broadcast(&f->changed);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+  }
+  if (rc == RBM_OK) rc = f->error;
+  for (int k = 0; k < FEED_BATCHES; k++) free(f->batch[k].text);
+  pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->changed);
+  free(f);
+  return rc;
 }

@@ -55,7 +55,7 @@ typedef struct worker {
 **            item_start[k+1]-1, users in minibatch order; pair p is user
 **            pair_user[p] at position pair_pos[p]. */
 typedef struct minibatch {
-  uint32_t n_users, n_items;
+  uint32_t lo, n_users, n_items;  /* users order[lo .. lo+n_users) */
   uint64_t cap_pairs;
   uint32_t *item;          /* the items rated, in order of first rating */
   uint64_t *item_start;    /* n_items + 1 */
@@ -75,9 +75,11 @@ struct trainer {
   uint8_t unit_of_code[RBM_MAX_VALUES];
   float *vel_W, *vel_vbias, *vel_hbias;  /* momentum */
   uint32_t *order;                       /* users, shuffled each epoch */
-  uint32_t batch_lo;                     /* minibatch = order[lo .. lo+n) */
   int epoch;
-  minibatch mb;
+  /* The minibatch being trained, and the next one, which worker 0
+  ** gathers while the others start on this one's chains. */
+  minibatch mb[2], *b;
+  int gathered;  /* 0 if gathering the next one ran out of memory */
   worker *w;
   int n_workers;
   struct pool *pool;                     /* threads for workers 1.. */
@@ -133,7 +135,8 @@ static void init_weights(worker *w, uint32_t c) {
 }
 
 static void run_workers(trainer *t, uint32_t n,
-                        void (*job)(worker *, uint32_t));
+                        void (*job)(worker *, uint32_t),
+                        void (*side)(trainer *));
 
 static int init_model(trainer *t) {
   rbm_model *m = t->m;
@@ -141,7 +144,7 @@ static int init_model(trainer *t) {
   uint32_t K = m->n_units;
   size_t nw = (size_t)m->n_items * K * m->n_hidden;
   uint32_t chunks = (uint32_t)((nw + INIT_CHUNK - 1) / INIT_CHUNK);
-  run_workers(t, chunks, init_weights);
+  run_workers(t, chunks, init_weights, NULL);
   for (uint64_t j = 0; j < r->n; j++)
     m->count[(size_t)r->col_item[j] * K + t->unit_of_code[r->col_code[j]]]++;
   /* Softmax biases = log of each item's (smoothed) rating frequencies. */
@@ -158,8 +161,7 @@ static int init_model(trainer *t) {
 /* ---- a minibatch -------------------------------------------------------- */
 
 /* Groups the ratings of users order[lo .. lo+n) by user and by item. */
-static int gather_batch(trainer *t, uint32_t lo, uint32_t n) {
-  minibatch *b = &t->mb;
+static int gather_batch(trainer *t, minibatch *b, uint32_t lo, uint32_t n) {
   const rbm_ratings *r = t->r;
   uint64_t pairs = 0;
   for (uint32_t u = 0; u < n; u++) {
@@ -181,6 +183,7 @@ static int gather_batch(trainer *t, uint32_t lo, uint32_t n) {
       if (!p[k]) return 0;
     b->cap_pairs = cap;
   }
+  b->lo = lo;
   b->n_users = n;
   /* Count each item's pairs (item_start[k+1] for now), numbering items in
   ** order of first rating. */
@@ -218,8 +221,7 @@ static int gather_batch(trainer *t, uint32_t lo, uint32_t n) {
   return 1;
 }
 
-static void release_batch(trainer *t) {
-  minibatch *b = &t->mb;
+static void release_batch(minibatch *b) {
   for (uint32_t k = 0; k < b->n_items; k++) b->local[b->item[k]] = -1;
 }
 
@@ -251,9 +253,9 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
   trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
-  minibatch *b = &t->mb;
+  minibatch *b = t->b;
   int F = (int)m->n_hidden, K = (int)m->n_units;
-  uint32_t user = t->order[t->batch_lo + j];
+  uint32_t user = t->order[b->lo + j];
   const uint8_t *unit_data = b->unit_data + b->user_start[j];
   size_t n = (size_t)(b->user_start[j + 1] - b->user_start[j]);
   const uint32_t *items = r->col_item + r->row[user];
@@ -309,7 +311,7 @@ RBM_CLONES static void momentum_step(const trainer *t, float *param,
                                      float *vel, const float *g, size_t n,
                                      float decay) {
   float mom = (float)t->cfg->momentum, lr = (float)t->cfg->learning_rate;
-  float scale = 1.f / (float)t->mb.n_users;
+  float scale = 1.f / (float)t->b->n_users;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
     vel[j] = mom * vel[j] + lr * (g[j] * scale - decay * param[j]);
@@ -317,35 +319,58 @@ RBM_CLONES static void momentum_step(const trainer *t, float *param,
   }
 }
 
+/* g = x - y on a unit's first pair, g += x - y after (y NULL: zero). */
+static inline void add_to_grad(float *restrict g, int first,
+                               const float *restrict x,
+                               const float *restrict y, float sign, int F) {
+  if (first && y) {
+#pragma omp simd
+    for (int f = 0; f < F; f++) g[f] = x[f] - y[f];
+  } else if (y) {
+#pragma omp simd
+    for (int f = 0; f < F; f++) g[f] += x[f] - y[f];
+  } else if (first) {
+#pragma omp simd
+    for (int f = 0; f < F; f++) g[f] = sign * x[f];
+  } else {
+    rbm_axpy(g, sign, x, F);
+  }
+}
+
 /* The gradient of the minibatch's k-th item, v_data h_data' - v_model
 ** h_model' summed over its ratings, and the momentum step for each of its
-** units that a rating or a sample touched (only those are decayed). */
+** units that a rating or a sample touched (only those are decayed).  A
+** unit's gradient row is written by its first pair, not zeroed first. */
 RBM_CLONES static void update_items(worker *w, uint32_t k) {
   trainer *t = w->t;
   rbm_model *m = t->m;
-  minibatch *b = &t->mb;
+  minibatch *b = t->b;
   int F = (int)m->n_hidden, K = (int)m->n_units;
   uint32_t item = b->item[k];
+  size_t row = (size_t)item * K, bytes = (size_t)K * F * sizeof(float);
+  if (k + 1 < b->n_items && bytes * m->n_items > ((size_t)16 << 20)) {
+    /* The next item's rows, from memory: a large model's rows are rarely
+    ** still cached from the chains. */
+    size_t next = (size_t)b->item[k + 1] * K * F;
+    rbm_prefetch(m->W + next, bytes);
+    rbm_prefetch(t->vel_W + next, bytes);
+  }
   float *g = w->grad, gb[RBM_MAX_VALUES] = {0};
   uint8_t touched[RBM_MAX_VALUES] = {0};
-  memset(g, 0, (size_t)K * F * sizeof *g);
   for (uint64_t p = b->item_start[k]; p < b->item_start[k + 1]; p++) {
     const float *hd = b->h_data + (size_t)b->pair_user[p] * F;
     const float *hm = b->h_model + (size_t)b->pair_user[p] * F;
     int ud = b->unit_data[b->pair_pos[p]], um = b->unit_model[b->pair_pos[p]];
-    touched[ud] = touched[um] = 1;
     if (ud == um) {
-      float *gu = g + (size_t)ud * F;
-#pragma omp simd
-      for (int f = 0; f < F; f++) gu[f] += hd[f] - hm[f];
+      add_to_grad(g + (size_t)ud * F, !touched[ud], hd, hm, 0.f, F);
     } else {
-      rbm_axpy(g + (size_t)ud * F, 1.f, hd, F);
-      rbm_axpy(g + (size_t)um * F, -1.f, hm, F);
+      add_to_grad(g + (size_t)ud * F, !touched[ud], hd, NULL, 1.f, F);
+      add_to_grad(g + (size_t)um * F, !touched[um], hm, NULL, -1.f, F);
       gb[ud] += 1.f;
       gb[um] -= 1.f;
     }
+    touched[ud] = touched[um] = 1;
   }
-  size_t row = (size_t)item * K;
   for (int c = 0; c < K; c++) {
     if (!touched[c]) continue;
     momentum_step(t, m->W + (row + c) * F, t->vel_W + (row + c) * F,
@@ -357,7 +382,7 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
 
 /* The hidden biases' step: sum over the minibatch's users, in order. */
 static void update_hidden_bias(trainer *t) {
-  minibatch *b = &t->mb;
+  minibatch *b = t->b;
   int F = (int)t->m->n_hidden;
   float *g = b->act;  /* free once the chain is done: scratch */
   memset(g, 0, (size_t)F * sizeof *g);
@@ -463,9 +488,12 @@ static void pool_stop(trainer *t) {
 
 /* Runs job(worker, j) for every j in [0, n) on all the workers.  Chunks
 ** are small enough (about 16 per worker) to even out the load and large
-** enough that taking one costs nothing next to the jobs in it. */
+** enough that taking one costs nothing next to the jobs in it.  Worker 0
+** first runs side(t), if given, and then joins in: the others take the
+** jobs it would have taken meanwhile. */
 static void run_workers(trainer *t, uint32_t n,
-                        void (*job)(worker *, uint32_t)) {
+                        void (*job)(worker *, uint32_t),
+                        void (*side)(trainer *)) {
   t->job = job;
   t->n_jobs = n;
   t->job_chunk = n / ((uint32_t)t->n_workers * 16) + 1;
@@ -478,6 +506,7 @@ static void run_workers(trainer *t, uint32_t n,
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
   }
+  if (side) side(t);
   run_share(&t->w[0]);
   if (p && p->n_threads > 0) {
     for (int s = 0; s < POOL_SPINS && atomic_load(&p->pending) > 0; s++)
@@ -488,16 +517,28 @@ static void run_workers(trainer *t, uint32_t n,
   }
 }
 
-/* One minibatch: the users' CD-k chains, then the update by items. */
-static int train_batch(trainer *t, uint32_t lo, uint32_t n) {
-  minibatch *b = &t->mb;
-  if (!gather_batch(t, lo, n)) return 0;
-  t->batch_lo = lo;
-  run_workers(t, n, chain);
-  for (uint32_t j = 0; j < n; j++) t->epoch_sq += t->job_sq[j];
-  run_workers(t, b->n_items, update_items);
+/* The minibatch after t->b, in the other buffer (never across an epoch's
+** end: the next epoch's order is not drawn yet). */
+static void gather_next(trainer *t) {
+  minibatch *b = t->b, *next = b == &t->mb[0] ? &t->mb[1] : &t->mb[0];
+  uint32_t lo = b->lo + b->n_users, n_users = t->r->users.n;
+  uint32_t B = (uint32_t)t->cfg->batch_size;
+  if (lo < n_users)
+    t->gathered = gather_batch(t, next, lo, n_users - lo < B ? n_users - lo : B);
+}
+
+/* One minibatch, t->b, already gathered: the users' CD-k chains (and the
+** next minibatch's gathering), then the update by items. */
+static int train_batch(trainer *t) {
+  minibatch *b = t->b;
+  t->gathered = 1;
+  run_workers(t, b->n_users, chain, gather_next);
+  if (!t->gathered) return 0;
+  for (uint32_t j = 0; j < b->n_users; j++) t->epoch_sq += t->job_sq[j];
+  run_workers(t, b->n_items, update_items, NULL);
   update_hidden_bias(t);
-  release_batch(t);
+  release_batch(b);
+  t->b = b == &t->mb[0] ? &t->mb[1] : &t->mb[0];
   return 1;
 }
 
@@ -539,19 +580,21 @@ static void free_trainer(trainer *t) {
     free(w->probs);
   }
   free(t->w);
-  minibatch *b = &t->mb;
-  free(b->item);
-  free(b->item_start);
-  free(b->user_start);
-  free(b->pair_user);
-  free(b->pair_pos);
-  free(b->unit_data);
-  free(b->unit_model);
-  free(b->local);
-  free(b->h_data);
-  free(b->h_sample);
-  free(b->h_model);
-  free(b->act);
+  for (int k = 0; k < 2; k++) {
+    minibatch *b = &t->mb[k];
+    free(b->item);
+    free(b->item_start);
+    free(b->user_start);
+    free(b->pair_user);
+    free(b->pair_pos);
+    free(b->unit_data);
+    free(b->unit_model);
+    free(b->local);
+    free(b->h_data);
+    free(b->h_sample);
+    free(b->h_model);
+    free(b->act);
+  }
   free(t->vel_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
@@ -580,23 +623,28 @@ static int alloc_trainer(trainer *t) {
   t->order = malloc((nu + 1) * sizeof *t->order);
   t->job_sq = malloc((nu + 1) * sizeof *t->job_sq);
   t->job_right = malloc((nu + 1) * sizeof *t->job_right);
-  minibatch *b = &t->mb;
-  b->item = malloc(ni * sizeof *b->item);
-  b->item_start = malloc((ni + 1) * sizeof *b->item_start);
-  b->user_start = malloc((B + 1) * sizeof *b->user_start);
-  b->local = malloc(ni * sizeof *b->local);
-  b->h_data = malloc(B * F * sizeof *b->h_data);
-  b->h_sample = malloc(B * F * sizeof *b->h_sample);
-  b->h_model = malloc(B * F * sizeof *b->h_model);
-  b->act = malloc(B * F * sizeof *b->act);
+  for (int k = 0; k < 2; k++) {
+    minibatch *b = &t->mb[k];
+    b->item = malloc(ni * sizeof *b->item);
+    b->item_start = malloc((ni + 1) * sizeof *b->item_start);
+    b->user_start = malloc((B + 1) * sizeof *b->user_start);
+    b->local = malloc(ni * sizeof *b->local);
+    b->h_data = malloc(B * F * sizeof *b->h_data);
+    b->h_sample = malloc(B * F * sizeof *b->h_sample);
+    b->h_model = malloc(B * F * sizeof *b->h_model);
+    b->act = malloc(B * F * sizeof *b->act);
+    if (!b->item || !b->item_start || !b->user_start || !b->local ||
+        !b->h_data || !b->h_sample || !b->h_model || !b->act)
+      return 0;
+    memset(b->local, 0xff, ni * sizeof *b->local);  /* all -1 */
+  }
+  t->b = &t->mb[0];
   t->w = aligned_alloc(64, (size_t)t->n_workers * sizeof *t->w);
   if (t->w) memset(t->w, 0, (size_t)t->n_workers * sizeof *t->w);
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
-      !t->vel_vbias || !t->vel_hbias || !t->order || !t->job_sq || !t->job_right || !b->item ||
-      !b->item_start || !b->user_start || !b->local || !b->h_data ||
-      !b->h_sample || !b->h_model || !b->act || !t->w)
+      !t->vel_vbias || !t->vel_hbias || !t->order || !t->job_sq ||
+      !t->job_right || !t->w)
     return 0;
-  memset(b->local, 0xff, ni * sizeof *b->local);  /* all -1 */
   for (int k = 0; k < t->n_workers; k++) {
     worker *w = &t->w[k];
     w->t = t;
@@ -702,11 +750,10 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     t.epoch = epoch;
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
-    for (uint32_t lo = 0; lo < n_users; lo += (uint32_t)cfg->batch_size) {
-      uint32_t n = n_users - lo < (uint32_t)cfg->batch_size
-                       ? n_users - lo
-                       : (uint32_t)cfg->batch_size;
-      if (!train_batch(&t, lo, n)) goto fail;
+    uint32_t B = (uint32_t)cfg->batch_size;
+    if (!gather_batch(&t, t.b, 0, n_users < B ? n_users : B)) goto fail;
+    for (uint32_t lo = 0; lo < n_users; lo += B) {
+      if (!train_batch(&t)) goto fail;
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
         snprintf(err, errlen, "interrupted");
         rc = RBM_STOPPED;
@@ -731,7 +778,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     uint32_t u = t.order[n_fit++];
     fit_ratings += r->row[u + 1] - r->row[u];
   }
-  run_workers(&t, n_fit, measure_user);
+  run_workers(&t, n_fit, measure_user, NULL);
   report->fit_ratings = fit_ratings;
   double sq = 0, right = 0, n = (double)fit_ratings;
   for (uint32_t j = 0; j < n_fit; j++) {

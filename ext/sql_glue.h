@@ -54,9 +54,11 @@ void rbm_result_key(sqlite3_context *ctx, const rbm_key *key);
 ** For training (fold_for NULL) a NULL id, a rating that is no number, or an
 ** empty source is an error.  For fold-in (fold_for, the model served) such
 ** rows are skipped, as the per-user query skips them, and each value is
-** stored as fold_for's unit for it. */
+** stored as fold_for's unit for it.  threads > 1 interns the ids on a
+** second thread while this one reads. */
 int rbm_read_source(sqlite3 *db, const rbm_source *src,
-                    const rbm_model *fold_for, rbm_ratings *r, char **err);
+                    const rbm_model *fold_for, int threads, rbm_ratings *r,
+                    char **err);
 
 /* ---- training from SQL (sql_train.c) ---------------------------------- */
 

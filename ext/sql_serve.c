@@ -286,7 +286,7 @@ static int fresh_snapshot(sqlite3 *db, rbm_served *s, snapshot **out,
   sn->ref = 1;
   sn->data_version = dv;
   sn->total_changes = tc;
-  int rc = rbm_read_source(db, &s->src, s->model, &sn->r, err);
+  int rc = rbm_read_source(db, &s->src, s->model, s->threads, &sn->r, err);
   if (rc == SQLITE_OK) {
     sn->model_item = malloc((sn->r.items.n + 1) * sizeof *sn->model_item);
     if (!sn->model_item) rc = SQLITE_NOMEM;

@@ -139,7 +139,8 @@ static char *describe_value(sqlite3_value *v) {
 }
 
 int rbm_read_source(sqlite3 *db, const rbm_source *src,
-                    const rbm_model *fold_for, rbm_ratings *r, char **err) {
+                    const rbm_model *fold_for, int threads, rbm_ratings *r,
+                    char **err) {
   char *from = rbm_source_from_clause(src);
   /* Qualified column names (table AS table): an unqualified "name" that is
   ** no column would be taken for a string literal (SQLite's double-quoted
@@ -159,7 +160,16 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
                            rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
     return rc;
   }
+  /* With a second thread, interning the ids overlaps reading the rows:
+  ** SQLite's stepping stays on this thread, which holds the connection. */
+  rbm_feed *feed = rbm_feed_open(r, threads > 1);
+  if (!feed) {
+    sqlite3_finalize(st);
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
   char ubuf[32], ibuf[32];
+  int erc = RBM_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     sqlite3_value *uv = sqlite3_column_value(st, 0);
     sqlite3_value *iv = sqlite3_column_value(st, 1);
@@ -199,18 +209,18 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
       rc = SQLITE_ERROR;
       break;
     }
-    int erc = rbm_ratings_add(r, &user, &item, value);
-    if (erc == RBM_ERROR) {
-      *err = sqlite3_mprintf(
-          "source %s: %s has more than %d distinct values; is it a rating?",
-          src->table, src->rating, RBM_MAX_VALUES);
-      rc = SQLITE_ERROR;
-      break;
-    }
-    if (erc != RBM_OK) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
+    erc = rbm_feed_add(feed, &user, &item, value);
+    if (erc != RBM_OK) break;
+  }
+  int close_rc = rbm_feed_close(feed);
+  if (erc == RBM_OK) erc = close_rc;
+  if (erc == RBM_ERROR) {
+    *err = sqlite3_mprintf(
+        "source %s: %s has more than %d distinct values; is it a rating?",
+        src->table, src->rating, RBM_MAX_VALUES);
+    rc = SQLITE_ERROR;
+  } else if (erc != RBM_OK) {
+    rc = SQLITE_NOMEM;
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc != SQLITE_OK && !*err)

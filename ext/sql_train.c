@@ -87,7 +87,7 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   double start = now_seconds();
   rbm_ratings r;
   memset(&r, 0, sizeof r);
-  int rc = rbm_read_source(db, src, NULL, &r, err);
+  int rc = rbm_read_source(db, src, NULL, cfg->threads, &r, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
     return rc;

@@ -141,6 +141,21 @@ int rbm_ratings_add(rbm_ratings *r, const rbm_key *user, const rbm_key *item,
                     double value);
 /* Sorts values ascending, recodes, and builds the CSR rows. */
 int rbm_ratings_finish(rbm_ratings *r);
+
+/* rbm_ratings_add through a second thread: rows are copied into batches
+** that the thread interns and adds in order, while the caller reads the
+** next ones (from SQLite, say).  The result is what rbm_ratings_add row by
+** row gives.  With threaded = 0 the batches are added by the caller.
+**   rbm_feed *f = rbm_feed_open(&r, 1);               // NULL: out of memory
+**   while (...) if (rbm_feed_add(f, &user, &item, v) != RBM_OK) break;
+**   int rc = rbm_feed_close(f);                       // the first error
+** rbm_feed_add returns the first error the thread has met so far, so the
+** caller can stop reading early; rbm_feed_close always frees the feed. */
+typedef struct rbm_feed rbm_feed;
+rbm_feed *rbm_feed_open(rbm_ratings *r, int threaded);
+int rbm_feed_add(rbm_feed *f, const rbm_key *user, const rbm_key *item,
+                 double value);
+int rbm_feed_close(rbm_feed *f);
 void rbm_ratings_free(rbm_ratings *r);
 
 /* ------------------------------------------------------------------ */
