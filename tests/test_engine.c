@@ -65,6 +65,32 @@ static void test_keys(void) {
   }
   check(all_found && keys.n == 50004, "keys: 50,000 text keys survive growth");
   rbm_keys_free(&keys);
+
+  /* Integer ids: small ones go through the dense array, others through
+  ** the table; an id first seen while too large for the array (3,000,000)
+  ** must still be found once the array has grown past it. */
+  int64_t ids[] = {3000000, -5, 0, 7, INT64_MAX, INT64_MIN, 65536, 1};
+  int n_ids = (int)(sizeof ids / sizeof ids[0]);
+  int same = 1;
+  for (int i = 0; i < n_ids; i++) {
+    rbm_key k = int_key(ids[i]);
+    if (rbm_keys_intern(&keys, &k) != i) same = 0;
+  }
+  for (int64_t i = 0; i < 800000; i++) {  /* grows the array to 3,000,000+ */
+    rbm_key k = int_key(1001 + i * 4);  /* odd: none of ids */
+    rbm_keys_intern(&keys, &k);
+  }
+  for (int i = 0; i < n_ids; i++) {
+    rbm_key k = int_key(ids[i]);
+    if (rbm_keys_find(&keys, &k) != i || rbm_keys_intern(&keys, &k) != i)
+      same = 0;
+  }
+  rbm_key absent = int_key(1002);
+  check(same && keys.n == (uint32_t)n_ids + 800000 &&
+            rbm_keys_find(&keys, &absent) == -1,
+        "keys: integer ids, small and large, keep their indexes as the "
+        "tables grow");
+  rbm_keys_free(&keys);
 }
 
 /* ---- ratings ------------------------------------------------------------ */
@@ -97,6 +123,58 @@ static void test_ratings(void) {
     rc = rbm_ratings_add(&r, &u, &i1, v);
   }
   check(rc == RBM_ERROR, "ratings: more than RBM_MAX_VALUES values is an error");
+  rbm_ratings_free(&r);
+
+  /* The feed, threaded or not, gives what rbm_ratings_add row by row gives:
+  ** several batches of rows, text and integer ids, repeated pairs. */
+  rbm_ratings want, got[2];
+  memset(&want, 0, sizeof want);
+  rbm_feed *f[2];
+  for (int t = 0; t < 2; t++) {
+    memset(&got[t], 0, sizeof got[t]);
+    f[t] = rbm_feed_open(&got[t], t);
+  }
+  char ubuf[32];
+  int fed = RBM_OK;
+  for (int j = 0; j < 30000; j++) {
+    snprintf(ubuf, sizeof ubuf, "user %d", (j * 7) % 1500);
+    rbm_key u = j % 3 ? text_key(ubuf) : int_key((j * 7) % 1500);
+    rbm_key it = int_key((j * 13) % 700);
+    double v = 1 + (j * 31) % 5;
+    rbm_ratings_add(&want, &u, &it, v);
+    for (int t = 0; t < 2; t++)
+      if (rbm_feed_add(f[t], &u, &it, v) != RBM_OK) fed = 0;
+  }
+  for (int t = 0; t < 2; t++)
+    if (rbm_feed_close(f[t]) != RBM_OK) fed = 0;
+  rbm_ratings_finish(&want);
+  int equal = fed == RBM_OK;
+  for (int t = 0; t < 2; t++) {
+    rbm_ratings_finish(&got[t]);
+    equal = equal && got[t].n == want.n && got[t].users.n == want.users.n &&
+            got[t].items.n == want.items.n &&
+            got[t].n_duplicates == want.n_duplicates &&
+            !memcmp(got[t].row, want.row, (want.users.n + 1) * sizeof *want.row) &&
+            !memcmp(got[t].col_item, want.col_item, want.n * sizeof *want.col_item) &&
+            !memcmp(got[t].col_code, want.col_code, want.n);
+    for (uint32_t u = 0; equal && u < want.users.n; u++) {
+      rbm_key a = rbm_keys_get(&want.users, u), b = rbm_keys_get(&got[t].users, u);
+      equal = rbm_key_equal(&a, &b);
+    }
+    rbm_ratings_free(&got[t]);
+  }
+  check(equal && want.n_duplicates > 0,
+        "ratings: the feed, on a second thread or not, builds the same rows");
+  rbm_ratings_free(&want);
+
+  memset(&r, 0, sizeof r);
+  rbm_feed *bad = rbm_feed_open(&r, 1);
+  for (int v = 0; v <= 5 * RBM_MAX_VALUES; v++) {
+    rbm_key u = int_key(v);
+    if (rbm_feed_add(bad, &u, &i1, v) != RBM_OK) break;
+  }
+  check(rbm_feed_close(bad) == RBM_ERROR,
+        "ratings: the feed reports too many values from its thread");
   rbm_ratings_free(&r);
 }
 
