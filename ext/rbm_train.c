@@ -60,6 +60,7 @@ typedef struct minibatch {
   uint32_t *item;          /* the items rated, in order of first rating */
   uint64_t *item_start;    /* n_items + 1 */
   uint64_t *user_start;    /* n_users + 1 */
+  uint32_t *by_length;     /* users, longest row first: the chains' order */
   uint32_t *pair_user;
   uint64_t *pair_pos;
   uint8_t *unit_data, *unit_model;
@@ -74,6 +75,9 @@ struct trainer {
   rbm_model *m;
   uint8_t unit_of_code[RBM_MAX_VALUES];
   float *vel_W, *vel_vbias, *vel_hbias;  /* momentum */
+  /* Binary models: per item, its like row less its dislike row.  The chain
+  ** reads one row per rating instead of two (see binary_probs). */
+  float *diff_W;
   uint32_t *order;                       /* users, shuffled each epoch */
   int epoch;
   /* The minibatch being trained, and the next one, which worker 0
@@ -138,6 +142,17 @@ static void run_workers(trainer *t, uint32_t n,
                         void (*job)(worker *, uint32_t),
                         void (*side)(trainer *));
 
+/* The difference rows of items lo .. hi-1 (binary models). */
+static inline void set_diff_rows(trainer *t, size_t lo, size_t hi) {
+  size_t F = t->m->n_hidden;
+  for (size_t i = lo; i < hi; i++) {
+    const float *w0 = t->m->W + i * 2 * F, *w1 = w0 + F;
+    float *d = t->diff_W + i * F;
+#pragma omp simd
+    for (size_t f = 0; f < F; f++) d[f] = w1[f] - w0[f];
+  }
+}
+
 static int init_model(trainer *t) {
   rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
@@ -155,10 +170,20 @@ static int init_model(trainer *t) {
       m->vbias[i * K + k] = (float)log((m->count[i * K + k] + 1.0) / (n + K));
   }
   memset(m->hbias, 0, m->n_hidden * sizeof *m->hbias);
+  if (t->diff_W) set_diff_rows(t, 0, m->n_items);
   return 1;
 }
 
 /* ---- a minibatch -------------------------------------------------------- */
+
+static _Thread_local const minibatch *b_sorting;  /* for longer_first */
+
+static int longer_first(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, c = *(const uint32_t *)y;
+  const uint64_t *start = b_sorting->user_start;
+  uint64_t la = start[a + 1] - start[a], lc = start[c + 1] - start[c];
+  return la != lc ? (la < lc) - (la > lc) : (a > c) - (a < c);
+}
 
 /* Groups the ratings of users order[lo .. lo+n) by user and by item. */
 static int gather_batch(trainer *t, minibatch *b, uint32_t lo, uint32_t n) {
@@ -218,6 +243,11 @@ static int gather_batch(trainer *t, minibatch *b, uint32_t lo, uint32_t n) {
   }
   for (uint32_t k = b->n_items; k > 0; k--) b->item_start[k] = b->item_start[k - 1];
   b->item_start[0] = 0;
+  /* Chains are handed out longest first, so that no thread starts a long
+  ** one when the others are about to run out of work. */
+  for (uint32_t u = 0; u < n; u++) b->by_length[u] = u;
+  b_sorting = b;
+  qsort(b->by_length, n, sizeof *b->by_length, longer_first);
   return 1;
 }
 
@@ -241,6 +271,31 @@ static inline int sample_unit(rbm_rng *rng, const float *p, int K) {
   return K - 1;
 }
 
+/* p(dislike), p(like) of n items of a binary model given hidden h:
+** p(like) = sigmoid(b1 - b0 + (W1 - W0) . h), one dot over the item's
+** difference row (which the chain's update then adds or takes away) where
+** the softmax would take two. */
+RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
+                                    const uint32_t *items, float *probs) {
+  const rbm_model *m = t->m;
+  int F = (int)m->n_hidden;
+  size_t row_bytes = (size_t)F * sizeof(float);
+  int cold = row_bytes * m->n_items > ((size_t)16 << 20);
+  for (size_t q = 0; q < n; q++) {
+    if (q + RBM_PREFETCH_AHEAD < n)
+      rbm_prefetch(t->diff_W + (size_t)items[q + RBM_PREFETCH_AHEAD] * F,
+                   cold ? row_bytes : 1);
+    const float *vb = m->vbias + (size_t)items[q] * 2;
+    probs[2 * q + 1] = vb[1] - vb[0] + rbm_dot(t->diff_W + (size_t)items[q] * F, h, F);
+  }
+#pragma omp simd
+  for (size_t q = 0; q < n; q++) {
+    float like = rbm_sigmoid(probs[2 * q + 1]);
+    probs[2 * q] = 1.f - like;
+    probs[2 * q + 1] = like;
+  }
+}
+
 /* One user's CD-k chain, for minibatch user j (users are independent
 ** while the weights stand still):
 **   positive phase  h_data = p(h | v_data), and a hidden sample from it;
@@ -249,11 +304,12 @@ static inline int sample_unit(rbm_rng *rng, const float *p, int K) {
 ** After the first step most sampled units stay as they were, so the hidden
 ** input is updated by the rows of the units that changed -- exact up to
 ** rounding, which a full recount every 16 steps keeps from drifting. */
-RBM_CLONES static void chain(worker *w, uint32_t j) {
+RBM_CLONES static void chain(worker *w, uint32_t job) {
   trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r;
   minibatch *b = t->b;
+  uint32_t j = b->by_length[job];
   int F = (int)m->n_hidden, K = (int)m->n_units;
   uint32_t user = t->order[b->lo + j];
   const uint8_t *unit_data = b->unit_data + b->user_start[j];
@@ -264,7 +320,8 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
   /* The down pass runs over blocks of items whose rows fit in L1 cache
   ** together, so the rows of a changed unit are still there for the
   ** hidden input's update. */
-  size_t block = (size_t)(16384 / ((size_t)K * F * sizeof(float)));
+  size_t row_floats = t->diff_W ? (size_t)F : (size_t)K * F;
+  size_t block = 16384 / (row_floats * sizeof(float));
   if (block < 4) block = 4;
   double sq_err = 0;
   rbm_rng rng;
@@ -278,7 +335,11 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
   for (int step = 1; step <= t->cfg->cd_k; step++) {
     for (size_t q0 = 0; q0 < n; q0 += block) {
       size_t nb = n - q0 < block ? n - q0 : block;
-      rbm_items_probs(m, hs, nb, items + q0, w->probs);
+      if (t->diff_W) {
+        binary_probs(t, hs, nb, items + q0, w->probs);
+      } else {
+        rbm_items_probs(m, hs, nb, items + q0, w->probs);
+      }
       for (size_t q = q0; q < q0 + nb; q++) {
         const float *p = w->probs + (q - q0) * K;
         if (step == 1) {  /* reconstruction error of the first step */
@@ -292,6 +353,10 @@ RBM_CLONES static void chain(worker *w, uint32_t j) {
         uint8_t was = w->units[q];
         w->units[q] = (uint8_t)unit;
         if (step % 16 == 0 || unit == was) continue;
+        if (t->diff_W) {  /* like: + (W1 - W0); dislike: - (W1 - W0) */
+          rbm_axpy(act, unit ? 1.f : -1.f, t->diff_W + (size_t)items[q] * F, F);
+          continue;
+        }
         const float *now = w_row(m, items[q], (uint32_t)unit);
         const float *old = w_row(m, items[q], was);
 #pragma omp simd
@@ -348,7 +413,7 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   int F = (int)m->n_hidden, K = (int)m->n_units;
   uint32_t item = b->item[k];
   size_t row = (size_t)item * K, bytes = (size_t)K * F * sizeof(float);
-  if (k + 1 < b->n_items && bytes * m->n_items > ((size_t)16 << 20)) {
+  if (k + 1 < b->n_items) {
     /* The next item's rows, from memory: a large model's rows are rarely
     ** still cached from the chains. */
     size_t next = (size_t)b->item[k + 1] * K * F;
@@ -378,6 +443,7 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
     momentum_step(t, m->vbias + row + c, t->vel_vbias + row + c, &gb[c], 1,
                   0.f);
   }
+  if (t->diff_W) set_diff_rows(t, item, item + 1);
 }
 
 /* The hidden biases' step: sum over the minibatch's users, in order. */
@@ -496,7 +562,8 @@ static void run_workers(trainer *t, uint32_t n,
                         void (*side)(trainer *)) {
   t->job = job;
   t->n_jobs = n;
-  t->job_chunk = n / ((uint32_t)t->n_workers * 16) + 1;
+  /* A chain is long enough to take alone, and taken longest first. */
+  t->job_chunk = job == chain ? 1 : n / ((uint32_t)t->n_workers * 16) + 1;
   atomic_store(&t->next_job, 0);
   pool *p = t->pool;
   if (p && p->n_threads > 0) {
@@ -585,6 +652,7 @@ static void free_trainer(trainer *t) {
     free(b->item);
     free(b->item_start);
     free(b->user_start);
+    free(b->by_length);
     free(b->pair_user);
     free(b->pair_pos);
     free(b->unit_data);
@@ -596,6 +664,7 @@ static void free_trainer(trainer *t) {
     free(b->act);
   }
   free(t->vel_W);
+  free(t->diff_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
   free(t->order);
@@ -618,6 +687,10 @@ static int alloc_trainer(trainer *t) {
   m->hbias = malloc(F * sizeof *m->hbias);
   m->count = calloc(nv, sizeof *m->count);
   t->vel_W = rbm_alloc_big(nv * F * sizeof *t->vel_W);
+  if (m->n_units == 2) {
+    t->diff_W = rbm_alloc_big(ni * F * sizeof *t->diff_W);
+    if (!t->diff_W) return 0;
+  }
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
   t->order = malloc((nu + 1) * sizeof *t->order);
@@ -628,12 +701,13 @@ static int alloc_trainer(trainer *t) {
     b->item = malloc(ni * sizeof *b->item);
     b->item_start = malloc((ni + 1) * sizeof *b->item_start);
     b->user_start = malloc((B + 1) * sizeof *b->user_start);
+    b->by_length = malloc((B + 1) * sizeof *b->by_length);
     b->local = malloc(ni * sizeof *b->local);
     b->h_data = malloc(B * F * sizeof *b->h_data);
     b->h_sample = malloc(B * F * sizeof *b->h_sample);
     b->h_model = malloc(B * F * sizeof *b->h_model);
     b->act = malloc(B * F * sizeof *b->act);
-    if (!b->item || !b->item_start || !b->user_start || !b->local ||
+    if (!b->item || !b->item_start || !b->user_start || !b->by_length || !b->local ||
         !b->h_data || !b->h_sample || !b->h_model || !b->act)
       return 0;
     memset(b->local, 0xff, ni * sizeof *b->local);  /* all -1 */
