@@ -97,12 +97,17 @@ RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
 RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
                                 size_t n, const uint32_t *items, float *probs) {
   int F = (int)m->n_hidden, K = (int)m->n_units, cold = weights_are_cold(m);
+  size_t bytes = (size_t)K * F * sizeof(float);
+  /* Whole rows are asked for only as far ahead as fits in L1 cache with
+  ** the row being read. */
+  size_t ahead = cold ? 16384 / bytes : RBM_PREFETCH_AHEAD;
+  if (ahead < 1) ahead = 1;
+  if (ahead > RBM_PREFETCH_AHEAD) ahead = RBM_PREFETCH_AHEAD;
   for (size_t j = 0; j < n; j++) {
     const float *vb = m->vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
-    if (j + RBM_PREFETCH_AHEAD < n)
-      rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD], 0),
-                   cold ? (size_t)K * F * sizeof(float) : 1);
+    if (j + ahead < n)
+      rbm_prefetch(weight_row(m, items[j + ahead], 0), cold ? bytes : 1);
     for (int k = 0; k < K; k++, w += F)
       probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
   }

@@ -412,13 +412,19 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   minibatch *b = t->b;
   int F = (int)m->n_hidden, K = (int)m->n_units;
   uint32_t item = b->item[k];
-  size_t row = (size_t)item * K, bytes = (size_t)K * F * sizeof(float);
+  size_t row = (size_t)item * K;
   if (k + 1 < b->n_items) {
-    /* The next item's rows, from memory: a large model's rows are rarely
-    ** still cached from the chains. */
-    size_t next = (size_t)b->item[k + 1] * K * F;
-    rbm_prefetch(m->W + next, bytes);
-    rbm_prefetch(t->vel_W + next, bytes);
+    /* The rows the next item will update: from the caches beyond L2, or
+    ** memory, while this item's gradient is summed. */
+    uint8_t next[RBM_MAX_VALUES] = {0};
+    for (uint64_t p = b->item_start[k + 1]; p < b->item_start[k + 2]; p++)
+      next[b->unit_data[b->pair_pos[p]]] = next[b->unit_model[b->pair_pos[p]]] = 1;
+    size_t next_row = (size_t)b->item[k + 1] * K;
+    for (int c = 0; c < K; c++) {
+      if (!next[c]) continue;
+      rbm_prefetch(m->W + (next_row + c) * F, (size_t)F * sizeof(float));
+      rbm_prefetch(t->vel_W + (next_row + c) * F, (size_t)F * sizeof(float));
+    }
   }
   float *g = w->grad, gb[RBM_MAX_VALUES] = {0};
   uint8_t touched[RBM_MAX_VALUES] = {0};
