@@ -71,6 +71,43 @@ static inline float rbm_dot(const float *restrict a, const float *restrict b,
 }
 #endif
 
+/* out[r] = w[r] . h for four rows of n floats each, r * stride apart: one
+** pass over h, four independent sums in flight (one sum of long rows,
+** with its additions waiting on each other, runs at a fraction of the
+** arithmetic's speed). */
+#if defined(__GNUC__)
+static inline void rbm_dot4(const float *restrict w, size_t stride,
+                            const float *restrict h, int n, float *out) {
+  rbm_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, x, y;
+  int f = 0;
+  for (; f + 8 <= n; f += 8) {
+    __builtin_memcpy(&y, h + f, sizeof y);
+    __builtin_memcpy(&x, w + f, sizeof x);
+    a0 += x * y;
+    __builtin_memcpy(&x, w + stride + f, sizeof x);
+    a1 += x * y;
+    __builtin_memcpy(&x, w + 2 * stride + f, sizeof x);
+    a2 += x * y;
+    __builtin_memcpy(&x, w + 3 * stride + f, sizeof x);
+    a3 += x * y;
+  }
+  rbm_v8 *acc[4] = {&a0, &a1, &a2, &a3};
+  for (int r = 0; r < 4; r++) {
+    rbm_v8 a = *acc[r];
+    rbm_v4 lo = {a[0], a[1], a[2], a[3]}, hi = {a[4], a[5], a[6], a[7]};
+    lo += hi;
+    float s = (lo[0] + lo[2]) + (lo[1] + lo[3]);
+    for (int g = f; g < n; g++) s += w[r * stride + g] * h[g];
+    out[r] = s;
+  }
+}
+#else
+static inline void rbm_dot4(const float *restrict w, size_t stride,
+                            const float *restrict h, int n, float *out) {
+  for (int r = 0; r < 4; r++) out[r] = rbm_dot(w + r * stride, h, n);
+}
+#endif
+
 /* Memory for the large arrays (weights, their momentum): zeroed, and on
 ** Linux backed by transparent huge pages where the system allows them on
 ** request, which turns a hundred thousand page faults for a 25M-rating

@@ -108,8 +108,10 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
     const float *w = weight_row(m, items[j], 0);
     if (j + ahead < n)
       rbm_prefetch(weight_row(m, items[j + ahead], 0), cold ? bytes : 1);
-    for (int k = 0; k < K; k++, w += F)
-      probs[j * K + k] = vb[k] + rbm_dot(w, hidden, F);
+    int k = 0;
+    for (; k + 4 <= K; k += 4) rbm_dot4(w + (size_t)k * F, (size_t)F, hidden, F, probs + j * K + k);
+    for (; k < K; k++) probs[j * K + k] = rbm_dot(w + (size_t)k * F, hidden, F);
+    for (k = 0; k < K; k++) probs[j * K + k] += vb[k];
   }
   softmax_rows(probs, n, K);
 }
