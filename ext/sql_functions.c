@@ -7,6 +7,9 @@
 **                                                    trains, stores, returns
 **                                                    a JSON summary
 **   rbm_predict(model, user, item [, 'rating' | 'like'])
+**   rbm_evaluate(model, source, user_col, item_col, rating_col [, options])
+**                                                    scores the model on a
+**                                                    held-out table, as JSON
 **
 ** Flags: rbm_train writes and must not run from triggers or views
 ** (DIRECTONLY); nothing that reads model state is DETERMINISTIC or
@@ -76,19 +79,44 @@ static const char *text_arg(sqlite3_value *v) {
              : NULL;
 }
 
-static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+/* The (model, source, user_col, item_col, rating_col) arguments that
+** rbm_train and rbm_evaluate share: names[0] the model, *src the rest.
+** On error, reports it as fname's and returns 0. */
+static int source_args(sqlite3_context *ctx, const char *fname,
+                       sqlite3_value **argv, const char **model,
+                       rbm_source *src) {
   static const char *what[] = {"model name", "source", "user column",
                                "item column", "rating column"};
-  sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *arg[5];
+  memset(src, 0, sizeof *src);
   for (int i = 0; i < 5; i++) {
     arg[i] = text_arg(argv[i]);
     if (!arg[i] || !*arg[i]) {
-      result_error(ctx, "rbm_train", SQLITE_MISUSE,
+      result_error(ctx, fname, SQLITE_MISUSE,
                    rbm_errorf("%s must be non-empty text", what[i]));
-      return;
+      return 0;
     }
   }
+  *model = arg[0];
+  src->user = sqlite3_mprintf("%s", arg[2]);
+  src->item = sqlite3_mprintf("%s", arg[3]);
+  src->rating = sqlite3_mprintf("%s", arg[4]);
+  int rc = src->user && src->item && src->rating
+               ? rbm_source_set_table(sqlite3_context_db_handle(ctx), src, arg[1])
+               : SQLITE_NOMEM;
+  if (rc != SQLITE_OK) {
+    rbm_source_free(src);
+    result_error(ctx, fname, rc, NULL);
+    return 0;
+  }
+  return 1;
+}
+
+static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *name;
+  rbm_source src;
+  if (!source_args(ctx, "rbm_train", argv, &name, &src)) return;
   rbm_config cfg;
   rbm_config_defaults(&cfg);
   char *err = NULL;
@@ -97,18 +125,14 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = rbm_options_from_json(db, (const char *)sqlite3_value_text(argv[5]),
                                &cfg, &err);
   if (rc != SQLITE_OK) {
+    rbm_source_free(&src);
     result_error(ctx, "rbm_train", rc, err);
     return;
   }
-  rbm_source src = {NULL, NULL, sqlite3_mprintf("%s", arg[2]),
-                    sqlite3_mprintf("%s", arg[3]), sqlite3_mprintf("%s", arg[4])};
   rbm_trained t;
   memset(&t, 0, sizeof t);
-  rc = src.user && src.item && src.rating
-           ? rbm_source_set_table(db, &src, arg[1])
-           : SQLITE_NOMEM;
-  if (rc == SQLITE_OK) rc = rbm_train_source(db, arg[0], &src, &cfg, &t, &err);
-  if (rc == SQLITE_OK) rc = rbm_store_model(db, arg[0], &src, &t, &err);
+  rc = rbm_train_source(db, name, &src, &cfg, &t, &err);
+  if (rc == SQLITE_OK) rc = rbm_store_model(db, name, &src, &t, &err);
   rbm_source_free(&src);
   if (rc != SQLITE_OK) {
     rbm_trained_free(&t);
@@ -195,6 +219,77 @@ done:
     sqlite3_set_auxdata(ctx, 0, rd, (void (*)(void *))rbm_user_reader_close);
 }
 
+/* rbm_evaluate's options: {"k": n}, n from 0 (no ranking) to
+** RBM_EVALUATE_MAX_K. */
+static int evaluate_options(sqlite3 *db, sqlite3_value *json, int *k,
+                            char **err) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db, "SELECT key, type, value FROM json_each(?1)"
+          " WHERE json_type(?1) = 'object'", -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    *err = rbm_errorf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_value(st, 1, json);
+  int n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    const char *type = (const char *)sqlite3_column_text(st, 1);
+    n++;
+    if (!key || sqlite3_stricmp(key, "k") != 0) {
+      *err = rbm_errorf("unknown option '%s' (known: 'k')", key ? key : "");
+      rc = SQLITE_ERROR;
+      break;
+    }
+    sqlite3_int64 v = sqlite3_column_int64(st, 2);
+    if (!type || strcmp(type, "integer") != 0 || v < 0 ||
+        v > RBM_EVALUATE_MAX_K) {
+      *err = rbm_errorf("k must be an integer from 0 to %d",
+                        RBM_EVALUATE_MAX_K);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    *k = (int)v;
+  }
+  if (rc == SQLITE_DONE) {
+    rc = SQLITE_OK;
+    /* json_each fails on malformed JSON; a non-object gives no rows */
+    if (n == 0 && sqlite3_value_type(json) == SQLITE_TEXT) {
+      const char *t = (const char *)sqlite3_value_text(json);
+      while (*t == ' ' || *t == '\t' || *t == '\n') t++;
+      if (*t != '{') {
+        *err = rbm_errorf("options must be a JSON object, like '{\"k\": 10}'");
+        rc = SQLITE_ERROR;
+      }
+    }
+  } else if (rc != SQLITE_ERROR || !*err) {
+    *err = rbm_errorf("options: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *name;
+  rbm_source src;
+  if (!source_args(ctx, "rbm_evaluate", argv, &name, &src)) return;
+  int k = 10;
+  char *err = NULL, *json = NULL;
+  int rc = SQLITE_OK;
+  if (argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL)
+    rc = evaluate_options(db, argv[5], &k, &err);
+  if (rc == SQLITE_OK) rc = rbm_evaluate_source(db, name, &src, k, &json, &err);
+  rbm_source_free(&src);
+  if (rc != SQLITE_OK) {
+    result_error(ctx, "rbm_evaluate", rc, err);
+    return;
+  }
+  sqlite3_result_text(ctx, json, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+}
+
 static void conn_destroy(void *db) { rbm_serve_shutdown(db); }
 
 int rbm_register_functions(sqlite3 *db) {
@@ -211,5 +306,8 @@ int rbm_register_functions(sqlite3 *db) {
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
     rc = sqlite3_create_function(db, "rbm_predict", n, SQLITE_UTF8, NULL,
                                  predict_func, NULL, NULL);
+  for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
+    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8, NULL,
+                                 evaluate_func, NULL, NULL);
   return rc;
 }

@@ -128,6 +128,17 @@ int rbm_register_functions(sqlite3 *db);
 int rbm_register_recommend(sqlite3 *db);
 int rbm_register_vtab(sqlite3 *db);
 
+/* ---- evaluation (sql_evaluate.c) --------------------------------------- */
+
+/* Scores the stored model name on the held-out ratings in src, ranking the
+** top k (1 .. RBM_EVALUATE_MAX_K; 0: no ranking); *json the result. */
+#define RBM_EVALUATE_MAX_K 1000
+int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
+                        int k, char **json, char **err);
+
+/* text as a JSON string, quoted and escaped (sql_train.c). */
+void rbm_append_json_string(sqlite3_str *s, const char *text);
+
 /* "rbm_x: message" as an sqlite3_mprintf string. */
 char *rbm_errorf(const char *fmt, ...);
 

@@ -38,8 +38,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* name as a JSON string, escaped. */
-static void append_json_string(sqlite3_str *s, const char *name) {
+void rbm_append_json_string(sqlite3_str *s, const char *name) {
   sqlite3_str_appendchar(s, 1, '"');
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
     if (*p == '"' || *p == '\\') {
@@ -118,7 +117,7 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   const rbm_model *m = out->model;
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendall(s, "{\"model\":");
-  append_json_string(s, name);
+  rbm_append_json_string(s, name);
   sqlite3_str_appendf(
       s,
       ",\"users\":%u,\"items\":%u,\"ratings\":%llu,"

@@ -276,6 +276,35 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                   size_t k, rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
+/* Evaluation (rbm_metrics.c)                                          */
+
+/* Area under the ROC curve of scores for 0/1 labels: the chance that a
+** random positive scores above a random negative, ties counting one half.
+** NAN when every label is the same (or out of memory). */
+double rbm_auc(const float *score, const uint8_t *label, size_t n);
+
+/* Top-k ranking quality, summed over users; divide each by users.  For one
+** user with R relevant items (R >= 1) and hits among the first k ranked:
+**   precision = hits / k          recall = hits / R
+**   ndcg      = sum over hits at rank r (from 1) of 1 / log2(r + 1),
+**               over the same sum for min(k, R) hits at the top
+**   map       = sum over hits at rank r of (hits so far) / r, over min(k, R) */
+typedef struct rbm_ranking_sums {
+  size_t k;
+  double users;
+  double precision, recall, ndcg, map;
+} rbm_ranking_sums;
+
+/* Adds a user: top[0 .. n_top) is the ranking, best first; relevant[0 ..
+** n_relevant) the relevant items that could be ranked, sorted ascending;
+** n_relevant_total also counts relevant items that could not be (unknown
+** to the model), which count against recall, NDCG and MAP.  A user with no
+** relevant item is not counted. */
+void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
+                     const uint32_t *relevant, size_t n_relevant,
+                     size_t n_relevant_total);
+
+/* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
 
 int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n);

@@ -3,6 +3,9 @@
 # defaults and scored here, outside the extension (tests/score.c).
 #   softmax: RMSE <= 0.98, like AUC >= 0.77 from rbm_predict(..., 'like')
 #   binary:  AUC >= 0.77, accuracy >= 0.83
+# rbm_evaluate's figures must agree with the ones computed here: the
+# pointwise ones with score.c's, precision@10 and ndcg@10 with the ones
+# computed in SQL from rbm_recommend's top 10.
 # The data may not be redistributed; it is read from ../shared/data.
 cd "$(dirname "$0")/.." || exit 1
 data=${RBM_ML100K:-../shared/data/ml-100k}
@@ -30,6 +33,21 @@ SELECT rbm_predict('soft', user_id, item_id), rating FROM test;
 SELECT rbm_predict('soft', user_id, item_id, 'like'), rating FROM test;
 .output $tmp/binary
 SELECT rbm_predict('bin', user_id, item_id), rating FROM test;
+.output $tmp/evaluate
+.mode list
+.separator " "
+SELECT 'soft', key, value FROM json_each(rbm_evaluate('soft', 'test', 'user_id', 'item_id', 'rating'));
+SELECT 'bin', key, value FROM json_each(rbm_evaluate('bin', 'test', 'user_id', 'item_id', 'rating'));
+CREATE TEMP TABLE top AS
+SELECT r.user AS user_id, r.item AS item_id,
+       row_number() OVER (PARTITION BY r.user ORDER BY r.p_like DESC, r.item) AS pos
+  FROM rbm_recommend('soft', (SELECT json_group_array(DISTINCT user_id) FROM test), 10) r;
+CREATE TEMP TABLE hit AS
+SELECT t.user_id, t.pos FROM top t JOIN test x ON x.user_id = t.user_id AND x.item_id = t.item_id;
+SELECT 'sql', 'precision@10', avg((SELECT count(*) FROM hit WHERE hit.user_id = u.user_id) / 10.0),
+       'ndcg@10', avg((SELECT coalesce(sum(1 / log2(pos + 1)), 0) FROM hit WHERE hit.user_id = u.user_id)
+                      / (SELECT sum(1 / log2(value + 1)) FROM generate_series(1, min(10, u.n))))
+  FROM (SELECT user_id, count(*) AS n FROM test GROUP BY user_id) u;
 SQL
 cat "$tmp/out"
 rating=$(./dist/score < "$tmp/rating") || exit 1
@@ -51,4 +69,22 @@ expect "softmax RMSE" "$(field "$rating" rmse)" "<=" 0.98
 expect "softmax like AUC" "$(field "$like" auc)" ">=" 0.77
 expect "binary AUC" "$(field "$binary" auc)" ">=" 0.77
 expect "binary accuracy" "$(field "$binary" accuracy)" ">=" 0.83
+evaluated() { awk -v m="$1" -v k="$2" '$1 == m && $2 == k {print $3}' "$tmp/evaluate"; }
+agree() {  # agree WHAT OURS THEIRS
+  if awk -v a="$2" -v b="$3" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 1e-5 && d > -1e-5) }'; then
+    echo "ok - rbm_evaluate $1 $3 agrees with $2"
+  else
+    echo "not ok - rbm_evaluate $1 '$3' differs from $2"; status=1
+  fi
+}
+agree "softmax rmse" "$(field "$rating" rmse)" "$(evaluated soft rmse)"
+agree "softmax mae" "$(field "$rating" mae)" "$(evaluated soft mae)"
+agree "softmax like_auc" "$(field "$like" auc)" "$(evaluated soft like_auc)"
+agree "softmax like_accuracy" "$(field "$like" accuracy)" "$(evaluated soft like_accuracy)"
+agree "binary like_auc" "$(field "$binary" auc)" "$(evaluated bin like_auc)"
+agree "binary like_accuracy" "$(field "$binary" accuracy)" "$(evaluated bin like_accuracy)"
+sql=$(grep '^sql ' "$tmp/evaluate")
+agree "softmax precision@10" "$(field "$sql" precision@10)" "$(evaluated soft precision@10)"
+agree "softmax ndcg@10" "$(field "$sql" ndcg@10)" "$(evaluated soft ndcg@10)"
+echo "softmax ranking: precision@10 $(evaluated soft precision@10) recall@10 $(evaluated soft recall@10) ndcg@10 $(evaluated soft ndcg@10) map@10 $(evaluated soft map@10)"
 exit $status

@@ -65,9 +65,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "score: no predictions read\n");
     return 1;
   }
-  printf("n %zu rmse %.4f mae %.4f", n, sqrt(se / n), ae / n);
+  printf("n %zu rmse %.6f mae %.6f", n, sqrt(se / n), ae / n);
   if (like >= 0)
-    printf(" auc %.4f accuracy %.4f", auc(v, n), (double)right / n);
+    printf(" auc %.6f accuracy %.6f", auc(v, n), (double)right / n);
   printf("\n");
   free(v);
   return 0;

@@ -4,14 +4,7 @@
 .load dist/rbm
 
 .read tests/sql/planted_ratings.inc
--- Every (user, item) pair the source does not hold: 480 of them.
-CREATE TABLE unrated AS
-WITH RECURSIVE
-  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 60),
-  i(id) AS (SELECT 101 UNION ALL SELECT id + 1 FROM i WHERE id < 140)
-SELECT u.id AS user_id, i.id AS item_id, u.id % 2 = i.id % 2 AS planted_like
-  FROM u, i
- WHERE NOT EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = u.id AND r.item_id = i.id);
+.read tests/sql/planted_unrated.inc
 SELECT 'unrated pairs', count(*), sum(planted_like) FROM unrated;
 
 -- Before any training there is nothing to predict with.
