@@ -19,6 +19,7 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->cd_k = 1;
   cfg->seed = 42;
   cfg->visible = RBM_VISIBLE_SOFTMAX;
+  cfg->orientation = RBM_ORIENT_USER;
   cfg->like_threshold = 3.0;
   cfg->threads = 1;
   cfg->verbose = 0;
@@ -41,6 +42,8 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "cd_k must be between 1 and 1000";
   if (cfg->visible != RBM_VISIBLE_SOFTMAX && cfg->visible != RBM_VISIBLE_BINARY)
     return "visible must be 'softmax' or 'binary'";
+  if (cfg->orientation != RBM_ORIENT_USER && cfg->orientation != RBM_ORIENT_ITEM)
+    return "orientation must be 'user' or 'item'";
   if (!isfinite(cfg->like_threshold))
     return "like_threshold must be a finite number";
   if (cfg->threads < 1 || cfg->threads > 256)

@@ -7,7 +7,8 @@
 **   u32 format_version                 RBM_FORMAT_VERSION
 **   u32 visible                        0 softmax, 1 binary
 **   u32 n_items, n_units, n_hidden
-**   u32 reserved                       0
+**   u32 orientation                    0 user-based, 1 item-based (format 2;
+**                                      format 1 blobs hold 0 here)
 **   f64 like_threshold
 **   f64 unit_value[n_units]
 **   n_items item ids, each u8 tag then  0: i64 integer | 1: u32 len, bytes
@@ -174,7 +175,7 @@ int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
   put_u32(&w, m->n_items);
   put_u32(&w, m->n_units);
   put_u32(&w, m->n_hidden);
-  put_u32(&w, 0);
+  put_u32(&w, (uint32_t)m->orientation);
   put_f64(&w, m->like_threshold);
   for (uint32_t k = 0; k < m->n_units; k++) put_f64(&w, m->unit_value[k]);
   for (uint32_t i = 0; i < m->n_items; i++) {
@@ -217,9 +218,9 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
     FAIL("not an rbm model (bad magic or too short)");
   r.at = 8;
   uint32_t version = get_u32(&r);
-  if (version != RBM_FORMAT_VERSION)
-    FAIL("model format version %u; this build reads version %d", version,
-         RBM_FORMAT_VERSION);
+  if (version < 1 || version > RBM_FORMAT_VERSION)
+    FAIL("model format version %u; this build reads versions 1 to %d",
+         version, RBM_FORMAT_VERSION);
   r.at = n - 8;
   uint64_t stored = get_u64(&r);
   if (checksum(r.p, n - 8) != stored)
@@ -235,9 +236,10 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
   m->n_items = get_u32(&r);
   m->n_units = get_u32(&r);
   m->n_hidden = get_u32(&r);
-  (void)get_u32(&r);
+  m->orientation = (rbm_orientation)get_u32(&r);
   m->like_threshold = get_f64(&r);
   if ((m->visible != RBM_VISIBLE_SOFTMAX && m->visible != RBM_VISIBLE_BINARY) ||
+      (m->orientation != RBM_ORIENT_USER && m->orientation != RBM_ORIENT_ITEM) ||
       m->n_units < 2 || m->n_units > RBM_MAX_VALUES || m->n_hidden < 1 ||
       m->n_items < 1)
     FAIL("model header is inconsistent");

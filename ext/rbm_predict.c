@@ -217,6 +217,16 @@ static void rec_offer(rbm_recommendation *heap, size_t *n, size_t k,
   }
 }
 
+/* Heap to list, best first. */
+static void rec_sort(rbm_recommendation *heap, size_t n) {
+  for (size_t end = n; end > 1; end--) {
+    rbm_recommendation t = heap[0];
+    heap[0] = heap[end - 1];
+    heap[end - 1] = t;
+    rec_sift_down(heap, end - 1, 0);
+  }
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -286,16 +296,8 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
         }
       }
     }
-    /* Heaps to lists, best first. */
-    for (size_t u = 0; rc == RBM_OK && u < nb; u++) {
-      rbm_recommendation *heap = out + (b + u) * k;
-      for (size_t end = n_out[b + u]; end > 1; end--) {
-        rbm_recommendation t = heap[0];
-        heap[0] = heap[end - 1];
-        heap[end - 1] = t;
-        rec_sift_down(heap, end - 1, 0);
-      }
-    }
+    for (size_t u = 0; rc == RBM_OK && u < nb; u++)
+      rec_sort(out + (b + u) * k, n_out[b + u]);
   }
   for (size_t u = 0; rated && u < USERS; u++) free(rated[u]);
   free(rated);
@@ -304,6 +306,39 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
   free(logits);
   free(prior);
   return rc;
+}
+
+int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
+                        const float *hidden, const uint8_t *placed,
+                        const float *row_prior, const uint8_t *skip, size_t k,
+                        rbm_recommendation *out, size_t *n_out) {
+  size_t K = m->n_units, F = m->n_hidden;
+  int known = user < m->n_items;
+  float *probs = malloc(ITEMS_PER_BLOCK * K * sizeof *probs);
+  if (!probs) return RBM_NOMEM;
+  *n_out = 0;
+  for (size_t j0 = 0; j0 < n; j0 += ITEMS_PER_BLOCK) {
+    size_t nb = n - j0 < ITEMS_PER_BLOCK ? n - j0 : ITEMS_PER_BLOCK;
+    if (known) {  /* logits of the user's K units in each item's RBM */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K,
+                  (int)F, 1.f, hidden + j0 * F, (int)F,
+                  m->W + (size_t)user * K * F, (int)F, 0.f, probs, (int)K);
+      for (size_t j = 0; j < nb; j++)
+        add_bias(probs + j * K, m->vbias + (size_t)user * K, K);
+      softmax_rows(probs, nb, (int)K);
+    }
+    for (size_t j = 0; j < nb; j++) {
+      size_t item = j0 + j;
+      if (skip && skip[item]) continue;
+      const float *p = known && placed[item] ? probs + j * K : row_prior + item * K;
+      rbm_recommendation r = {(uint32_t)item, (float)rbm_like_probability(m, p),
+                              (float)rbm_expected_rating(m, p)};
+      rec_offer(out, n_out, k, &r);
+    }
+  }
+  rec_sort(out, *n_out);
+  free(probs);
+  return RBM_OK;
 }
 
 /* ---- BLAS identification ------------------------------------------- */

@@ -742,6 +742,7 @@ static int shape_model(trainer *t, char *err, size_t errlen) {
   const rbm_ratings *r = t->r;
   rbm_model *m = t->m;
   m->visible = t->cfg->visible;
+  m->orientation = t->cfg->orientation;
   m->n_items = r->items.n;
   m->n_hidden = (uint32_t)t->cfg->hidden;
   m->like_threshold = t->cfg->like_threshold;

@@ -138,6 +138,40 @@ static int rank_batch(evaluation *e, size_t n) {
   return SQLITE_OK;
 }
 
+/* Item-based models: ranks each user of ho_users (held out, by user) over
+** the source's items and adds their ranking metrics. */
+static int rank_item_based(evaluation *e, const rbm_ratings *ho_users,
+                           char **err) {
+  size_t k = e->rank.k;
+  rbm_recommendation *top = malloc((k ? k : 1) * sizeof *top);
+  uint32_t *rows = malloc((k ? k : 1) * sizeof *rows);
+  size_t longest = 1;
+  for (uint32_t u = 0; u < ho_users->users.n; u++)
+    if (ho_users->row[u + 1] - ho_users->row[u] > longest)
+      longest = (size_t)(ho_users->row[u + 1] - ho_users->row[u]);
+  uint32_t *relevant = malloc(longest * sizeof *relevant);
+  int rc = top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
+  for (uint32_t u = 0; rc == SQLITE_OK && u < ho_users->users.n; u++) {
+    rbm_key key = rbm_keys_get(&ho_users->users, u);
+    size_t n_top = 0, n_rel = 0;
+    rc = rbm_user_reader_rank_items(e->rd, &key, k, top, &n_top, err);
+    if (rc != SQLITE_OK) break;
+    for (uint64_t j = ho_users->row[u]; j < ho_users->row[u + 1]; j++) {
+      rbm_key ik = rbm_keys_get(&ho_users->items, ho_users->col_item[j]);
+      int64_t row = rbm_user_reader_row_of(e->rd, &ik);
+      if (row >= 0) relevant[n_rel++] = (uint32_t)row;
+    }
+    qsort(relevant, n_rel, sizeof *relevant, cmp_u32);
+    for (size_t r = 0; r < n_top; r++) rows[r] = top[r].item;
+    rbm_ranking_add(&e->rank, rows, n_top, relevant, n_rel,
+                    (size_t)(ho_users->row[u + 1] - ho_users->row[u]));
+  }
+  free(top);
+  free(rows);
+  free(relevant);
+  return rc;
+}
+
 /* JSON number, or null when x is not finite (no ratings, one class). */
 static void append_number(sqlite3_str *s, const char *key, double x) {
   if (isfinite(x)) {
@@ -155,12 +189,19 @@ static char *result_json(const evaluation *e, const char *name) {
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendall(s, "{\"model\":");
   rbm_append_json_string(s, name);
+  /* Folded in are users (user-based) or items (item-based); the other
+  ** side is what the model may not know. */
+  int item_based = m->orientation == RBM_ORIENT_ITEM;
   sqlite3_str_appendf(s,
                       ",\"ratings\":%llu,\"users\":%u,\"items\":%u,"
-                      "\"users_unplaced\":%llu,\"items_unknown\":%llu,"
+                      "\"%s_unplaced\":%llu,\"%s_unknown\":%llu,"
                       "\"ratings_from_priors\":%llu",
-                      (unsigned long long)e->ho->n, e->ho->users.n,
-                      e->ho->items.n, (unsigned long long)e->users_unplaced,
+                      (unsigned long long)e->ho->n,
+                      item_based ? e->ho->items.n : e->ho->users.n,
+                      item_based ? e->ho->users.n : e->ho->items.n,
+                      item_based ? "items" : "users",
+                      (unsigned long long)e->users_unplaced,
+                      item_based ? "users" : "items",
                       (unsigned long long)e->items_unknown,
                       (unsigned long long)e->ratings_unplaced);
   append_number(s, "rmse", softmax ? sqrt(pw->sq_err / pw->n) : NAN);
@@ -171,6 +212,10 @@ static char *result_json(const evaluation *e, const char *name) {
   append_number(s, "log_loss", pw->log_loss / pw->n);
   sqlite3_str_appendf(s, ",\"k\":%llu,\"ranked_users\":%.0f",
                       (unsigned long long)rk->k, rk->users);
+  if (rk->k == 0) {
+    sqlite3_str_appendchar(s, 1, '}');
+    return sqlite3_str_finish(s);
+  }
   char key[32];
   const char *names[4] = {"precision", "recall", "ndcg", "map"};
   double sums[4] = {rk->precision, rk->recall, rk->ndcg, rk->map};
@@ -186,18 +231,31 @@ static char *result_json(const evaluation *e, const char *name) {
 int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
                         int k, char **json, char **err) {
   rbm_served *served = NULL;
-  rbm_ratings ho;
+  rbm_ratings ho, ho_users;
   evaluation e;
   memset(&ho, 0, sizeof ho);
+  memset(&ho_users, 0, sizeof ho_users);
   memset(&e, 0, sizeof e);
   *json = NULL;
   int rc = rbm_served_by_name(db, name, &served, err);
-  if (rc == SQLITE_OK) rc = rbm_read_source(db, src, NULL, 1, &ho, err);
-  if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
   if (rc != SQLITE_OK) goto done;
   e.m = rbm_served_model(served);
+  /* An item-based model folds items in: its held-out ratings are read by
+  ** item (and, for the ranking, by user as well). */
+  int item_based = e.m->orientation == RBM_ORIENT_ITEM;
+  rbm_source read_as = *src;
+  if (item_based) {
+    read_as.user = src->item;
+    read_as.item = src->user;
+    read_as.by_item = 1;
+  }
+  rc = rbm_read_source(db, &read_as, NULL, 1, &ho, err);
+  if (rc == SQLITE_OK && item_based && k > 0)
+    rc = rbm_read_source(db, src, NULL, 1, &ho_users, err);
+  if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
+  if (rc != SQLITE_OK) goto done;
   e.ho = &ho;
-  e.rank.k = (size_t)k < e.m->n_items ? (size_t)k : e.m->n_items;
+  e.rank.k = (size_t)k;
   size_t longest = 1;
   for (uint32_t u = 0; u < ho.users.n; u++)
     if (ho.row[u + 1] - ho.row[u] > longest) longest = (size_t)(ho.row[u + 1] - ho.row[u]);
@@ -216,8 +274,10 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
     size_t n = ho.users.n - u0 < USERS_PER_BATCH ? ho.users.n - u0 : USERS_PER_BATCH;
     for (size_t b = 0; rc == SQLITE_OK && b < n; b++)
       rc = predict_user(&e, u0 + (uint32_t)b, b, err);
-    if (rc == SQLITE_OK && e.rank.k) rc = rank_batch(&e, n);
+    if (rc == SQLITE_OK && e.rank.k && !item_based) rc = rank_batch(&e, n);
   }
+  if (rc == SQLITE_OK && e.rank.k && item_based)
+    rc = rank_item_based(&e, &ho_users, err);
   if (rc == SQLITE_OK) {
     *json = result_json(&e, name);
     if (!*json) rc = SQLITE_NOMEM;
@@ -234,5 +294,6 @@ done:
   rbm_user_reader_close(e.rd);
   if (served) rbm_served_release(served);
   rbm_ratings_free(&ho);
+  rbm_ratings_free(&ho_users);
   return rc;
 }

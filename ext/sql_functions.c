@@ -197,6 +197,11 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = SQLITE_OK;
     goto done;
   }
+  if (m->orientation == RBM_ORIENT_ITEM) {  /* fold the item, find the user */
+    rbm_key swap = user;
+    user = item;
+    item = swap;
+  }
   const float *hidden;
   const uint32_t *rated;
   size_t n_rated;

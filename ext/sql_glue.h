@@ -17,6 +17,9 @@ SQLITE_EXTENSION_INIT3
 ** may be NULL (SQLite's usual name resolution). */
 typedef struct rbm_source {
   char *schema, *table, *user, *item, *rating;
+  /* Read by item: user and item above name the item and user columns
+  ** (item-based models), and messages say so. */
+  int by_item;
 } rbm_source;
 
 void rbm_source_free(rbm_source *src);
@@ -107,6 +110,15 @@ rbm_served *rbm_user_reader_served(const rbm_user_reader *rd);
 int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
                          const float **hidden, const uint32_t **rated,
                          size_t *n_rated, char **err);
+/* Item-based models: the user's top k items of the source by P(like),
+** leaving out the items they rated; out[].item is a row number for
+** rbm_user_reader_row_key.  The first call folds every item in. */
+int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
+                               size_t k, rbm_recommendation *out,
+                               size_t *n_out, char **err);
+rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row);
+/* The row number of an item after rbm_user_reader_rank_items, or -1. */
+int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key);
 /* Every user in the source, for full scans; key i valid until close. */
 int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
                               char **err);

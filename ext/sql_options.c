@@ -12,25 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_VISIBLE } opt_type;
+typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
+
+/* The words an OPT_CHOICE option takes, in the order of its enum's values. */
+static const char *const VISIBLE_WORDS[] = {"softmax", "binary", NULL};
+static const char *const ORIENTATION_WORDS[] = {"user", "item", NULL};
 
 static const struct option {
   const char *name;
   opt_type type;
   size_t offset;
+  const char *const *words;  /* OPT_CHOICE */
 } OPTIONS[] = {
-    {"hidden", OPT_INT, offsetof(rbm_config, hidden)},
-    {"epochs", OPT_INT, offsetof(rbm_config, epochs)},
-    {"batch_size", OPT_INT, offsetof(rbm_config, batch_size)},
-    {"learning_rate", OPT_REAL, offsetof(rbm_config, learning_rate)},
-    {"momentum", OPT_REAL, offsetof(rbm_config, momentum)},
-    {"weight_decay", OPT_REAL, offsetof(rbm_config, weight_decay)},
-    {"cd_k", OPT_INT, offsetof(rbm_config, cd_k)},
-    {"seed", OPT_SEED, offsetof(rbm_config, seed)},
-    {"visible", OPT_VISIBLE, offsetof(rbm_config, visible)},
-    {"like_threshold", OPT_REAL, offsetof(rbm_config, like_threshold)},
-    {"threads", OPT_INT, offsetof(rbm_config, threads)},
-    {"verbose", OPT_BOOL, offsetof(rbm_config, verbose)},
+    {"hidden", OPT_INT, offsetof(rbm_config, hidden), NULL},
+    {"epochs", OPT_INT, offsetof(rbm_config, epochs), NULL},
+    {"batch_size", OPT_INT, offsetof(rbm_config, batch_size), NULL},
+    {"learning_rate", OPT_REAL, offsetof(rbm_config, learning_rate), NULL},
+    {"momentum", OPT_REAL, offsetof(rbm_config, momentum), NULL},
+    {"weight_decay", OPT_REAL, offsetof(rbm_config, weight_decay), NULL},
+    {"cd_k", OPT_INT, offsetof(rbm_config, cd_k), NULL},
+    {"seed", OPT_SEED, offsetof(rbm_config, seed), NULL},
+    {"visible", OPT_CHOICE, offsetof(rbm_config, visible), VISIBLE_WORDS},
+    {"orientation", OPT_CHOICE, offsetof(rbm_config, orientation),
+     ORIENTATION_WORDS},
+    {"like_threshold", OPT_REAL, offsetof(rbm_config, like_threshold), NULL},
+    {"threads", OPT_INT, offsetof(rbm_config, threads), NULL},
+    {"verbose", OPT_BOOL, offsetof(rbm_config, verbose), NULL},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
@@ -54,17 +61,17 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
   void *field = (char *)cfg + opt->offset;
   double d;
   switch (opt->type) {
-    case OPT_VISIBLE:
-      if (value && sqlite3_stricmp(value, "softmax") == 0) {
-        *(rbm_visible *)field = RBM_VISIBLE_SOFTMAX;
-      } else if (value && sqlite3_stricmp(value, "binary") == 0) {
-        *(rbm_visible *)field = RBM_VISIBLE_BINARY;
-      } else {
-        *err = sqlite3_mprintf("visible must be 'softmax' or 'binary', not '%s'",
-                               value ? value : "NULL");
-        return SQLITE_ERROR;
+    case OPT_CHOICE:
+      for (int w = 0; value && opt->words[w]; w++) {
+        if (sqlite3_stricmp(value, opt->words[w]) == 0) {
+          *(int *)field = w;  /* the enum's value */
+          return SQLITE_OK;
+        }
       }
-      return SQLITE_OK;
+      *err = sqlite3_mprintf("%s must be '%s' or '%s', not '%s'", opt->name,
+                             opt->words[0], opt->words[1],
+                             value ? value : "NULL");
+      return SQLITE_ERROR;
     case OPT_BOOL:
       if (value && (!sqlite3_stricmp(value, "true") || !strcmp(value, "1"))) {
         *(int *)field = 1;
@@ -154,10 +161,10 @@ char *rbm_options_to_json(const rbm_config *c) {
   return sqlite3_mprintf(
       "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
       "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%d,\"seed\":%llu,"
-      "\"visible\":\"%s\",\"like_threshold\":%!.15g,\"threads\":%d,"
-      "\"verbose\":%s}",
+      "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
+      "\"threads\":%d,\"verbose\":%s}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
       c->weight_decay, c->cd_k, (unsigned long long)c->seed,
-      c->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax",
+      VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
       c->like_threshold, c->threads, c->verbose ? "true" : "false");
 }

@@ -173,8 +173,31 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
 /* Folds the users in and asks the engine for their top k, in chunks so a
 ** long list does not hold every user's hidden vector at once. */
 #define CHUNK 1024
+/* Item-based models: each user's top k of the source's items. */
+static int answer_item_based(rec_cursor *c, char **err) {
+  const rbm_keys *items;
+  int rc = rbm_user_reader_all_users(c->rd, &items, err);
+  if (rc != SQLITE_OK) return rc;
+  size_t n = c->users.n;
+  size_t k = c->k < (sqlite3_int64)items->n ? (size_t)c->k : items->n;
+  c->stride = k;
+  c->rec = malloc((n && k ? n * k : 1) * sizeof *c->rec);
+  c->n_rec = calloc(n ? n : 1, sizeof *c->n_rec);
+  if (!c->rec || !c->n_rec) {
+    *err = rbm_errorf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  for (size_t u = 0; rc == SQLITE_OK && u < n; u++) {
+    rbm_key key = rbm_keys_get(&c->users, (uint32_t)u);
+    rc = rbm_user_reader_rank_items(c->rd, &key, k, c->rec + u * k,
+                                    c->n_rec + u, err);
+  }
+  return rc;
+}
+
 static int answer(rec_cursor *c, char **err) {
   const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
+  if (m->orientation == RBM_ORIENT_ITEM) return answer_item_based(c, err);
   size_t n = c->users.n, F = m->n_hidden;
   size_t k = c->k < (sqlite3_int64)m->n_items ? (size_t)c->k : m->n_items;
   c->stride = k;
@@ -283,7 +306,9 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
   switch (col) {
     case COL_ITEM: {
-      rbm_key k = rbm_keys_get(&m->items, r->item);
+      rbm_key k = m->orientation == RBM_ORIENT_ITEM
+                      ? rbm_user_reader_row_key(c->rd, r->item)
+                      : rbm_keys_get(&m->items, r->item);
       rbm_result_key(ctx, &k);
       break;
     }

@@ -122,6 +122,13 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
     *err = sqlite3_mprintf("%s", msg);
     return rc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
   }
+  if (s->model->orientation == RBM_ORIENT_ITEM) {
+    /* What is folded in is an item, over the users who rated it. */
+    char *user = s->src.user;
+    s->src.user = s->src.item;
+    s->src.item = user;
+    s->src.by_item = 1;
+  }
   *out = s;
   return SQLITE_OK;
 }
@@ -176,7 +183,7 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
     const char *table = (const char *)sqlite3_column_text(st, 2);
     rbm_source src = {NULL, NULL, (char *)sqlite3_column_text(st, 3),
                       (char *)sqlite3_column_text(st, 4),
-                      (char *)sqlite3_column_text(st, 5)};
+                      (char *)sqlite3_column_text(st, 5), 0};
     if (!table || !src.user || !src.item || !src.rating) {
       *err = sqlite3_mprintf("model '%s' has no source recorded", name);
       rc = SQLITE_CORRUPT;
@@ -324,6 +331,19 @@ struct rbm_user_reader {
   int placed, have_last;
   rbm_key last;
   char *last_text;
+  /* Item-based models: every item of the source folded in, once (rows
+  ** are the snapshot's "users", which are items here). */
+  struct all_rows {
+    int ready;
+    size_t n;
+    float *hidden;        /* n rows of n_hidden */
+    uint8_t *placed;      /* has the row a hidden vector */
+    float *prior;         /* n rows of n_units: the row's own ratings,
+                          ** smoothed towards the global distribution */
+    uint64_t *col_start;  /* per snapshot column (a user here): */
+    uint32_t *col_rows;   /*   the rows (items) the user rated */
+    uint8_t *skip;        /* scratch, n */
+  } all;
 };
 
 rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
@@ -341,6 +361,12 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->pos);
   free(rd->hidden);
   free(rd->last_text);
+  free(rd->all.hidden);
+  free(rd->all.placed);
+  free(rd->all.prior);
+  free(rd->all.col_start);
+  free(rd->all.col_rows);
+  free(rd->all.skip);
   free(rd);
 }
 
@@ -510,4 +536,97 @@ int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
   }
   *users = &rd->snap->r.users;
   return SQLITE_OK;
+}
+
+/* ---- item-based models: ranking items for a user ---------------------- */
+
+#define PRIOR_WEIGHT 2.0  /* pseudo-ratings of the global distribution */
+
+/* Folds every row of the snapshot in, and indexes its columns. */
+static int fold_all_rows(rbm_user_reader *rd, char **err) {
+  const rbm_keys *rows;
+  int rc = rbm_user_reader_all_users(rd, &rows, err);
+  if (rc != SQLITE_OK) return rc;
+  const rbm_model *m = rd->s->model;
+  const snapshot *sn = rd->snap;
+  struct all_rows *a = &rd->all;
+  size_t n = rows->n, K = m->n_units, F = m->n_hidden, ncol = sn->r.items.n;
+  a->hidden = malloc((n ? n : 1) * F * sizeof *a->hidden);
+  a->placed = malloc(n ? n : 1);
+  a->prior = malloc((n ? n : 1) * K * sizeof *a->prior);
+  a->col_start = calloc(ncol + 1, sizeof *a->col_start);
+  a->col_rows = malloc((sn->r.n ? sn->r.n : 1) * sizeof *a->col_rows);
+  a->skip = malloc(n ? n : 1);
+  if (!a->hidden || !a->placed || !a->prior || !a->col_start || !a->col_rows ||
+      !a->skip) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  const float *global = m->prior + (size_t)m->n_items * K;
+  for (uint32_t j = 0; j < n; j++) {
+    rbm_key key = rbm_keys_get(rows, j);
+    const float *h;
+    const uint32_t *rated;
+    size_t n_rated;
+    rc = rbm_user_reader_fold(rd, &key, &h, &rated, &n_rated, err);
+    if (rc != SQLITE_OK) return rc;
+    a->placed[j] = h != NULL;
+    if (h) memcpy(a->hidden + j * F, h, F * sizeof *h);
+    double count[RBM_MAX_VALUES] = {0}, total = 0;
+    for (uint64_t q = sn->r.row[j]; q < sn->r.row[j + 1]; q++) {
+      count[sn->unit_of_code[sn->r.col_code[q]]] += 1;
+      total += 1;
+    }
+    for (size_t k = 0; k < K; k++)
+      a->prior[j * K + k] =
+          (float)((count[k] + PRIOR_WEIGHT * global[k]) / (total + PRIOR_WEIGHT));
+  }
+  /* Columns: counting sort of the snapshot's entries. */
+  for (uint64_t q = 0; q < sn->r.n; q++) a->col_start[sn->r.col_item[q] + 1]++;
+  for (size_t c = 0; c < ncol; c++) a->col_start[c + 1] += a->col_start[c];
+  uint64_t *next = malloc((ncol ? ncol : 1) * sizeof *next);
+  if (!next) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  memcpy(next, a->col_start, ncol * sizeof *next);
+  for (uint32_t j = 0; j < n; j++)
+    for (uint64_t q = sn->r.row[j]; q < sn->r.row[j + 1]; q++)
+      a->col_rows[next[sn->r.col_item[q]]++] = j;
+  free(next);
+  a->n = n;
+  a->ready = 1;
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
+                               size_t k, rbm_recommendation *out,
+                               size_t *n_out, char **err) {
+  struct all_rows *a = &rd->all;
+  if (!a->ready) {
+    int rc = fold_all_rows(rd, err);
+    if (rc != SQLITE_OK) return rc;
+  }
+  const rbm_model *m = rd->s->model;
+  memset(a->skip, 0, a->n);
+  int64_t col = rbm_keys_find(&rd->snap->r.items, user);
+  if (col >= 0)  /* the items the user rated */
+    for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
+      a->skip[a->col_rows[q]] = 1;
+  int64_t v = rbm_keys_find(&m->items, user);
+  if (rbm_recommend_items(m, v < 0 ? UINT32_MAX : (uint32_t)v, a->n, a->hidden,
+                          a->placed, a->prior, a->skip, k, out,
+                          n_out) != RBM_OK) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row) {
+  return rbm_keys_get(&rd->snap->r.users, row);
+}
+
+int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key) {
+  return rd->snap ? rbm_keys_find(&rd->snap->r.users, key) : -1;
 }

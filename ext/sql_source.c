@@ -28,6 +28,7 @@ int rbm_source_copy(rbm_source *dst, const rbm_source *src) {
   dst->user = sqlite3_mprintf("%s", src->user);
   dst->item = sqlite3_mprintf("%s", src->item);
   dst->rating = sqlite3_mprintf("%s", src->rating);
+  dst->by_item = src->by_item;
   if ((src->schema && !dst->schema) || !dst->table || !dst->user ||
       !dst->item || !dst->rating) {
     rbm_source_free(dst);
@@ -186,7 +187,8 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
       value = rbm_unit_of_value(fold_for, value);
     }
     if (!have_ids) {
-      char *u = describe_value(uv), *i = describe_value(iv);
+      char *u = describe_value(src->by_item ? iv : uv);
+      char *i = describe_value(src->by_item ? uv : iv);
       *err = sqlite3_mprintf("source %s has a NULL %s (user %s, item %s)",
                              src->table,
                              sqlite3_value_type(uv) == SQLITE_NULL ? src->user
@@ -198,7 +200,8 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
       break;
     }
     if (!numeric) {
-      char *u = describe_value(uv), *i = describe_value(iv);
+      char *u = describe_value(src->by_item ? iv : uv);
+      char *i = describe_value(src->by_item ? uv : iv);
       char *got = describe_value(rv);
       *err = sqlite3_mprintf(
           "source %s: %s must be a number; user %s, item %s has %s",

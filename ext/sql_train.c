@@ -86,7 +86,16 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   double start = now_seconds();
   rbm_ratings r;
   memset(&r, 0, sizeof r);
-  int rc = rbm_read_source(db, src, NULL, cfg->threads, &r, err);
+  /* An item-based model is the user-based engine on the ratings read with
+  ** users and items swapped: one row per item, over its users. */
+  int item_based = cfg->orientation == RBM_ORIENT_ITEM;
+  rbm_source read_as = *src;
+  if (item_based) {
+    read_as.user = src->item;
+    read_as.item = src->user;
+    read_as.by_item = 1;
+  }
+  int rc = rbm_read_source(db, &read_as, NULL, cfg->threads, &r, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
     return rc;
@@ -122,11 +131,13 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
       s,
       ",\"users\":%u,\"items\":%u,\"ratings\":%llu,"
       "\"duplicates_dropped\":%llu,\"rating_values\":%s,\"visible\":\"%s\","
-      "\"hidden\":%u,\"epochs_run\":%d,\"threads\":%d,\"seconds\":%.3f,"
+      "\"orientation\":\"%s\",\"hidden\":%u,\"epochs_run\":%d,\"threads\":%d,\"seconds\":%.3f,"
       "\"ingest_seconds\":%.3f,",
-      r.users.n, r.items.n, (unsigned long long)r.n,
+      item_based ? r.items.n : r.users.n, item_based ? r.users.n : r.items.n,
+      (unsigned long long)r.n,
       (unsigned long long)r.n_duplicates, values ? values : "[]",
-      m->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax", m->n_hidden,
+      m->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax",
+      item_based ? "item" : "user", m->n_hidden,
       rep.epochs_run, rep.threads, now_seconds() - start, ingest);
   if (m->visible == RBM_VISIBLE_BINARY) {
     sqlite3_str_appendall(s, "\"train_rmse\":null,");

@@ -145,6 +145,14 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
     *err = rbm_errorf("%s", why);
     return SQLITE_ERROR;
   }
+  if (v->cfg.orientation != RBM_ORIENT_USER) {
+    /* Its scans fold users in one at a time; item-based models rank
+    ** items for a user through rbm_recommend instead. */
+    *err = rbm_errorf("orientation 'item' is not available in the virtual "
+                      "table yet: train with rbm_train and use rbm_predict, "
+                      "rbm_recommend and rbm_evaluate");
+    return SQLITE_ERROR;
+  }
   return SQLITE_OK;
 }
 

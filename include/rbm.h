@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define RBM_VERSION "0.1.0"
-#define RBM_FORMAT_VERSION 1   /* model blob layout, see ARCHITECTURE.md */
+#define RBM_FORMAT_VERSION 2   /* model blob layout, see ARCHITECTURE.md */
 #define RBM_MAX_VALUES 64      /* distinct rating values a softmax model takes */
 
 /* Return codes. */
@@ -57,6 +57,16 @@ typedef enum rbm_visible {
   RBM_VISIBLE_BINARY = 1     /* like (rating >= like_threshold) / not */
 } rbm_visible;
 
+/* Which side of the ratings each RBM is.  A user-based model has one RBM
+** per user over the items they rated; an item-based one, one RBM per item
+** over the users who rated it.  The engine trains whichever it is given:
+** for an item-based model, pass rbm_train the ratings with users and items
+** swapped (rows by item), and the model's "items" are then users. */
+typedef enum rbm_orientation {
+  RBM_ORIENT_USER = 0,
+  RBM_ORIENT_ITEM = 1
+} rbm_orientation;
+
 typedef struct rbm_config {
   int hidden;              /* hidden units */
   int epochs;              /* passes over all users */
@@ -67,6 +77,7 @@ typedef struct rbm_config {
   int cd_k;                /* Gibbs steps of contrastive divergence */
   uint64_t seed;           /* same seed + data + threads -> same model */
   rbm_visible visible;
+  rbm_orientation orientation;
   double like_threshold;   /* rating >= this is a like */
   int threads;             /* worker threads splitting each minibatch */
   int verbose;             /* per-epoch progress through on_epoch */
@@ -163,6 +174,7 @@ void rbm_ratings_free(rbm_ratings *r);
 
 typedef struct rbm_model {
   rbm_visible visible;
+  rbm_orientation orientation;          /* ITEM: "items" below are users */
   uint32_t n_items, n_units, n_hidden;  /* n_units = K */
   double like_threshold;
   double unit_value[RBM_MAX_VALUES];    /* rating of each unit; binary: 0, 1 */
@@ -303,6 +315,18 @@ typedef struct rbm_ranking_sums {
 void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
                      const uint32_t *relevant, size_t n_relevant,
                      size_t n_relevant_total);
+
+/* Item-based models: one user's top k of n items by P(like), best first.
+** Item j is an RBM with hidden probabilities hidden + j * n_hidden when
+** placed[j], else its unit probabilities are row_prior + j * n_units;
+** user is the model's index of the user (one of its visible units), or
+** UINT32_MAX for a user it does not know, for whom every item gets its
+** row_prior.  Items with skip[j] are left out.  out[].item is j; *n_out
+** is at most k.  RBM_OK or RBM_NOMEM. */
+int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
+                        const float *hidden, const uint8_t *placed,
+                        const float *row_prior, const uint8_t *skip, size_t k,
+                        rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */

@@ -1,0 +1,75 @@
+-- orientation.sql: item-based models (orientation = 'item', one RBM per
+-- item over the users who rated it) through rbm_train, rbm_predict,
+-- rbm_recommend and rbm_evaluate on the planted ratings; what users and
+-- items the model cannot place get; errors.
+.load dist/rbm
+
+.read tests/sql/planted_ratings.inc
+.read tests/sql/planted_unrated.inc
+
+SELECT 'trained', json_extract(j, '$.orientation'), json_extract(j, '$.users'),
+       json_extract(j, '$.items'), json_extract(j, '$.ratings')
+  FROM (SELECT rbm_train('mi', 'ratings', 'user_id', 'item_id', 'rating',
+                         '{"orientation": "item", "hidden": 10, "epochs": 30, "batch_size": 10}') AS j);
+SELECT 'options say so', json_extract(options, '$.orientation'), user_column, item_column
+  FROM rbm_models WHERE name = 'mi';
+
+-- The planted tastes, predicted for pairs the users did not rate.
+SELECT 'user 2', rbm_predict('mi', 2, 102) > 4.0, rbm_predict('mi', 2, 107) < 2.0;
+SELECT 'all unrated, rating', sum(CASE WHEN planted_like THEN rbm_predict('mi', user_id, item_id) > 3.5
+                                      ELSE rbm_predict('mi', user_id, item_id) < 2.5 END)
+  FROM unrated;
+SELECT 'all unrated, like', sum(CASE WHEN planted_like THEN rbm_predict('mi', user_id, item_id, 'like') > 0.7
+                                    ELSE rbm_predict('mi', user_id, item_id, 'like') < 0.3 END)
+  FROM unrated;
+
+-- A user the model has no weights for gets the global distribution,
+-- whatever the item; an item no known user rated gets the user's own.
+SELECT 'unknown user', abs(rbm_predict('mi', 9999, 102) - (SELECT avg(rating) FROM ratings)) < 0.05,
+       rbm_predict('mi', 9999, 102) = rbm_predict('mi', 'nobody', 107);
+SELECT 'unknown item', abs(rbm_predict('mi', 2, 9999) - (SELECT avg(rating) FROM ratings WHERE user_id = 2)) < 0.1,
+       abs(rbm_predict('mi', 3, 9999) - (SELECT avg(rating) FROM ratings WHERE user_id = 3)) < 0.1;
+
+-- Recommending: the user's unrated items, those of their taste first.
+SELECT 'user 2 taste first', count(*),
+       (SELECT min(p_like) FROM rbm_recommend('mi', 2, 1000) WHERE item % 2 = 0)
+     > (SELECT max(p_like) FROM rbm_recommend('mi', 2, 1000) WHERE item % 2 = 1),
+       sum(item IN (SELECT item_id FROM ratings WHERE user_id = 2))
+  FROM rbm_recommend('mi', 2, 1000);
+SELECT 'user 3 taste first',
+       (SELECT min(p_like) FROM rbm_recommend('mi', 3, 1000) WHERE item % 2 = 1)
+     > (SELECT max(p_like) FROM rbm_recommend('mi', 3, 1000) WHERE item % 2 = 0);
+SELECT 'every unrated item', count(*),
+       count(*) = (SELECT count(*) FROM unrated WHERE user_id = 2)
+  FROM rbm_recommend('mi', 2, 1000);
+SELECT 'ordered', count(*) FROM (
+  SELECT p_like, lag(p_like) OVER () AS before FROM rbm_recommend('mi', 2, 1000))
+ WHERE before < p_like;
+SELECT 'batch equals one by one',
+       (SELECT group_concat(item) FROM rbm_recommend('mi', 2, 5))
+     = (SELECT group_concat(item) FROM rbm_recommend('mi', '[2, 3]', 5) WHERE user = 2);
+-- A user it cannot place gets the items ranked by their own ratings.
+SELECT 'unknown user top 3', count(*) FROM rbm_recommend('mi', 9999, 3);
+
+-- rbm_evaluate agrees with rbm_predict and rbm_recommend here too.
+CREATE TABLE heldout AS
+SELECT user_id, item_id, CASE WHEN planted_like THEN 5 ELSE 1 END AS rating FROM unrated;
+CREATE TABLE ev AS SELECT rbm_evaluate('mi', 'heldout', 'user_id', 'item_id', 'rating') AS j;
+SELECT 'evaluate', json_extract(j, '$.users'), json_extract(j, '$.items'),
+       json_extract(j, '$.items_unplaced'), json_extract(j, '$.users_unknown'),
+       json_extract(j, '$.rmse') < 1.0, json_extract(j, '$.like_auc') > 0.95
+  FROM ev;
+SELECT 'rmse agrees', abs(sqrt(avg((rbm_predict('mi', user_id, item_id) - rating)
+                                 * (rbm_predict('mi', user_id, item_id) - rating)))
+                          - (SELECT json_extract(j, '$.rmse') FROM ev)) < 1e-6
+  FROM heldout;
+SELECT 'precision agrees', abs(avg(hits / 10.0) - (SELECT json_extract(j, '$."precision@10"') FROM ev)) < 1e-6
+  FROM (SELECT u.user_id,
+               (SELECT count(*) FROM rbm_recommend('mi', u.user_id, 10) r
+                  JOIN heldout x ON x.user_id = u.user_id AND x.item_id = r.item) AS hits
+          FROM (SELECT DISTINCT user_id FROM heldout) u);
+
+-- Errors.
+SELECT rbm_train('mx', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "both ways"}');
+CREATE VIRTUAL TABLE vi USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
+                                  orientation=item);
