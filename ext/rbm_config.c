@@ -23,6 +23,8 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->like_threshold = 3.0;
   cfg->threads = 1;
   cfg->verbose = 0;
+  cfg->validation = 0;
+  cfg->patience = 10;
 }
 
 const char *rbm_config_check(const rbm_config *cfg) {
@@ -48,5 +50,9 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "like_threshold must be a finite number";
   if (cfg->threads < 1 || cfg->threads > 256)
     return "threads must be between 1 and 256";
+  if (!(cfg->validation >= 0 && cfg->validation <= 0.5))
+    return "validation must be from 0 to 0.5";
+  if (cfg->patience < 0 || cfg->patience > 100000)
+    return "patience must be between 0 and 100000";
   return 0;
 }

@@ -7,7 +7,9 @@
 **   chain             one user's CD-k chain: up, then k x (down, up)
 **   update_items      per item: gradient v0 h0' - vk hk', momentum step
 **   run_workers       users or items shared out to threads as they free up
-**   measure_user      mean-field predictions of the training ratings
+**   split_ratings     a validation share of each user's ratings (early stopping)
+**   measure_user      mean-field predictions of a user's training (or
+**                     validation) ratings
 **   rbm_train         epochs of shuffled minibatches
 **
 ** One RBM per user over the items that user rated (Salakhutdinov et al.
@@ -94,8 +96,14 @@ struct trainer {
   uint32_t n_jobs, job_chunk;
   /* What job j measured (squared errors, right like calls), summed in
   ** order of j afterwards: the same figures for any thread count. */
-  double *job_sq, *job_right;
+  double *job_sq, *job_right, *job_abs;
   double epoch_sq;  /* an epoch visits every rating: divide by r->n */
+  /* Early stopping: the held-out ratings (valid.n == 0 without), the users
+  ** who have some, and the parameters of the best epoch so far. */
+  rbm_ratings valid;
+  uint32_t *valid_users, n_valid_users;
+  const rbm_ratings *measured;  /* what measure_user predicts */
+  float *best_W, *best_vbias, *best_hbias;
 };
 
 static double now_seconds(void) {
@@ -617,28 +625,147 @@ static int train_batch(trainer *t) {
 
 /* ---- measuring the fit --------------------------------------------------- */
 
+/* Mean-field predictions of the ratings in t->measured of user
+** t->order[j] (training ratings) or t->valid_users[j] (validation), given
+** the user's training ratings; errors against each rating's unit value
+** (the rating, or 0/1 for a binary model). */
 RBM_CLONES static void measure_user(worker *w, uint32_t j) {
   trainer *t = w->t;
   const rbm_model *m = t->m;
-  const rbm_ratings *r = t->r;
-  uint32_t u = t->order[j];
+  const rbm_ratings *r = t->r, *of = t->measured;
+  uint32_t u = of == r ? t->order[j] : t->valid_users[j];
   size_t n = (size_t)(r->row[u + 1] - r->row[u]);
   const uint32_t *items = r->col_item + r->row[u];
   for (size_t q = 0; q < n; q++)
     w->units[q] = t->unit_of_code[r->col_code[r->row[u] + q]];
   rbm_fold_in(m, n, items, w->units, w->hidden);
-  rbm_items_probs(m, w->hidden, n, items, w->probs);
-  double sq_err = 0, right = 0;
-  for (size_t q = 0; q < n; q++) {
+  size_t n_of = (size_t)(of->row[u + 1] - of->row[u]);
+  const uint32_t *of_items = of->col_item + of->row[u];
+  rbm_items_probs(m, w->hidden, n_of, of_items, w->probs);
+  double sq_err = 0, abs_err = 0, right = 0;
+  for (size_t q = 0; q < n_of; q++) {
     const float *p = w->probs + q * m->n_units;
-    double value = r->values[r->col_code[r->row[u] + q]];
-    double err = rbm_expected_rating(m, p) - value;
+    uint8_t code = of->col_code[of->row[u] + q];
+    double err = rbm_expected_rating(m, p) - m->unit_value[t->unit_of_code[code]];
     sq_err += err * err;
-    int like = value >= m->like_threshold;
+    abs_err += fabs(err);
+    int like = of->values[code] >= m->like_threshold;
     right += (rbm_like_probability(m, p) >= 0.5) == like;
   }
   t->job_sq[j] = sq_err;
+  t->job_abs[j] = abs_err;
   t->job_right[j] = right;
+}
+
+/* The model's fit to the first n users' ratings in of (order or
+** valid_users), summed in order. */
+static rbm_fit measure(trainer *t, const rbm_ratings *of, uint32_t n,
+                       uint64_t ratings) {
+  t->measured = of;
+  run_workers(t, n, measure_user, NULL);
+  double sq = 0, ab = 0, right = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    sq += t->job_sq[j];
+    ab += t->job_abs[j];
+    right += t->job_right[j];
+  }
+  rbm_fit fit = {ratings, sqrt(sq / (double)ratings), ab / (double)ratings,
+                 right / (double)ratings};
+  return fit;
+}
+
+/* ---- early stopping ------------------------------------------------------ */
+
+/* Moves a share cfg->validation of each user's ratings from train (a copy
+** of r's rows) to t->valid, drawn from the user's own stream; a user keeps
+** at least one rating for training.  Both borrow r's ids and values. */
+static int split_ratings(trainer *t, const rbm_ratings *r, rbm_ratings *train) {
+  rbm_ratings *valid = &t->valid;
+  uint32_t nu = r->users.n;
+  *train = *r;
+  *valid = *r;
+  train->row = malloc(((size_t)nu + 1) * sizeof *train->row);
+  valid->row = malloc(((size_t)nu + 1) * sizeof *valid->row);
+  train->col_item = malloc((r->n ? r->n : 1) * sizeof *train->col_item);
+  train->col_code = malloc(r->n ? r->n : 1);
+  valid->col_item = malloc((r->n ? r->n : 1) * sizeof *valid->col_item);
+  valid->col_code = malloc(r->n ? r->n : 1);
+  t->valid_users = malloc(((size_t)nu + 1) * sizeof *t->valid_users);
+  size_t longest = 1;
+  for (uint32_t u = 0; u < nu; u++)
+    if (r->row[u + 1] - r->row[u] > longest) longest = (size_t)(r->row[u + 1] - r->row[u]);
+  uint8_t *held = malloc(longest);
+  uint32_t *pick = malloc(longest * sizeof *pick);
+  if (!train->row || !valid->row || !train->col_item || !train->col_code ||
+      !valid->col_item || !valid->col_code || !t->valid_users || !held || !pick) {
+    free(held);
+    free(pick);
+    return 0;
+  }
+  uint64_t nt = 0, nv = 0;
+  t->n_valid_users = 0;
+  for (uint32_t u = 0; u < nu; u++) {
+    size_t n = (size_t)(r->row[u + 1] - r->row[u]);
+    rbm_rng rng;
+    rbm_rng_seed(&rng, t->cfg->seed, UINT64_MAX - 1, u);
+    double want = t->cfg->validation * (double)n;
+    size_t k = (size_t)want + (rbm_rng_uniform(&rng) < want - floor(want));
+    if (k > n - 1) k = n - 1;
+    memset(held, 0, n);
+    for (size_t q = 0; q < n; q++) pick[q] = (uint32_t)q;
+    for (size_t q = 0; q < k; q++) {  /* partial Fisher-Yates */
+      size_t x = q + (size_t)(rbm_rng_next(&rng) % (n - q));
+      uint32_t tmp = pick[q];
+      pick[q] = pick[x];
+      pick[x] = tmp;
+      held[pick[q]] = 1;
+    }
+    train->row[u] = nt;
+    valid->row[u] = nv;
+    for (size_t q = 0; q < n; q++) {
+      uint64_t j = r->row[u] + q;
+      rbm_ratings *to = held[q] ? valid : train;
+      uint64_t at = held[q] ? nv++ : nt++;
+      to->col_item[at] = r->col_item[j];
+      to->col_code[at] = r->col_code[j];
+    }
+    if (k) t->valid_users[t->n_valid_users++] = u;
+  }
+  train->row[nu] = nt;
+  valid->row[nu] = nv;
+  train->n = nt;
+  valid->n = nv;
+  free(held);
+  free(pick);
+  return 1;
+}
+
+static void free_split(rbm_ratings *r) {
+  free(r->row);
+  free(r->col_item);
+  free(r->col_code);
+}
+
+/* Keeps (or puts back) the parameters of the best epoch. */
+static int copy_params(trainer *t, int restore) {
+  rbm_model *m = t->m;
+  size_t nv = (size_t)m->n_items * m->n_units, nw = nv * m->n_hidden;
+  if (!t->best_W) {
+    t->best_W = rbm_alloc_big(nw * sizeof *t->best_W);
+    t->best_vbias = malloc(nv * sizeof *t->best_vbias);
+    t->best_hbias = malloc(m->n_hidden * sizeof *t->best_hbias);
+    if (!t->best_W || !t->best_vbias || !t->best_hbias) return 0;
+  }
+  if (restore) {
+    memcpy(m->W, t->best_W, nw * sizeof *m->W);
+    memcpy(m->vbias, t->best_vbias, nv * sizeof *m->vbias);
+    memcpy(m->hbias, t->best_hbias, m->n_hidden * sizeof *m->hbias);
+  } else {
+    memcpy(t->best_W, m->W, nw * sizeof *m->W);
+    memcpy(t->best_vbias, m->vbias, nv * sizeof *m->vbias);
+    memcpy(t->best_hbias, m->hbias, m->n_hidden * sizeof *m->hbias);
+  }
+  return 1;
 }
 
 /* ---- set-up and tear-down ------------------------------------------------ */
@@ -676,6 +803,11 @@ static void free_trainer(trainer *t) {
   free(t->order);
   free(t->job_sq);
   free(t->job_right);
+  free(t->job_abs);
+  free(t->valid_users);
+  free(t->best_W);
+  free(t->best_vbias);
+  free(t->best_hbias);
 }
 
 static int alloc_trainer(trainer *t) {
@@ -702,6 +834,7 @@ static int alloc_trainer(trainer *t) {
   t->order = malloc((nu + 1) * sizeof *t->order);
   t->job_sq = malloc((nu + 1) * sizeof *t->job_sq);
   t->job_right = malloc((nu + 1) * sizeof *t->job_right);
+  t->job_abs = malloc((nu + 1) * sizeof *t->job_abs);
   for (int k = 0; k < 2; k++) {
     minibatch *b = &t->mb[k];
     b->item = malloc(ni * sizeof *b->item);
@@ -723,7 +856,7 @@ static int alloc_trainer(trainer *t) {
   if (t->w) memset(t->w, 0, (size_t)t->n_workers * sizeof *t->w);
   if (!m->W || !m->vbias || !m->hbias || !m->count || !t->vel_W ||
       !t->vel_vbias || !t->vel_hbias || !t->order || !t->job_sq ||
-      !t->job_right || !t->w)
+      !t->job_right || !t->job_abs || !t->w)
     return 0;
   for (int k = 0; k < t->n_workers; k++) {
     worker *w = &t->w[k];
@@ -815,6 +948,12 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   t.cfg = cfg;
   t.r = r;
   t.n_workers = cfg->threads;
+  rbm_ratings train;  /* r less the validation share */
+  memset(&train, 0, sizeof train);
+  if (cfg->validation > 0) {
+    if (!split_ratings(&t, r, &train)) goto fail;
+    t.r = &train;
+  }
   t.m = calloc(1, sizeof *t.m);
   if (!t.m) goto fail;
   if (!shape_model(&t, err, errlen)) {
@@ -827,6 +966,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   if (!init_model(&t)) goto fail;
 
   uint32_t n_users = r->users.n;
+  rbm_fit best = {0, NAN, NAN, NAN};
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
     shuffle_users(&t, epoch);
@@ -842,11 +982,28 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
       }
     }
     report->epochs_run = epoch;
-    if (hooks && hooks->on_epoch) {
-      rbm_epoch_stats st = {epoch, now_seconds() - start,
-                            sqrt(t.epoch_sq / (double)r->n)};
-      hooks->on_epoch(hooks->ctx, &st);
+    rbm_epoch_stats st = {epoch, 0, sqrt(t.epoch_sq / (double)t.r->n),
+                          {0, NAN, NAN, NAN}, 0};
+    if (t.valid.n) {
+      st.validation = measure(&t, &t.valid, t.n_valid_users, t.valid.n);
+      if (!(st.validation.rmse >= best.rmse)) {  /* better, or the first */
+        best = st.validation;
+        report->best_epoch = epoch;
+        if (!copy_params(&t, 0)) goto fail;
+      }
+      st.best_epoch = report->best_epoch;
     }
+    st.seconds = now_seconds() - start;
+    if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &st);
+    if (t.valid.n && cfg->patience > 0 &&
+        epoch - report->best_epoch >= cfg->patience)
+      break;
+  }
+  if (t.valid.n) {
+    if (!copy_params(&t, 1)) goto fail;  /* the best epoch's model */
+    report->validation = best;
+  } else {
+    report->validation = best;  /* not measured: NAN */
   }
 
   /* Final fit: mean-field predictions of the training ratings, of all of
@@ -857,27 +1014,26 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   uint64_t fit_ratings = 0;
   while (n_fit < n_users && (fit_ratings < FIT_RATINGS || n_fit == 0)) {
     uint32_t u = t.order[n_fit++];
-    fit_ratings += r->row[u + 1] - r->row[u];
+    fit_ratings += t.r->row[u + 1] - t.r->row[u];
   }
-  run_workers(&t, n_fit, measure_user, NULL);
+  rbm_fit fit = measure(&t, t.r, n_fit, fit_ratings);
   report->fit_ratings = fit_ratings;
-  double sq = 0, right = 0, n = (double)fit_ratings;
-  for (uint32_t j = 0; j < n_fit; j++) {
-    sq += t.job_sq[j];
-    right += t.job_right[j];
-  }
-  report->train_rmse = t.m->visible == RBM_VISIBLE_SOFTMAX ? sqrt(sq / n) : 0;
-  report->train_like_accuracy = right / n;
+  report->train_rmse = t.m->visible == RBM_VISIBLE_SOFTMAX ? fit.rmse : 0;
+  report->train_like_accuracy = fit.like_accuracy;
   report->threads = t.n_workers;
   if (rbm_model_derive_prior(t.m) != RBM_OK) goto fail;
   report->seconds = now_seconds() - start;
   free_trainer(&t);
+  free_split(&train);
+  free_split(&t.valid);
   *out = t.m;
   return RBM_OK;
 
 fail:
   if (rc == RBM_NOMEM) snprintf(err, errlen, "out of memory");
   free_trainer(&t);
+  free_split(&train);
+  free_split(&t.valid);
   rbm_model_free(t.m);
   return rc;
 }

@@ -38,6 +38,8 @@ static const struct option {
     {"like_threshold", OPT_REAL, offsetof(rbm_config, like_threshold), NULL},
     {"threads", OPT_INT, offsetof(rbm_config, threads), NULL},
     {"verbose", OPT_BOOL, offsetof(rbm_config, verbose), NULL},
+    {"validation", OPT_REAL, offsetof(rbm_config, validation), NULL},
+    {"patience", OPT_INT, offsetof(rbm_config, patience), NULL},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
@@ -162,9 +164,10 @@ char *rbm_options_to_json(const rbm_config *c) {
       "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
       "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%d,\"seed\":%llu,"
       "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
-      "\"threads\":%d,\"verbose\":%s}",
+      "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
       c->weight_decay, c->cd_k, (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
-      c->like_threshold, c->threads, c->verbose ? "true" : "false");
+      c->like_threshold, c->threads, c->verbose ? "true" : "false",
+      c->validation, c->patience);
 }

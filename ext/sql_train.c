@@ -13,10 +13,120 @@
 #include <string.h>
 #include <time.h>
 
+/* ---- the training log -------------------------------------------------- */
+
+static const char *CREATE_LOG =
+    "CREATE TABLE IF NOT EXISTS main.rbm_training_log(\n"
+    "  model TEXT NOT NULL,\n"
+    "  epoch INTEGER NOT NULL,            -- 1-based\n"
+    "  seconds REAL NOT NULL,             -- since the training started\n"
+    "  recon_rmse REAL NOT NULL,          -- first Gibbs step's reconstruction\n"
+    "  validation_rmse REAL,              -- NULL without validation\n"
+    "  validation_mae REAL,\n"
+    "  validation_like_accuracy REAL,\n"
+    "  best_epoch INTEGER,                -- best validation epoch so far\n"
+    "  PRIMARY KEY (model, epoch))";
+
+/* One row per epoch, kept in memory, and written as it comes through a
+** connection of its own when the database is a file and the caller is not
+** inside a transaction: each epoch is then committed at once, and another
+** connection can watch a long run.  Otherwise (an in-memory database, a
+** transaction, a lock held) the rows are written with the model, through
+** the caller's connection. */
+typedef struct train_log {
+  sqlite3 *live;         /* NULL: write at the end */
+  rbm_epoch_stats *rows;
+  int n, cap;
+} train_log;
+
+static int log_exec(sqlite3 *db, const char *sql, const char *model) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void log_open(train_log *log, sqlite3 *db, const char *model) {
+  const char *file = sqlite3_db_filename(db, "main");
+  memset(log, 0, sizeof *log);
+  if (!file || !*file || !sqlite3_get_autocommit(db)) return;
+  if (sqlite3_open_v2(file, &log->live, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+    sqlite3_busy_timeout(log->live, 100);
+    if (log_exec(log->live, CREATE_LOG, NULL) == SQLITE_OK &&
+        log_exec(log->live, "DELETE FROM main.rbm_training_log WHERE model = ?1",
+                 model) == SQLITE_OK)
+      return;
+  }
+  sqlite3_close(log->live);
+  log->live = NULL;
+}
+
+/* Writes row j through db (NULLs for what was not measured). */
+static int log_write(sqlite3 *db, const char *model, const rbm_epoch_stats *e) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db,
+      "INSERT OR REPLACE INTO main.rbm_training_log VALUES(?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8)", -1, &st, NULL);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, e->epoch);
+  sqlite3_bind_double(st, 3, e->seconds);
+  sqlite3_bind_double(st, 4, e->recon_rmse);
+  if (e->validation.ratings) {
+    sqlite3_bind_double(st, 5, e->validation.rmse);
+    sqlite3_bind_double(st, 6, e->validation.mae);
+    sqlite3_bind_double(st, 7, e->validation.like_accuracy);
+    sqlite3_bind_int(st, 8, e->best_epoch);
+  }
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void log_add(train_log *log, const char *model, const rbm_epoch_stats *e) {
+  if (log->n == log->cap) {
+    int cap = log->cap ? 2 * log->cap : 64;
+    rbm_epoch_stats *rows = sqlite3_realloc64(log->rows, (sqlite3_uint64)cap * sizeof *rows);
+    if (!rows) return;  /* the log is a record, not the model: keep going */
+    log->rows = rows;
+    log->cap = cap;
+  }
+  log->rows[log->n++] = *e;
+  if (log->live && log_write(log->live, model, e) != SQLITE_OK) {
+    sqlite3_close(log->live);  /* busy or failing: write them all at the end */
+    log->live = NULL;
+  }
+}
+
+/* The rows not written live, through the caller's connection. */
+static int log_close(train_log *log, sqlite3 *db, const char *model, char **err) {
+  int rc = SQLITE_OK;
+  if (!log->live) {
+    rc = log_exec(db, CREATE_LOG, NULL);
+    if (rc == SQLITE_OK)
+      rc = log_exec(db, "DELETE FROM main.rbm_training_log WHERE model = ?1", model);
+    for (int j = 0; rc == SQLITE_OK && j < log->n; j++)
+      rc = log_write(db, model, &log->rows[j]);
+    if (rc != SQLITE_OK)
+      *err = sqlite3_mprintf("writing rbm_training_log: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_close(log->live);
+  sqlite3_free(log->rows);
+  memset(log, 0, sizeof *log);
+  return rc;
+}
+
+/* ---- one training ---------------------------------------------------------- */
+
 typedef struct train_ctx {
   sqlite3_stmt *probe;   /* SELECT 1 */
   const char *name;
-  int epochs;
+  int epochs, verbose;
+  train_log log;
 } train_ctx;
 
 static int should_stop(void *arg) {
@@ -28,8 +138,18 @@ static int should_stop(void *arg) {
 
 static void on_epoch(void *arg, const rbm_epoch_stats *st) {
   train_ctx *c = arg;
-  fprintf(stderr, "rbm_train %s: epoch %d/%d  recon_rmse %.4f  %.2fs\n",
-          c->name, st->epoch, c->epochs, st->recon_rmse, st->seconds);
+  log_add(&c->log, c->name, st);
+  if (!c->verbose) return;
+  if (st->validation.ratings) {
+    fprintf(stderr,
+            "rbm_train %s: epoch %d/%d  recon_rmse %.4f  validation_rmse %.4f"
+            "  best epoch %d  %.2fs\n",
+            c->name, st->epoch, c->epochs, st->recon_rmse, st->validation.rmse,
+            st->best_epoch, st->seconds);
+  } else {
+    fprintf(stderr, "rbm_train %s: epoch %d/%d  recon_rmse %.4f  %.2fs\n",
+            c->name, st->epoch, c->epochs, st->recon_rmse, st->seconds);
+  }
 }
 
 static double now_seconds(void) {
@@ -102,24 +222,35 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   }
   double ingest = now_seconds() - start;
 
-  train_ctx ctx = {NULL, name, cfg->epochs};
+  train_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.name = name;
+  ctx.epochs = cfg->epochs;
+  ctx.verbose = cfg->verbose;
   rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &ctx.probe, NULL);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
     *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     return rc;
   }
-  rbm_train_hooks hooks = {&ctx, should_stop, cfg->verbose ? on_epoch : NULL};
+  log_open(&ctx.log, db, name);
+  rbm_train_hooks hooks = {&ctx, should_stop, on_epoch};
   rbm_train_report rep;
   char msg[256];
   int trc = rbm_train(cfg, &r, &hooks, &out->model, &rep, msg, sizeof msg);
   sqlite3_finalize(ctx.probe);
+  rc = log_close(&ctx.log, db, name, err);
   if (trc != RBM_OK) {
     rbm_ratings_free(&r);
+    sqlite3_free(*err);
     *err = sqlite3_mprintf("%s", msg);
     return trc == RBM_STOPPED ? SQLITE_INTERRUPT
            : trc == RBM_NOMEM ? SQLITE_NOMEM
                               : SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK) {
+    rbm_ratings_free(&r);
+    return rc;
   }
 
   char *values = values_json(&r);
@@ -144,9 +275,23 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   } else {
     sqlite3_str_appendf(s, "\"train_rmse\":%.4f,", rep.train_rmse);
   }
-  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f,\"train_measured_on\":%llu}",
+  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f,\"train_measured_on\":%llu",
                       rep.train_like_accuracy,
                       (unsigned long long)rep.fit_ratings);
+  if (rep.validation.ratings) {
+    sqlite3_str_appendf(s,
+                        ",\"best_epoch\":%d,\"validation_rmse\":%.4f,"
+                        "\"validation_mae\":%.4f,\"validation_like_accuracy\":%.4f,"
+                        "\"validation_ratings\":%llu}",
+                        rep.best_epoch, rep.validation.rmse, rep.validation.mae,
+                        rep.validation.like_accuracy,
+                        (unsigned long long)rep.validation.ratings);
+  } else {
+    sqlite3_str_appendall(s, ",\"best_epoch\":null,\"validation_rmse\":null,"
+                             "\"validation_mae\":null,"
+                             "\"validation_like_accuracy\":null,"
+                             "\"validation_ratings\":0}");
+  }
   out->summary = sqlite3_str_finish(s);
   sqlite3_free(values);
   out->options = rbm_options_to_json(cfg);

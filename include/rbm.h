@@ -81,6 +81,13 @@ typedef struct rbm_config {
   double like_threshold;   /* rating >= this is a like */
   int threads;             /* worker threads splitting each minibatch */
   int verbose;             /* per-epoch progress through on_epoch */
+  /* Early stopping: this fraction of each user's ratings (drawn with the
+  ** seed) is held out of training and predicted after every epoch; the
+  ** model returned is the one of the epoch that predicted them best, and
+  ** training stops once patience epochs in a row have not improved on it
+  ** (patience 0: never early).  validation 0: no hold-out. */
+  double validation;
+  int patience;
 } rbm_config;
 
 void rbm_config_defaults(rbm_config *cfg);
@@ -200,11 +207,21 @@ int rbm_unit_of_value(const rbm_model *m, double value);
 /* ------------------------------------------------------------------ */
 /* Training                                                            */
 
+/* A model's fit to a set of ratings, by mean-field prediction: RMSE and
+** MAE of the expected rating (binary models: of P(like) against 0/1), and
+** the share of likes and dislikes told right by P(like) >= 0.5. */
+typedef struct rbm_fit {
+  uint64_t ratings;       /* 0: not measured, and the figures are NAN */
+  double rmse, mae, like_accuracy;
+} rbm_fit;
+
 typedef struct rbm_epoch_stats {
   int epoch;              /* 1-based */
   double seconds;         /* since training started */
   double recon_rmse;      /* reconstruction error of the first Gibbs step,
                           ** in units of the rating scale (binary: of 0/1) */
+  rbm_fit validation;     /* the held-out ratings (config.validation) */
+  int best_epoch;         /* of the best validation RMSE so far, or 0 */
 } rbm_epoch_stats;
 
 typedef struct rbm_train_hooks {
@@ -223,6 +240,8 @@ typedef struct rbm_train_report {
                              ** on: all of them, or about a million users'
                              ** worth on a larger table */
   int threads;
+  rbm_fit validation;        /* of the model returned */
+  int best_epoch;            /* the epoch it is from (validation), else 0 */
 } rbm_train_report;
 
 /* Trains a model on r (finished).  The model takes a copy of r's item keys.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Ctrl-C in the sqlite3 shell (SIGINT -> sqlite3_interrupt) stops a long
 # rbm_train within about a second, and the model of that name that was
-# stored before is left as it was and still predicts.
+# stored before is left as it was and still predicts.  While it runs,
+# another connection sees its epochs in rbm_training_log.
 cd "$(dirname "$0")/.." || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,6 +21,7 @@ SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"epochs": 100
 SQL
 pid=$!
 sleep 1
+watched=$(sqlite3 -batch "$db" "SELECT count(*) FROM rbm_training_log WHERE model = 'm';" 2>&1)
 start=$(date +%s%N)
 kill -INT $pid
 wait $pid
@@ -31,6 +33,8 @@ status=0
 say() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; status=1; fi; }
 grep -q "rbm_train: interrupted" "$tmp/out"; say $? "the shell reports: $(tr '\n' ' ' < "$tmp/out")"
 [ "$ms" -lt 3000 ]; say $? "training stopped ${ms} ms after Ctrl-C"
+[ "$watched" -gt 0 ] 2>/dev/null
+say $? "another connection saw the running training's epochs in rbm_training_log ($watched)"
 [ -n "$before" ] && [ "$(echo "$before" | tail -1)" = "$after" ]
 say $? "the previous model is untouched and predicts the same ($after)"
 exit $status
