@@ -44,8 +44,9 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "cd_k must be between 1 and 1000";
   if (cfg->visible != RBM_VISIBLE_SOFTMAX && cfg->visible != RBM_VISIBLE_BINARY)
     return "visible must be 'softmax' or 'binary'";
-  if (cfg->orientation != RBM_ORIENT_USER && cfg->orientation != RBM_ORIENT_ITEM)
-    return "orientation must be 'user' or 'item'";
+  if (cfg->orientation != RBM_ORIENT_USER && cfg->orientation != RBM_ORIENT_ITEM &&
+      cfg->orientation != RBM_ORIENT_BOTH)
+    return "orientation must be 'user', 'item' or 'both'";
   if (!isfinite(cfg->like_threshold))
     return "like_threshold must be a finite number";
   if (cfg->threads < 1 || cfg->threads > 256)

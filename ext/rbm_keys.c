@@ -29,6 +29,8 @@ static uint64_t key_hash(const rbm_key *k) {
   return mix64(h ^ 0x9e3779b97f4a7c15ULL);
 }
 
+uint64_t rbm_key_hash(const rbm_key *k) { return key_hash(k); }
+
 int rbm_key_equal(const rbm_key *a, const rbm_key *b) {
   if (!a->text || !b->text) return !a->text && !b->text && a->i == b->i;
   return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;

@@ -321,3 +321,99 @@ int rbm_model_derive_prior(rbm_model *m) {
     m->prior[(size_t)m->n_items * K + k] = (float)global[k];
   return RBM_OK;
 }
+
+/* ---- pairs (orientation 'both') ------------------------------------- */
+
+/* A user-based and an item-based model of the same ratings, with the
+** weights that blend their answers:
+**   8 bytes "RBMPAIR\0", u32 format_version, f64 w_rating, f64 w_like,
+**   u64 length + a model blob (user-based), u64 length + a model blob
+**   (item-based), u64 checksum of every byte before it. */
+static const char PAIR_MAGIC[8] = {'R', 'B', 'M', 'P', 'A', 'I', 'R', 0};
+
+int rbm_blob_is_pair(const void *blob, size_t n) {
+  return blob && n >= 8 && memcmp(blob, PAIR_MAGIC, 8) == 0;
+}
+
+int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n) {
+  unsigned char *half[2] = {NULL, NULL};
+  size_t len[2] = {0, 0};
+  const rbm_model *m[2] = {p->user_half, p->item_half};
+  int rc = RBM_OK;
+  for (int h = 0; h < 2 && rc == RBM_OK; h++)
+    rc = rbm_model_save(m[h], &half[h], &len[h]);
+  writer w = {NULL, 0};
+  if (rc == RBM_OK) {
+    w.p = malloc(8 + 4 + 16 + 16 + len[0] + len[1] + 8);
+    if (!w.p) rc = RBM_NOMEM;
+  }
+  if (rc == RBM_OK) {
+    put_bytes(&w, PAIR_MAGIC, 8);
+    put_u32(&w, RBM_FORMAT_VERSION);
+    put_f64(&w, p->w_rating);
+    put_f64(&w, p->w_like);
+    for (int h = 0; h < 2; h++) {
+      put_u64(&w, len[h]);
+      put_bytes(&w, half[h], len[h]);
+    }
+    put_u64(&w, checksum(w.p, w.n));
+    *blob = w.p;
+    *n = w.n;
+  }
+  free(half[0]);
+  free(half[1]);
+  return rc;
+}
+
+int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
+                  size_t errlen) {
+  reader r = {blob, n, 0};
+  memset(p, 0, sizeof *p);
+  if (!rbm_blob_is_pair(blob, n) || n < 8 + 4 + 16 + 16 + 8) {
+    snprintf(err, errlen, "not an rbm model pair (bad magic or too short)");
+    return RBM_CORRUPT;
+  }
+  r.at = n - 8;
+  if (checksum(r.p, n - 8) != get_u64(&r)) {
+    snprintf(err, errlen, "model blob is damaged (checksum mismatch)");
+    return RBM_CORRUPT;
+  }
+  r.at = 8;
+  r.n = n - 8;
+  uint32_t version = get_u32(&r);
+  if (version < 2 || version > RBM_FORMAT_VERSION) {
+    snprintf(err, errlen, "model format version %u; this build reads versions 1 to %d",
+             version, RBM_FORMAT_VERSION);
+    return RBM_CORRUPT;
+  }
+  p->w_rating = get_f64(&r);
+  p->w_like = get_f64(&r);
+  rbm_model **half[2] = {&p->user_half, &p->item_half};
+  for (int h = 0; h < 2; h++) {
+    uint64_t len = has(&r, 8) ? get_u64(&r) : UINT64_MAX;
+    if (len == UINT64_MAX || !has(&r, len)) {
+      rbm_pair_free(p);
+      snprintf(err, errlen, "model blob is truncated");
+      return RBM_CORRUPT;
+    }
+    int rc = rbm_model_load(r.p + r.at, (size_t)len, half[h], err, errlen);
+    if (rc != RBM_OK) {
+      rbm_pair_free(p);
+      return rc;
+    }
+    r.at += (size_t)len;
+  }
+  if (p->user_half->orientation != RBM_ORIENT_USER ||
+      p->item_half->orientation != RBM_ORIENT_ITEM) {
+    rbm_pair_free(p);
+    snprintf(err, errlen, "model pair's halves are not user- and item-based");
+    return RBM_CORRUPT;
+  }
+  return RBM_OK;
+}
+
+void rbm_pair_free(rbm_pair *p) {
+  rbm_model_free(p->user_half);
+  rbm_model_free(p->item_half);
+  memset(p, 0, sizeof *p);
+}

@@ -148,6 +148,36 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
   }
 }
 
+void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
+                      const rbm_ratings *held, const uint8_t *unit_of_code,
+                      float *rating, float *like) {
+  size_t longest = 1, F = m->n_hidden, K = m->n_units;
+  for (uint32_t u = 0; u < train->users.n; u++)
+    if (train->row[u + 1] - train->row[u] > longest)
+      longest = (size_t)(train->row[u + 1] - train->row[u]);
+  uint8_t *units = malloc(longest);
+  float *hidden = malloc(F * sizeof *hidden), probs[RBM_MAX_VALUES];
+  for (uint32_t u = 0; units && hidden && u < held->users.n; u++) {
+    size_t n = (size_t)(train->row[u + 1] - train->row[u]);
+    const uint32_t *items = train->col_item + train->row[u];
+    for (size_t q = 0; q < n; q++)
+      units[q] = unit_of_code[train->col_code[train->row[u] + q]];
+    if (n) rbm_fold_in(m, n, items, units, hidden);
+    for (uint64_t j = held->row[u]; j < held->row[u + 1]; j++) {
+      if (n) {
+        rbm_item_probs(m, hidden, held->col_item[j], probs);
+      } else {
+        rbm_prior_probs(m, held->col_item[j], probs);
+      }
+      rating[j] = (float)rbm_expected_rating(m, probs);
+      like[j] = (float)rbm_like_probability(m, probs);
+    }
+  }
+  free(units);
+  free(hidden);
+  (void)K;
+}
+
 double rbm_expected_rating(const rbm_model *m, const float *probs) {
   double r = 0;
   for (uint32_t k = 0; k < m->n_units; k++) r += probs[k] * m->unit_value[k];
@@ -308,10 +338,12 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
   return rc;
 }
 
-int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
-                        const float *hidden, const uint8_t *placed,
-                        const float *row_prior, const uint8_t *skip, size_t k,
-                        rbm_recommendation *out, size_t *n_out) {
+int rbm_recommend_items_blend(const rbm_model *m, uint32_t user, size_t n,
+                              const float *hidden, const uint8_t *placed,
+                              const float *row_prior, const uint8_t *skip,
+                              const float *other_probs, double w_rating,
+                              double w_like, size_t k,
+                              rbm_recommendation *out, size_t *n_out) {
   size_t K = m->n_units, F = m->n_hidden;
   int known = user < m->n_items;
   float *probs = malloc(ITEMS_PER_BLOCK * K * sizeof *probs);
@@ -331,14 +363,27 @@ int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
       size_t item = j0 + j;
       if (skip && skip[item]) continue;
       const float *p = known && placed[item] ? probs + j * K : row_prior + item * K;
-      rbm_recommendation r = {(uint32_t)item, (float)rbm_like_probability(m, p),
-                              (float)rbm_expected_rating(m, p)};
+      double like = rbm_like_probability(m, p), rating = rbm_expected_rating(m, p);
+      if (other_probs) {
+        const float *q = other_probs + item * K;
+        like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
+        rating = w_rating * rating + (1 - w_rating) * rbm_expected_rating(m, q);
+      }
+      rbm_recommendation r = {(uint32_t)item, (float)like, (float)rating};
       rec_offer(out, n_out, k, &r);
     }
   }
   rec_sort(out, *n_out);
   free(probs);
   return RBM_OK;
+}
+
+int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
+                        const float *hidden, const uint8_t *placed,
+                        const float *row_prior, const uint8_t *skip, size_t k,
+                        rbm_recommendation *out, size_t *n_out) {
+  return rbm_recommend_items_blend(m, user, n, hidden, placed, row_prior, skip,
+                                   NULL, 1, 1, k, out, n_out);
 }
 
 /* ---- BLAS identification ------------------------------------------- */

@@ -945,6 +945,10 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     snprintf(err, errlen, "no ratings to train on");
     return RBM_ERROR;
   }
+  if (cfg->orientation == RBM_ORIENT_BOTH) {
+    snprintf(err, errlen, "orientation 'both' is two trainings, one per half");
+    return RBM_ERROR;
+  }
   t.cfg = cfg;
   t.r = r;
   t.n_workers = cfg->threads;

@@ -34,10 +34,10 @@ typedef struct pointwise {
   uint8_t *like;
 } pointwise;
 
-/* One held-out rating predicted from probs. */
-static void add_rating(pointwise *pw, const rbm_model *m, const float *probs,
-                       double value) {
-  double p = rbm_like_probability(m, probs), err = rbm_expected_rating(m, probs) - value;
+/* One held-out rating and its predicted rating and P(like). */
+static void add_rating(pointwise *pw, const rbm_model *m, double rating,
+                       double p, double value) {
+  double err = rating - value;
   int like = value >= m->like_threshold;
   double q = p < 1e-7 ? 1e-7 : p > 1 - 1e-7 ? 1 - 1e-7 : p;
   pw->n += 1;
@@ -70,48 +70,54 @@ typedef struct evaluation {
   rbm_recommendation *top;     /* USERS_PER_BATCH * k */
   size_t n_top[USERS_PER_BATCH];
   uint32_t *relevant;          /* one user's, sorted */
-  uint8_t *item_seen;          /* held-out items counted as unknown */
+  /* Held-out items counted once: unknown to the model (user-based), or
+  ** not placed (item-based). */
+  uint8_t *item_seen;
+  int item_based;              /* folds items in: the counts swap roles */
 } evaluation;
 
-/* Folds held-out user u in, predicts their held-out ratings, and keeps
-** what ranking them needs in batch slot b. */
+/* Predicts held-out user u's ratings, and (user-based models) keeps what
+** ranking them needs in batch slot b. */
 static int predict_user(evaluation *e, uint32_t u, size_t b, char **err) {
   const rbm_model *m = e->m;
   const rbm_ratings *ho = e->ho;
   rbm_key key = rbm_keys_get(&ho->users, u);
-  const float *h;
-  const uint32_t *rated;
-  size_t n_rated;
-  int rc = rbm_user_reader_fold(e->rd, &key, &h, &rated, &n_rated, err);
-  if (rc != SQLITE_OK) return rc;
-  if (!h) e->users_unplaced++;
-  float *hidden = e->hidden + b * m->n_hidden;
-  if (h) memcpy(hidden, h, m->n_hidden * sizeof *hidden);
-  /* The reader's buffers are reused for the next user: copy. */
-  free(e->rated[b]);
-  e->rated[b] = malloc((n_rated ? n_rated : 1) * sizeof **e->rated);
-  if (!e->rated[b]) return SQLITE_NOMEM;
-  if (n_rated) memcpy(e->rated[b], rated, n_rated * sizeof *rated);
-  e->q[b].hidden = h ? hidden : NULL;
-  e->q[b].rated = e->rated[b];
-  e->q[b].n_rated = n_rated;
-  e->batch_user[b] = u;
-
-  float probs[RBM_MAX_VALUES];
+  int rc;
+  if (!rbm_user_reader_ranks_items(e->rd)) {
+    const float *h;
+    const uint32_t *rated;
+    size_t n_rated;
+    rc = rbm_user_reader_fold(e->rd, &key, &h, &rated, &n_rated, err);
+    if (rc != SQLITE_OK) return rc;
+    float *hidden = e->hidden + b * m->n_hidden;
+    if (h) memcpy(hidden, h, m->n_hidden * sizeof *hidden);
+    /* The reader's buffers are reused for the next user: copy. */
+    free(e->rated[b]);
+    e->rated[b] = malloc((n_rated ? n_rated : 1) * sizeof **e->rated);
+    if (!e->rated[b]) return SQLITE_NOMEM;
+    if (n_rated) memcpy(e->rated[b], rated, n_rated * sizeof *rated);
+    e->q[b].hidden = h ? hidden : NULL;
+    e->q[b].rated = e->rated[b];
+    e->q[b].n_rated = n_rated;
+    e->batch_user[b] = u;
+  }
+  int user_counted = 0;
   for (uint64_t j = ho->row[u]; j < ho->row[u + 1]; j++) {
     rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
-    int64_t i = rbm_keys_find(&m->items, &ik);
-    if (i < 0) {
-      if (!e->item_seen[ho->col_item[j]]) e->items_unknown++;
-      e->item_seen[ho->col_item[j]] = 1;
-      rbm_prior_probs(m, UINT32_MAX, probs);
-    } else if (!h) {
-      rbm_prior_probs(m, (uint32_t)i, probs);
-    } else {
-      rbm_item_probs(m, h, (uint32_t)i, probs);
-    }
-    if (i < 0 || !h) e->ratings_unplaced++;
-    add_rating(&e->pw, m, probs, ho->values[ho->col_code[j]]);
+    double rating, like;
+    int unplaced, unknown;
+    rc = rbm_user_reader_predict(e->rd, &key, &ik, &rating, &like, &unplaced,
+                                 &unknown, err);
+    if (rc != SQLITE_OK) return rc;
+    /* The user's flag and the item's, whichever side is folded in. */
+    int user_flag = e->item_based ? unknown : unplaced;
+    int item_flag = e->item_based ? unplaced : unknown;
+    if (user_flag && !user_counted) e->users_unplaced++;
+    user_counted |= user_flag;
+    if (item_flag && !e->item_seen[ho->col_item[j]]) e->items_unknown++;
+    if (item_flag) e->item_seen[ho->col_item[j]] = 1;
+    if (unplaced || unknown) e->ratings_unplaced++;
+    add_rating(&e->pw, m, rating, like, ho->values[ho->col_code[j]]);
   }
   return SQLITE_OK;
 }
@@ -138,10 +144,10 @@ static int rank_batch(evaluation *e, size_t n) {
   return SQLITE_OK;
 }
 
-/* Item-based models: ranks each user of ho_users (held out, by user) over
-** the source's items and adds their ranking metrics. */
-static int rank_item_based(evaluation *e, const rbm_ratings *ho_users,
-                           char **err) {
+/* Item-based and 'both' models: ranks each held-out user over the
+** source's items and adds their ranking metrics. */
+static int rank_item_based(evaluation *e, char **err) {
+  const rbm_ratings *ho_users = e->ho;
   size_t k = e->rank.k;
   rbm_recommendation *top = malloc((k ? k : 1) * sizeof *top);
   uint32_t *rows = malloc((k ? k : 1) * sizeof *rows);
@@ -191,18 +197,18 @@ static char *result_json(const evaluation *e, const char *name) {
   rbm_append_json_string(s, name);
   /* Folded in are users (user-based) or items (item-based); the other
   ** side is what the model may not know. */
-  int item_based = m->orientation == RBM_ORIENT_ITEM;
+  int item_based = e->item_based;
   sqlite3_str_appendf(s,
                       ",\"ratings\":%llu,\"users\":%u,\"items\":%u,"
                       "\"%s_unplaced\":%llu,\"%s_unknown\":%llu,"
                       "\"ratings_from_priors\":%llu",
-                      (unsigned long long)e->ho->n,
-                      item_based ? e->ho->items.n : e->ho->users.n,
-                      item_based ? e->ho->users.n : e->ho->items.n,
-                      item_based ? "items" : "users",
-                      (unsigned long long)e->users_unplaced,
+                      (unsigned long long)e->ho->n, e->ho->users.n,
+                      e->ho->items.n, item_based ? "items" : "users",
+                      (unsigned long long)(item_based ? e->items_unknown
+                                                      : e->users_unplaced),
                       item_based ? "users" : "items",
-                      (unsigned long long)e->items_unknown,
+                      (unsigned long long)(item_based ? e->users_unplaced
+                                                      : e->items_unknown),
                       (unsigned long long)e->ratings_unplaced);
   append_number(s, "rmse", softmax ? sqrt(pw->sq_err / pw->n) : NAN);
   append_number(s, "mae", softmax ? pw->abs_err / pw->n : NAN);
@@ -231,30 +237,20 @@ static char *result_json(const evaluation *e, const char *name) {
 int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
                         int k, char **json, char **err) {
   rbm_served *served = NULL;
-  rbm_ratings ho, ho_users;
+  rbm_ratings ho;
   evaluation e;
   memset(&ho, 0, sizeof ho);
-  memset(&ho_users, 0, sizeof ho_users);
   memset(&e, 0, sizeof e);
   *json = NULL;
   int rc = rbm_served_by_name(db, name, &served, err);
   if (rc != SQLITE_OK) goto done;
   e.m = rbm_served_model(served);
-  /* An item-based model folds items in: its held-out ratings are read by
-  ** item (and, for the ranking, by user as well). */
-  int item_based = e.m->orientation == RBM_ORIENT_ITEM;
-  rbm_source read_as = *src;
-  if (item_based) {
-    read_as.user = src->item;
-    read_as.item = src->user;
-    read_as.by_item = 1;
-  }
-  rc = rbm_read_source(db, &read_as, NULL, 1, &ho, err);
-  if (rc == SQLITE_OK && item_based && k > 0)
-    rc = rbm_read_source(db, src, NULL, 1, &ho_users, err);
+  rc = rbm_read_source(db, src, NULL, 1, &ho, err);
   if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
   if (rc != SQLITE_OK) goto done;
   e.ho = &ho;
+  e.item_based = e.m->orientation == RBM_ORIENT_ITEM;
+  int ranks_items = rbm_user_reader_ranks_items(e.rd);
   e.rank.k = (size_t)k;
   size_t longest = 1;
   for (uint32_t u = 0; u < ho.users.n; u++)
@@ -274,10 +270,9 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
     size_t n = ho.users.n - u0 < USERS_PER_BATCH ? ho.users.n - u0 : USERS_PER_BATCH;
     for (size_t b = 0; rc == SQLITE_OK && b < n; b++)
       rc = predict_user(&e, u0 + (uint32_t)b, b, err);
-    if (rc == SQLITE_OK && e.rank.k && !item_based) rc = rank_batch(&e, n);
+    if (rc == SQLITE_OK && e.rank.k && !ranks_items) rc = rank_batch(&e, n);
   }
-  if (rc == SQLITE_OK && e.rank.k && item_based)
-    rc = rank_item_based(&e, &ho_users, err);
+  if (rc == SQLITE_OK && e.rank.k && ranks_items) rc = rank_item_based(&e, err);
   if (rc == SQLITE_OK) {
     *json = result_json(&e, name);
     if (!*json) rc = SQLITE_NOMEM;
@@ -294,6 +289,5 @@ done:
   rbm_user_reader_close(e.rd);
   if (served) rbm_served_release(served);
   rbm_ratings_free(&ho);
-  rbm_ratings_free(&ho_users);
   return rc;
 }

@@ -197,27 +197,11 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = SQLITE_OK;
     goto done;
   }
-  if (m->orientation == RBM_ORIENT_ITEM) {  /* fold the item, find the user */
-    rbm_key swap = user;
-    user = item;
-    item = swap;
-  }
-  const float *hidden;
-  const uint32_t *rated;
-  size_t n_rated;
-  rc = rbm_user_reader_fold(rd, &user, &hidden, &rated, &n_rated, &err);
-  if (rc != SQLITE_OK) goto done;
-  float probs[RBM_MAX_VALUES];
-  int64_t i = rbm_keys_find(&m->items, &item);
-  if (i < 0) {
-    rbm_prior_probs(m, UINT32_MAX, probs);
-  } else if (!hidden) {
-    rbm_prior_probs(m, (uint32_t)i, probs);
-  } else {
-    rbm_item_probs(m, hidden, (uint32_t)i, probs);
-  }
-  sqlite3_result_double(ctx, want_like ? rbm_like_probability(m, probs)
-                                       : rbm_expected_rating(m, probs));
+  double rating, like;
+  int unplaced, unknown;
+  rc = rbm_user_reader_predict(rd, &user, &item, &rating, &like, &unplaced,
+                               &unknown, &err);
+  if (rc == SQLITE_OK) sqlite3_result_double(ctx, want_like ? like : rating);
 done:
   if (rc != SQLITE_OK) result_error(ctx, "rbm_predict", rc, err);
   if (fresh)

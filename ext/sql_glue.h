@@ -66,7 +66,9 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
 /* ---- training from SQL (sql_train.c) ---------------------------------- */
 
 typedef struct rbm_trained {
-  rbm_model *model;
+  rbm_model *model;      /* for 'both', the user-based half */
+  rbm_model *item_half;  /* 'both' only, with the blend's weights: */
+  double w_rating, w_like;
   char *summary;     /* JSON: sqlite3_free */
   char *options;     /* JSON: sqlite3_free */
 } rbm_trained;
@@ -110,7 +112,17 @@ rbm_served *rbm_user_reader_served(const rbm_user_reader *rd);
 int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
                          const float **hidden, const uint32_t **rated,
                          size_t *n_rated, char **err);
-/* Item-based models: the user's top k items of the source by P(like),
+/* The answer for (user, item), whatever the model's orientation (blended
+** for 'both'): the expected rating and P(like); *unplaced when the folded-in
+** side could not be placed, *unknown when the model does not know the other
+** (of the user-based half, for 'both'). */
+int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
+                            const rbm_key *item, double *rating, double *like,
+                            int *unplaced, int *unknown, char **err);
+/* Whether rankings go through rbm_user_reader_rank_items (item-based and
+** 'both' models) rather than rbm_recommend. */
+int rbm_user_reader_ranks_items(const rbm_user_reader *rd);
+/* Item-based and 'both' models: the user's top k items of the source by P(like),
 ** leaving out the items they rated; out[].item is a row number for
 ** rbm_user_reader_row_key.  The first call folds every item in. */
 int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,

@@ -16,7 +16,7 @@ typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
 
 /* The words an OPT_CHOICE option takes, in the order of its enum's values. */
 static const char *const VISIBLE_WORDS[] = {"softmax", "binary", NULL};
-static const char *const ORIENTATION_WORDS[] = {"user", "item", NULL};
+static const char *const ORIENTATION_WORDS[] = {"user", "item", "both", NULL};
 
 static const struct option {
   const char *name;
@@ -70,9 +70,17 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
           return SQLITE_OK;
         }
       }
-      *err = sqlite3_mprintf("%s must be '%s' or '%s', not '%s'", opt->name,
-                             opt->words[0], opt->words[1],
-                             value ? value : "NULL");
+      {
+        sqlite3_str *words = sqlite3_str_new(NULL);
+        for (int w = 0; opt->words[w]; w++)
+          sqlite3_str_appendf(words, "%s'%s'",
+                              w == 0 ? "" : opt->words[w + 1] ? ", " : " or ",
+                              opt->words[w]);
+        char *list = sqlite3_str_finish(words);
+        *err = sqlite3_mprintf("%s must be %s, not '%s'", opt->name,
+                               list ? list : "?", value ? value : "NULL");
+        sqlite3_free(list);
+      }
       return SQLITE_ERROR;
     case OPT_BOOL:
       if (value && (!sqlite3_stricmp(value, "true") || !strcmp(value, "1"))) {

@@ -173,7 +173,7 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
 /* Folds the users in and asks the engine for their top k, in chunks so a
 ** long list does not hold every user's hidden vector at once. */
 #define CHUNK 1024
-/* Item-based models: each user's top k of the source's items. */
+/* Item-based and 'both' models: each user's top k of the source's items. */
 static int answer_item_based(rec_cursor *c, char **err) {
   const rbm_keys *items;
   int rc = rbm_user_reader_all_users(c->rd, &items, err);
@@ -197,7 +197,7 @@ static int answer_item_based(rec_cursor *c, char **err) {
 
 static int answer(rec_cursor *c, char **err) {
   const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
-  if (m->orientation == RBM_ORIENT_ITEM) return answer_item_based(c, err);
+  if (rbm_user_reader_ranks_items(c->rd)) return answer_item_based(c, err);
   size_t n = c->users.n, F = m->n_hidden;
   size_t k = c->k < (sqlite3_int64)m->n_items ? (size_t)c->k : m->n_items;
   c->stride = k;
@@ -306,7 +306,7 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
   switch (col) {
     case COL_ITEM: {
-      rbm_key k = m->orientation == RBM_ORIENT_ITEM
+      rbm_key k = rbm_user_reader_ranks_items(c->rd)
                       ? rbm_user_reader_row_key(c->rd, r->item)
                       : rbm_keys_get(&m->items, r->item);
       rbm_result_key(ctx, &k);

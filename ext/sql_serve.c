@@ -40,6 +40,11 @@ struct rbm_served {
   char *name;           /* under which it is cached; NULL if not cached */
   int threads;          /* the model's threads option: OpenBLAS's threads */
   snapshot *snap;
+  /* Orientation 'both': model is the user-based half, partner serves the
+  ** item-based one, and answers are blended with these weights (on the
+  ** item-based half). */
+  struct rbm_served *partner;
+  double w_rating, w_like;
 };
 
 /* Per-connection cache: models by name. */
@@ -79,6 +84,7 @@ static void snapshot_release(snapshot *sn) {
 
 void rbm_served_release(rbm_served *s) {
   if (!s || --s->ref > 0) return;
+  rbm_served_release(s->partner);
   rbm_model_free(s->model);
   rbm_source_free(&s->src);
   sqlite3_free(s->name);
@@ -115,19 +121,46 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
   s->ref = 1;
   s->uid = uid;
   s->threads = threads > 0 ? threads : 1;
-  int rc = rbm_model_load(blob, (size_t)(nblob > 0 ? nblob : 0), &s->model,
-                          msg, sizeof msg);
+  int rc;
+  if (rbm_blob_is_pair(blob, (size_t)(nblob > 0 ? nblob : 0))) {
+    rbm_pair pair;
+    rc = rbm_pair_load(blob, (size_t)nblob, &pair, msg, sizeof msg);
+    if (rc == RBM_OK) {
+      s->model = pair.user_half;
+      s->w_rating = pair.w_rating;
+      s->w_like = pair.w_like;
+      /* The item-based half, served as an item-based model would be. */
+      rbm_served *half = calloc(1, sizeof *half);
+      if (!half || rbm_source_copy(&half->src, src) != SQLITE_OK) {
+        free(half);
+        rbm_model_free(pair.item_half);
+        rbm_served_release(s);
+        *err = sqlite3_mprintf("out of memory");
+        return SQLITE_NOMEM;
+      }
+      half->ref = 1;
+      half->uid = uid;
+      half->threads = s->threads;
+      half->model = pair.item_half;
+      s->partner = half;
+    }
+  } else {
+    rc = rbm_model_load(blob, (size_t)(nblob > 0 ? nblob : 0), &s->model, msg,
+                        sizeof msg);
+  }
   if (rc != RBM_OK) {
     rbm_served_release(s);
     *err = sqlite3_mprintf("%s", msg);
     return rc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
   }
-  if (s->model->orientation == RBM_ORIENT_ITEM) {
+  rbm_served *item_based = s->partner ? s->partner
+                           : s->model->orientation == RBM_ORIENT_ITEM ? s : NULL;
+  if (item_based) {
     /* What is folded in is an item, over the users who rated it. */
-    char *user = s->src.user;
-    s->src.user = s->src.item;
-    s->src.item = user;
-    s->src.by_item = 1;
+    char *user = item_based->src.user;
+    item_based->src.user = item_based->src.item;
+    item_based->src.item = user;
+    item_based->src.by_item = 1;
   }
   *out = s;
   return SQLITE_OK;
@@ -331,6 +364,8 @@ struct rbm_user_reader {
   int placed, have_last;
   rbm_key last;
   char *last_text;
+  struct rbm_user_reader *partner;  /* 'both': the item-based half's */
+  float *other_probs;   /* 'both': the user-based half's answers per row */
   /* Item-based models: every item of the source folded in, once (rows
   ** are the snapshot's "users", which are items here). */
   struct all_rows {
@@ -352,6 +387,8 @@ rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
 
 void rbm_user_reader_close(rbm_user_reader *rd) {
   if (!rd) return;
+  rbm_user_reader_close(rd->partner);
+  free(rd->other_probs);
   sqlite3_finalize(rd->by_user);
   snapshot_release(rd->snap);
   rbm_served_release(rd->s);
@@ -417,6 +454,13 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
     if (rc != SQLITE_OK) {
       rbm_user_reader_close(rd);
       return rc;
+    }
+  }
+  if (s->partner) {
+    int prc = rbm_user_reader_open(db, s->partner, &rd->partner, err);
+    if (prc != SQLITE_OK) {
+      rbm_user_reader_close(rd);
+      return prc;
     }
   }
   *out = rd;
@@ -599,34 +643,135 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
   return SQLITE_OK;
 }
 
+/* 'both': the user-based half's answers for every row of the item-based
+** half (ir), for user, into rd->other_probs. */
+static int other_half_probs(rbm_user_reader *rd, rbm_user_reader *ir,
+                            const rbm_key *user, char **err) {
+  const rbm_model *m = rd->s->model;
+  size_t n = ir->all.n, K = m->n_units;
+  if (!rd->other_probs) {
+    rd->other_probs = malloc((n ? n : 1) * K * sizeof *rd->other_probs);
+    if (!rd->other_probs) {
+      *err = sqlite3_mprintf("out of memory");
+      return SQLITE_NOMEM;
+    }
+  }
+  const float *h;
+  const uint32_t *rated;
+  size_t n_rated;
+  int rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
+  if (rc != SQLITE_OK) return rc;
+  float *all = h ? malloc((size_t)m->n_items * K * sizeof *all) : NULL;
+  if (h && !all) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  if (h) rbm_all_item_probs(m, h, all);
+  for (uint32_t j = 0; j < n; j++) {
+    rbm_key key = rbm_keys_get(&ir->snap->r.users, j);
+    int64_t i = rbm_keys_find(&m->items, &key);
+    float *p = rd->other_probs + (size_t)j * K;
+    if (i >= 0 && h) {
+      memcpy(p, all + (size_t)i * K, K * sizeof *p);
+    } else {
+      rbm_prior_probs(m, i >= 0 ? (uint32_t)i : UINT32_MAX, p);
+    }
+  }
+  free(all);
+  return SQLITE_OK;
+}
+
 int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
                                size_t k, rbm_recommendation *out,
                                size_t *n_out, char **err) {
-  struct all_rows *a = &rd->all;
+  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  struct all_rows *a = &ir->all;
   if (!a->ready) {
-    int rc = fold_all_rows(rd, err);
+    int rc = fold_all_rows(ir, err);
     if (rc != SQLITE_OK) return rc;
   }
-  const rbm_model *m = rd->s->model;
+  if (rd->partner) {
+    int rc = other_half_probs(rd, ir, user, err);
+    if (rc != SQLITE_OK) return rc;
+  }
+  const rbm_model *m = ir->s->model;
   memset(a->skip, 0, a->n);
-  int64_t col = rbm_keys_find(&rd->snap->r.items, user);
+  int64_t col = rbm_keys_find(&ir->snap->r.items, user);
   if (col >= 0)  /* the items the user rated */
     for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
       a->skip[a->col_rows[q]] = 1;
   int64_t v = rbm_keys_find(&m->items, user);
-  if (rbm_recommend_items(m, v < 0 ? UINT32_MAX : (uint32_t)v, a->n, a->hidden,
-                          a->placed, a->prior, a->skip, k, out,
-                          n_out) != RBM_OK) {
+  if (rbm_recommend_items_blend(m, v < 0 ? UINT32_MAX : (uint32_t)v, a->n,
+                                a->hidden, a->placed, a->prior, a->skip,
+                                rd->partner ? rd->other_probs : NULL,
+                                rd->s->w_rating, rd->s->w_like, k, out,
+                                n_out) != RBM_OK) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }
 
+int rbm_user_reader_ranks_items(const rbm_user_reader *rd) {
+  return rd->partner || rd->s->model->orientation == RBM_ORIENT_ITEM;
+}
+
 rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row) {
-  return rbm_keys_get(&rd->snap->r.users, row);
+  const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  return rbm_keys_get(&ir->snap->r.users, row);
 }
 
 int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key) {
-  return rd->snap ? rbm_keys_find(&rd->snap->r.users, key) : -1;
+  const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  return ir->snap ? rbm_keys_find(&ir->snap->r.users, key) : -1;
+}
+
+/* One model's answer (unit probabilities) for (user, item). */
+static int answer_one(rbm_user_reader *rd, const rbm_key *user,
+                      const rbm_key *item, float *probs, int *unplaced,
+                      int *unknown, char **err) {
+  const rbm_model *m = rd->s->model;
+  if (m->orientation == RBM_ORIENT_ITEM) {  /* fold the item, find the user */
+    const rbm_key *swap = user;
+    user = item;
+    item = swap;
+  }
+  const float *hidden;
+  const uint32_t *rated;
+  size_t n_rated;
+  int rc = rbm_user_reader_fold(rd, user, &hidden, &rated, &n_rated, err);
+  if (rc != SQLITE_OK) return rc;
+  int64_t i = rbm_keys_find(&m->items, item);
+  *unknown = i < 0;
+  *unplaced = !hidden;
+  if (i < 0) {
+    rbm_prior_probs(m, UINT32_MAX, probs);
+  } else if (!hidden) {
+    rbm_prior_probs(m, (uint32_t)i, probs);
+  } else {
+    rbm_item_probs(m, hidden, (uint32_t)i, probs);
+  }
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
+                            const rbm_key *item, double *rating, double *like,
+                            int *unplaced, int *unknown, char **err) {
+  const rbm_model *m = rd->s->model;
+  float probs[RBM_MAX_VALUES];
+  int rc = answer_one(rd, user, item, probs, unplaced, unknown, err);
+  if (rc != SQLITE_OK) return rc;
+  *rating = rbm_expected_rating(m, probs);
+  *like = rbm_like_probability(m, probs);
+  if (rd->partner) {
+    int up, uk;
+    rc = answer_one(rd->partner, user, item, probs, &up, &uk, err);
+    if (rc != SQLITE_OK) return rc;
+    const rbm_model *mi = rd->partner->s->model;
+    *rating = rd->s->w_rating * rbm_expected_rating(mi, probs) +
+              (1 - rd->s->w_rating) * *rating;
+    *like = rd->s->w_like * rbm_like_probability(mi, probs) +
+            (1 - rd->s->w_like) * *like;
+  }
+  return SQLITE_OK;
 }

@@ -29,7 +29,9 @@ int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const rbm_trained *t,
   size_t nblob = 0;
   sqlite3_int64 uid;
   int rc;
-  if (rbm_model_save(t->model, &blob, &nblob) != RBM_OK) {
+  rbm_pair pair = {t->model, t->item_half, t->w_rating, t->w_like};
+  if ((t->item_half ? rbm_pair_save(&pair, &blob, &nblob)
+                    : rbm_model_save(t->model, &blob, &nblob)) != RBM_OK) {
     *err = sqlite3_mprintf("out of memory");
     rc = SQLITE_NOMEM;
   } else if (nblob > 2147483647u) {

@@ -9,7 +9,9 @@
 */
 #include "sql_glue.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -183,9 +185,321 @@ static char *values_json(const rbm_ratings *r) {
 
 void rbm_trained_free(rbm_trained *t) {
   rbm_model_free(t->model);
+  rbm_model_free(t->item_half);
   sqlite3_free(t->summary);
   sqlite3_free(t->options);
   memset(t, 0, sizeof *t);
+}
+
+/* Reads src as the orientation wants it: an item-based model is the
+** user-based engine on the ratings read with users and items swapped. */
+static int read_oriented(sqlite3 *db, const rbm_source *src, int by_item,
+                         int threads, rbm_ratings *r, char **err) {
+  rbm_source read_as = *src;
+  if (by_item) {
+    read_as.user = src->item;
+    read_as.item = src->user;
+    read_as.by_item = 1;
+  }
+  memset(r, 0, sizeof *r);
+  return rbm_read_source(db, &read_as, NULL, threads, r, err);
+}
+
+/* One rbm_train, interruptible, with its epochs in rbm_training_log under
+** log_name. */
+static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
+                     const rbm_ratings *r, rbm_model **model,
+                     rbm_train_report *rep, char **err) {
+  train_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.name = log_name;
+  ctx.epochs = cfg->epochs;
+  ctx.verbose = cfg->verbose;
+  int rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &ctx.probe, NULL);
+  if (rc != SQLITE_OK) {
+    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  log_open(&ctx.log, db, log_name);
+  rbm_train_hooks hooks = {&ctx, should_stop, on_epoch};
+  char msg[256];
+  int trc = rbm_train(cfg, r, &hooks, model, rep, msg, sizeof msg);
+  sqlite3_finalize(ctx.probe);
+  rc = log_close(&ctx.log, db, log_name, err);
+  if (trc != RBM_OK) {
+    sqlite3_free(*err);
+    *err = sqlite3_mprintf("%s", msg);
+    return trc == RBM_STOPPED ? SQLITE_INTERRUPT
+           : trc == RBM_NOMEM ? SQLITE_NOMEM
+                              : SQLITE_ERROR;
+  }
+  return rc;
+}
+
+/* The summary's first members, the same for every orientation. */
+static void summary_head(sqlite3_str *s, const char *name, const rbm_ratings *r,
+                         int by_item, const rbm_model *m, const char *orientation,
+                         const rbm_train_report *rep, double seconds,
+                         double ingest) {
+  char *values = values_json(r);
+  sqlite3_str_appendall(s, "{\"model\":");
+  rbm_append_json_string(s, name);
+  sqlite3_str_appendf(
+      s,
+      ",\"users\":%u,\"items\":%u,\"ratings\":%llu,"
+      "\"duplicates_dropped\":%llu,\"rating_values\":%s,\"visible\":\"%s\","
+      "\"orientation\":\"%s\",\"hidden\":%u,\"epochs_run\":%d,\"threads\":%d,"
+      "\"seconds\":%.3f,\"ingest_seconds\":%.3f,",
+      by_item ? r->items.n : r->users.n, by_item ? r->users.n : r->items.n,
+      (unsigned long long)r->n, (unsigned long long)r->n_duplicates,
+      values ? values : "[]",
+      m->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax", orientation,
+      m->n_hidden, rep->epochs_run, rep->threads, seconds, ingest);
+  sqlite3_free(values);
+}
+
+static void summary_fit(sqlite3_str *s, const rbm_model *m,
+                        const rbm_train_report *rep) {
+  if (m->visible == RBM_VISIBLE_BINARY) {
+    sqlite3_str_appendall(s, "\"train_rmse\":null,");
+  } else {
+    sqlite3_str_appendf(s, "\"train_rmse\":%.4f,", rep->train_rmse);
+  }
+  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f,\"train_measured_on\":%llu",
+                      rep->train_like_accuracy,
+                      (unsigned long long)rep->fit_ratings);
+  if (rep->validation.ratings) {
+    sqlite3_str_appendf(s,
+                        ",\"best_epoch\":%d,\"validation_rmse\":%.4f,"
+                        "\"validation_mae\":%.4f,\"validation_like_accuracy\":%.4f,"
+                        "\"validation_ratings\":%llu",
+                        rep->best_epoch, rep->validation.rmse, rep->validation.mae,
+                        rep->validation.like_accuracy,
+                        (unsigned long long)rep->validation.ratings);
+  } else {
+    sqlite3_str_appendall(s, ",\"best_epoch\":null,\"validation_rmse\":null,"
+                             "\"validation_mae\":null,"
+                             "\"validation_like_accuracy\":null,"
+                             "\"validation_ratings\":0");
+  }
+}
+
+static int finish_summary(sqlite3_str *s, const rbm_config *cfg,
+                          rbm_trained *out, char **err) {
+  sqlite3_str_appendchar(s, 1, '}');
+  out->summary = sqlite3_str_finish(s);
+  out->options = rbm_options_to_json(cfg);
+  if (!out->summary || !out->options) {
+    rbm_trained_free(out);
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* ---- orientation 'both' ------------------------------------------------- */
+
+/* Whether the pair (user, item) is in the share held out to fit the blend:
+** decided by the ids and the seed, so the user-ordered and the item-ordered
+** ratings agree on it. */
+static int pair_is_held(const rbm_key *user, const rbm_key *item,
+                        uint64_t seed, double share) {
+  uint64_t h = rbm_key_hash(user) * 0x9e3779b97f4a7c15ULL ^ rbm_key_hash(item) ^
+               (seed * 0xbf58476d1ce4e5b9ULL);
+  h ^= h >> 31;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 29;
+  return (double)(h >> 11) * (1.0 / 9007199254740992.0) < share;
+}
+
+/* The ratings of r whose pairs are held out (held 1) or not (held 0), as
+** CSR arrays borrowing r's ids and values (free with free_pairs).  by_item:
+** r's users are items. */
+static int filter_pairs(const rbm_ratings *r, int by_item, uint64_t seed,
+                        double share, int held, rbm_ratings *out) {
+  *out = *r;
+  out->user = out->item = NULL;
+  out->code = NULL;
+  out->row = malloc(((size_t)r->users.n + 1) * sizeof *out->row);
+  out->col_item = malloc((r->n ? r->n : 1) * sizeof *out->col_item);
+  out->col_code = malloc(r->n ? r->n : 1);
+  if (!out->row || !out->col_item || !out->col_code) return 0;
+  uint64_t n = 0;
+  for (uint32_t u = 0; u < r->users.n; u++) {
+    out->row[u] = n;
+    rbm_key a = rbm_keys_get(&r->users, u);
+    for (uint64_t j = r->row[u]; j < r->row[u + 1]; j++) {
+      rbm_key b = rbm_keys_get(&r->items, r->col_item[j]);
+      if (pair_is_held(by_item ? &b : &a, by_item ? &a : &b, seed, share) != held)
+        continue;
+      out->col_item[n] = r->col_item[j];
+      out->col_code[n++] = r->col_code[j];
+    }
+  }
+  out->row[r->users.n] = n;
+  out->n = n;
+  return 1;
+}
+
+static void free_pairs(rbm_ratings *r) {
+  free(r->row);
+  free(r->col_item);
+  free(r->col_code);
+  memset(r, 0, sizeof *r);
+}
+
+/* What each rating code is as a unit of m. */
+static void units_of_codes(const rbm_model *m, const rbm_ratings *r,
+                           uint8_t *unit_of_code) {
+  for (uint32_t c = 0; c < r->n_values; c++)
+    unit_of_code[c] = (uint8_t)rbm_unit_of_value(m, r->values[c]);
+}
+
+/* The blend's weights, by least squares on the held-out pairs: w for the
+** item-based answer a, 1 - w for the user-based b, against target t. */
+typedef struct blend_sums {
+  double n, ab, aa, sq_user, sq_item;
+} blend_sums;
+
+static void blend_add(blend_sums *s, double a, double b, double t) {
+  s->n += 1;
+  s->ab += (t - b) * (a - b);
+  s->aa += (a - b) * (a - b);
+  s->sq_user += (b - t) * (b - t);
+  s->sq_item += (a - t) * (a - t);
+}
+
+static double blend_weight(const blend_sums *s) {
+  double w = s->aa > 0 ? s->ab / s->aa : 0.5;
+  return w < 0 ? 0 : w > 1 ? 1 : w;
+}
+
+/* Fits the weights: both halves trained without the held-out pairs,
+** predicting them. */
+static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
+                     const rbm_ratings *by_user, const rbm_ratings *by_item,
+                     rbm_trained *out, blend_sums *rating, blend_sums *like,
+                     char **err) {
+  double share = cfg->validation > 0 ? cfg->validation : 0.1;
+  rbm_ratings ut, uh, it, ih;
+  memset(&ut, 0, sizeof ut);
+  memset(&uh, 0, sizeof uh);
+  memset(&it, 0, sizeof it);
+  memset(&ih, 0, sizeof ih);
+  rbm_model *mu = NULL, *mi = NULL;
+  float *ru = NULL, *lu = NULL, *ri = NULL, *li = NULL;
+  rbm_train_report rep;
+  rbm_config half = *cfg;
+  half.validation = 0;
+  char *user_log = sqlite3_mprintf("%s/blend-fit user", name);
+  char *item_log = sqlite3_mprintf("%s/blend-fit item", name);
+  int rc = user_log && item_log && filter_pairs(by_user, 0, cfg->seed, share, 0, &ut) &&
+                   filter_pairs(by_user, 0, cfg->seed, share, 1, &uh) &&
+                   filter_pairs(by_item, 1, cfg->seed, share, 0, &it) &&
+                   filter_pairs(by_item, 1, cfg->seed, share, 1, &ih)
+               ? SQLITE_OK
+               : SQLITE_NOMEM;
+  half.orientation = RBM_ORIENT_USER;
+  if (rc == SQLITE_OK) rc = train_one(db, user_log, &half, &ut, &mu, &rep, err);
+  half.orientation = RBM_ORIENT_ITEM;
+  if (rc == SQLITE_OK) rc = train_one(db, item_log, &half, &it, &mi, &rep, err);
+  if (rc == SQLITE_OK) {
+    ru = malloc((uh.n ? uh.n : 1) * sizeof *ru);
+    lu = malloc((uh.n ? uh.n : 1) * sizeof *lu);
+    ri = malloc((ih.n ? ih.n : 1) * sizeof *ri);
+    li = malloc((ih.n ? ih.n : 1) * sizeof *li);
+    if (!ru || !lu || !ri || !li) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    uint8_t unit_u[RBM_MAX_VALUES], unit_i[RBM_MAX_VALUES];
+    units_of_codes(mu, &ut, unit_u);
+    units_of_codes(mi, &it, unit_i);
+    rbm_predict_held(mu, &ut, &uh, unit_u, ru, lu);
+    rbm_predict_held(mi, &it, &ih, unit_i, ri, li);
+    /* Each item-ordered pair's user-ordered twin, to compare the two. */
+    for (uint32_t x = 0; x < ih.users.n; x++) {
+      rbm_key ikey = rbm_keys_get(&by_item->users, x);
+      int64_t iu = rbm_keys_find(&by_user->items, &ikey);
+      for (uint64_t j = ih.row[x]; j < ih.row[x + 1]; j++) {
+        rbm_key ukey = rbm_keys_get(&by_item->items, ih.col_item[j]);
+        int64_t u = rbm_keys_find(&by_user->users, &ukey);
+        if (u < 0 || iu < 0) continue;
+        for (uint64_t q = uh.row[u]; q < uh.row[u + 1]; q++) {
+          if (uh.col_item[q] != (uint32_t)iu) continue;
+          double value = uh.values[uh.col_code[q]];
+          blend_add(rating, ri[j], ru[q], value);
+          blend_add(like, li[j], lu[q], value >= cfg->like_threshold);
+          break;
+        }
+      }
+    }
+    out->w_rating = blend_weight(rating);
+    out->w_like = blend_weight(like);
+  }
+  if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
+  rbm_model_free(mu);
+  rbm_model_free(mi);
+  free(ru);
+  free(lu);
+  free(ri);
+  free(li);
+  free_pairs(&ut);
+  free_pairs(&uh);
+  free_pairs(&it);
+  free_pairs(&ih);
+  sqlite3_free(user_log);
+  sqlite3_free(item_log);
+  return rc;
+}
+
+/* Orientation 'both': a user-based and an item-based model, and the
+** weights that blend them, fitted on a held-out share of the pairs; then
+** both halves are trained again on every rating. */
+static int train_both(sqlite3 *db, const char *name, const rbm_source *src,
+                      const rbm_config *cfg, rbm_trained *out, char **err) {
+  double start = now_seconds();
+  rbm_ratings by_user, by_item;
+  memset(&by_item, 0, sizeof by_item);
+  int rc = read_oriented(db, src, 0, cfg->threads, &by_user, err);
+  if (rc == SQLITE_OK) rc = read_oriented(db, src, 1, cfg->threads, &by_item, err);
+  double ingest = now_seconds() - start;
+  blend_sums rating = {0}, like = {0};
+  if (rc == SQLITE_OK)
+    rc = fit_blend(db, name, cfg, &by_user, &by_item, out, &rating, &like, err);
+  rbm_config half = *cfg;
+  half.validation = 0;
+  rbm_train_report rep_user, rep_item;
+  char *user_log = sqlite3_mprintf("%s/user", name);
+  char *item_log = sqlite3_mprintf("%s/item", name);
+  if (rc == SQLITE_OK && (!user_log || !item_log)) rc = SQLITE_NOMEM;
+  half.orientation = RBM_ORIENT_USER;
+  if (rc == SQLITE_OK)
+    rc = train_one(db, user_log, &half, &by_user, &out->model, &rep_user, err);
+  half.orientation = RBM_ORIENT_ITEM;
+  if (rc == SQLITE_OK)
+    rc = train_one(db, item_log, &half, &by_item, &out->item_half, &rep_item, err);
+  sqlite3_free(user_log);
+  sqlite3_free(item_log);
+  if (rc == SQLITE_OK) {
+    sqlite3_str *s = sqlite3_str_new(NULL);
+    summary_head(s, name, &by_user, 0, out->model, "both", &rep_user,
+                 now_seconds() - start, ingest);
+    summary_fit(s, out->model, &rep_user);
+    sqlite3_str_appendf(
+        s,
+        ",\"blend\":{\"w_rating\":%!.15g,\"w_like\":%!.15g,\"ratings\":%.0f,"
+        "\"rmse_user\":%.4f,\"rmse_item\":%.4f,\"item_epochs_run\":%d}",
+        out->w_rating, out->w_like, rating.n,
+        rating.n ? sqrt(rating.sq_user / rating.n) : 0,
+        rating.n ? sqrt(rating.sq_item / rating.n) : 0, rep_item.epochs_run);
+    rc = finish_summary(s, cfg, out, err);
+  } else {
+    if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
+    rbm_trained_free(out);
+  }
+  rbm_ratings_free(&by_user);
+  rbm_ratings_free(&by_item);
+  return rc;
 }
 
 int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
@@ -203,103 +517,24 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
                            "different columns");
     return SQLITE_ERROR;
   }
+  if (cfg->orientation == RBM_ORIENT_BOTH)
+    return train_both(db, name, src, cfg, out, err);
   double start = now_seconds();
+  int by_item = cfg->orientation == RBM_ORIENT_ITEM;
   rbm_ratings r;
-  memset(&r, 0, sizeof r);
-  /* An item-based model is the user-based engine on the ratings read with
-  ** users and items swapped: one row per item, over its users. */
-  int item_based = cfg->orientation == RBM_ORIENT_ITEM;
-  rbm_source read_as = *src;
-  if (item_based) {
-    read_as.user = src->item;
-    read_as.item = src->user;
-    read_as.by_item = 1;
-  }
-  int rc = rbm_read_source(db, &read_as, NULL, cfg->threads, &r, err);
-  if (rc != SQLITE_OK) {
-    rbm_ratings_free(&r);
-    return rc;
-  }
+  int rc = read_oriented(db, src, by_item, cfg->threads, &r, err);
   double ingest = now_seconds() - start;
-
-  train_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.name = name;
-  ctx.epochs = cfg->epochs;
-  ctx.verbose = cfg->verbose;
-  rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &ctx.probe, NULL);
-  if (rc != SQLITE_OK) {
-    rbm_ratings_free(&r);
-    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-    return rc;
-  }
-  log_open(&ctx.log, db, name);
-  rbm_train_hooks hooks = {&ctx, should_stop, on_epoch};
   rbm_train_report rep;
-  char msg[256];
-  int trc = rbm_train(cfg, &r, &hooks, &out->model, &rep, msg, sizeof msg);
-  sqlite3_finalize(ctx.probe);
-  rc = log_close(&ctx.log, db, name, err);
-  if (trc != RBM_OK) {
-    rbm_ratings_free(&r);
-    sqlite3_free(*err);
-    *err = sqlite3_mprintf("%s", msg);
-    return trc == RBM_STOPPED ? SQLITE_INTERRUPT
-           : trc == RBM_NOMEM ? SQLITE_NOMEM
-                              : SQLITE_ERROR;
-  }
+  if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, &out->model, &rep, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
+    rbm_trained_free(out);
     return rc;
   }
-
-  char *values = values_json(&r);
-  const rbm_model *m = out->model;
   sqlite3_str *s = sqlite3_str_new(NULL);
-  sqlite3_str_appendall(s, "{\"model\":");
-  rbm_append_json_string(s, name);
-  sqlite3_str_appendf(
-      s,
-      ",\"users\":%u,\"items\":%u,\"ratings\":%llu,"
-      "\"duplicates_dropped\":%llu,\"rating_values\":%s,\"visible\":\"%s\","
-      "\"orientation\":\"%s\",\"hidden\":%u,\"epochs_run\":%d,\"threads\":%d,\"seconds\":%.3f,"
-      "\"ingest_seconds\":%.3f,",
-      item_based ? r.items.n : r.users.n, item_based ? r.users.n : r.items.n,
-      (unsigned long long)r.n,
-      (unsigned long long)r.n_duplicates, values ? values : "[]",
-      m->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax",
-      item_based ? "item" : "user", m->n_hidden,
-      rep.epochs_run, rep.threads, now_seconds() - start, ingest);
-  if (m->visible == RBM_VISIBLE_BINARY) {
-    sqlite3_str_appendall(s, "\"train_rmse\":null,");
-  } else {
-    sqlite3_str_appendf(s, "\"train_rmse\":%.4f,", rep.train_rmse);
-  }
-  sqlite3_str_appendf(s, "\"train_like_accuracy\":%.4f,\"train_measured_on\":%llu",
-                      rep.train_like_accuracy,
-                      (unsigned long long)rep.fit_ratings);
-  if (rep.validation.ratings) {
-    sqlite3_str_appendf(s,
-                        ",\"best_epoch\":%d,\"validation_rmse\":%.4f,"
-                        "\"validation_mae\":%.4f,\"validation_like_accuracy\":%.4f,"
-                        "\"validation_ratings\":%llu}",
-                        rep.best_epoch, rep.validation.rmse, rep.validation.mae,
-                        rep.validation.like_accuracy,
-                        (unsigned long long)rep.validation.ratings);
-  } else {
-    sqlite3_str_appendall(s, ",\"best_epoch\":null,\"validation_rmse\":null,"
-                             "\"validation_mae\":null,"
-                             "\"validation_like_accuracy\":null,"
-                             "\"validation_ratings\":0}");
-  }
-  out->summary = sqlite3_str_finish(s);
-  sqlite3_free(values);
-  out->options = rbm_options_to_json(cfg);
+  summary_head(s, name, &r, by_item, out->model, by_item ? "item" : "user", &rep,
+               now_seconds() - start, ingest);
+  summary_fit(s, out->model, &rep);
   rbm_ratings_free(&r);
-  if (!out->summary || !out->options) {
-    rbm_trained_free(out);
-    *err = sqlite3_mprintf("out of memory");
-    return SQLITE_NOMEM;
-  }
-  return SQLITE_OK;
+  return finish_summary(s, cfg, out, err);
 }

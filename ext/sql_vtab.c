@@ -148,9 +148,10 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
   if (v->cfg.orientation != RBM_ORIENT_USER) {
     /* Its scans fold users in one at a time; item-based models rank
     ** items for a user through rbm_recommend instead. */
-    *err = rbm_errorf("orientation 'item' is not available in the virtual "
+    *err = rbm_errorf("orientation '%s' is not available in the virtual "
                       "table yet: train with rbm_train and use rbm_predict, "
-                      "rbm_recommend and rbm_evaluate");
+                      "rbm_recommend and rbm_evaluate",
+                      v->cfg.orientation == RBM_ORIENT_ITEM ? "item" : "both");
     return SQLITE_ERROR;
   }
   return SQLITE_OK;

@@ -64,7 +64,8 @@ typedef enum rbm_visible {
 ** swapped (rows by item), and the model's "items" are then users. */
 typedef enum rbm_orientation {
   RBM_ORIENT_USER = 0,
-  RBM_ORIENT_ITEM = 1
+  RBM_ORIENT_ITEM = 1,
+  RBM_ORIENT_BOTH = 2   /* a configuration only: trains an rbm_pair */
 } rbm_orientation;
 
 typedef struct rbm_config {
@@ -132,6 +133,8 @@ int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key);
 int64_t rbm_keys_find(const rbm_keys *keys, const rbm_key *key);
 rbm_key rbm_keys_get(const rbm_keys *keys, uint32_t index);
 int rbm_key_equal(const rbm_key *a, const rbm_key *b);
+/* A 64-bit hash of the key, the same on every host. */
+uint64_t rbm_key_hash(const rbm_key *k);
 void rbm_keys_free(rbm_keys *keys);
 
 /* ------------------------------------------------------------------ */
@@ -272,6 +275,14 @@ void rbm_items_probs(const rbm_model *m, const float *hidden, size_t n,
 /* Every item's softmax at once, one GEMV: probs is n_items * n_units. */
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs);
 
+/* For each row u of held (same users and items as train), the mean-field
+** answers for its ratings given u's ratings in train: rating[j] and
+** like[j] in held's CSR order.  A row with no training ratings gets the
+** items' priors. */
+void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
+                      const rbm_ratings *held, const uint8_t *unit_of_code,
+                      float *rating, float *like);
+
 /* Expected rating and P(rating >= like_threshold) from a unit distribution. */
 double rbm_expected_rating(const rbm_model *m, const float *probs);
 double rbm_like_probability(const rbm_model *m, const float *probs);
@@ -346,6 +357,16 @@ int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
                         const float *hidden, const uint8_t *placed,
                         const float *row_prior, const uint8_t *skip, size_t k,
                         rbm_recommendation *out, size_t *n_out);
+/* The same, blended with another model's answers (orientation 'both'):
+** other_probs is n rows of the other model's n_units probabilities, and
+** P(like) = w_like * this model's + (1 - w_like) * the other's, the rating
+** likewise with w_rating (both models share the rating values). */
+int rbm_recommend_items_blend(const rbm_model *m, uint32_t user, size_t n,
+                              const float *hidden, const uint8_t *placed,
+                              const float *row_prior, const uint8_t *skip,
+                              const float *other_probs, double w_rating,
+                              double w_like, size_t k,
+                              rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
@@ -353,6 +374,23 @@ int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
 int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n);
 int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
                    size_t errlen);
+
+/* Orientation 'both': a user-based and an item-based model of the same
+** ratings, whose answers are blended: rating = w_rating * item-based +
+** (1 - w_rating) * user-based, and likewise P(like) with w_like.  Saved as
+** one blob holding the two models' blobs. */
+typedef struct rbm_pair {
+  rbm_model *user_half, *item_half;
+  double w_rating, w_like;
+} rbm_pair;
+
+int rbm_blob_is_pair(const void *blob, size_t n);
+int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n);
+/* Takes p apart on failure (err says why). */
+int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
+                  size_t errlen);
+void rbm_pair_free(rbm_pair *p);
+
 
 /* BLAS identification for rbm_debug(). */
 const char *rbm_blas_config(void);

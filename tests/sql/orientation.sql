@@ -69,7 +69,43 @@ SELECT 'precision agrees', abs(avg(hits / 10.0) - (SELECT json_extract(j, '$."pr
                   JOIN heldout x ON x.user_id = u.user_id AND x.item_id = r.item) AS hits
           FROM (SELECT DISTINCT user_id FROM heldout) u);
 
+-- orientation 'both': a user-based and an item-based half, trained as
+-- those two alone would be, and blended with weights fitted on held-out
+-- pairs.
+CREATE TABLE b AS SELECT rbm_train('mb', 'ratings', 'user_id', 'item_id', 'rating',
+  '{"orientation": "both", "hidden": 10, "epochs": 30, "batch_size": 10}') AS j;
+SELECT 'both', json_extract(j, '$.orientation'), json_extract(j, '$.users'), json_extract(j, '$.items'),
+       json_extract(j, '$.blend.w_rating') BETWEEN 0 AND 1, json_extract(j, '$.blend.w_like') BETWEEN 0 AND 1,
+       json_extract(j, '$.blend.ratings') BETWEEN 0.05 * 1920 AND 0.15 * 1920
+  FROM b;
+SELECT 'user half', json_extract(rbm_train('mu', 'ratings', 'user_id', 'item_id', 'rating',
+  '{"orientation": "user", "hidden": 10, "epochs": 30, "batch_size": 10}'), '$.orientation');
+CREATE TABLE w AS SELECT json_extract(j, '$.blend.w_rating') AS wr, json_extract(j, '$.blend.w_like') AS wl FROM b;
+SELECT 'blended rating', count(*), sum(abs(rbm_predict('mb', user_id, item_id)
+         - (wr * rbm_predict('mi', user_id, item_id) + (1 - wr) * rbm_predict('mu', user_id, item_id))) < 1e-6)
+  FROM unrated, w;
+SELECT 'blended like', count(*), sum(abs(rbm_predict('mb', user_id, item_id, 'like')
+         - (wl * rbm_predict('mi', user_id, item_id, 'like') + (1 - wl) * rbm_predict('mu', user_id, item_id, 'like'))) < 1e-6)
+  FROM unrated, w;
+SELECT 'both top 1000', count(*),
+       (SELECT min(p_like) FROM rbm_recommend('mb', 2, 1000) WHERE item % 2 = 0)
+     > (SELECT max(p_like) FROM rbm_recommend('mb', 2, 1000) WHERE item % 2 = 1),
+       sum(abs(p_like - rbm_predict('mb', 2, item, 'like')) < 1e-6)
+  FROM rbm_recommend('mb', 2, 1000);
+CREATE TABLE evb AS SELECT rbm_evaluate('mb', 'heldout', 'user_id', 'item_id', 'rating') AS j;
+SELECT 'both evaluate', json_extract(j, '$.users_unplaced'), json_extract(j, '$.rmse') < 1.0,
+       abs(json_extract(j, '$.rmse') - (SELECT sqrt(avg((rbm_predict('mb', user_id, item_id) - rating)
+                                                     * (rbm_predict('mb', user_id, item_id) - rating))) FROM heldout)) < 1e-6,
+       abs(json_extract(j, '$."precision@10"') - (SELECT avg(hits / 10.0) FROM (SELECT u.user_id,
+               (SELECT count(*) FROM rbm_recommend('mb', u.user_id, 10) r
+                  JOIN heldout x ON x.user_id = u.user_id AND x.item_id = r.item) AS hits
+          FROM (SELECT DISTINCT user_id FROM heldout) u))) < 1e-6
+  FROM evb;
+SELECT 'both logs', group_concat(model, ' ') FROM (SELECT DISTINCT model FROM rbm_training_log WHERE model LIKE 'mb%' ORDER BY model);
+
 -- Errors.
 SELECT rbm_train('mx', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "both ways"}');
+CREATE VIRTUAL TABLE vb USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
+                                  orientation=both);
 CREATE VIRTUAL TABLE vi USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
                                   orientation=item);
