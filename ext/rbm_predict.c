@@ -338,52 +338,48 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
   return rc;
 }
 
-int rbm_recommend_items_blend(const rbm_model *m, uint32_t user, size_t n,
-                              const float *hidden, const uint8_t *placed,
-                              const float *row_prior, const uint8_t *skip,
-                              const float *other_probs, double w_rating,
-                              double w_like, size_t k,
-                              rbm_recommendation *out, size_t *n_out) {
+void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
+                             const uint32_t *users, size_t n,
+                             const float *hidden, float *probs) {
   size_t K = m->n_units, F = m->n_hidden;
-  int known = user < m->n_items;
-  float *probs = malloc(ITEMS_PER_BLOCK * K * sizeof *probs);
-  if (!probs) return RBM_NOMEM;
-  *n_out = 0;
-  for (size_t j0 = 0; j0 < n; j0 += ITEMS_PER_BLOCK) {
-    size_t nb = n - j0 < ITEMS_PER_BLOCK ? n - j0 : ITEMS_PER_BLOCK;
-    if (known) {  /* logits of the user's K units in each item's RBM */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)K,
-                  (int)F, 1.f, hidden + j0 * F, (int)F,
-                  m->W + (size_t)user * K * F, (int)F, 0.f, probs, (int)K);
-      for (size_t j = 0; j < nb; j++)
-        add_bias(probs + j * K, m->vbias + (size_t)user * K, K);
-      softmax_rows(probs, nb, (int)K);
-    }
-    for (size_t j = 0; j < nb; j++) {
-      size_t item = j0 + j;
-      if (skip && skip[item]) continue;
-      const float *p = known && placed[item] ? probs + j * K : row_prior + item * K;
-      double like = rbm_like_probability(m, p), rating = rbm_expected_rating(m, p);
-      if (other_probs) {
-        const float *q = other_probs + item * K;
-        like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
-        rating = w_rating * rating + (1 - w_rating) * rbm_expected_rating(m, q);
-      }
-      rbm_recommendation r = {(uint32_t)item, (float)like, (float)rating};
-      rec_offer(out, n_out, k, &r);
-    }
+  for (size_t b = 0; b < n_users; b++) {
+    if (users[b] >= m->n_items) continue;
+    /* logits of the user's K units in each item's RBM: (K x F) (F x n) */
+    float *c = probs + b * n * K;
+    float *t = malloc(K * n * sizeof *t);
+    if (!t) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)K, (int)n,
+                (int)F, 1.f, m->W + (size_t)users[b] * K * F, (int)F, hidden,
+                (int)F, 0.f, t, (int)n);
+    const float *vb = m->vbias + (size_t)users[b] * K;
+    for (size_t j = 0; j < n; j++)
+      for (size_t k = 0; k < K; k++) c[j * K + k] = t[k * n + j] + vb[k];
+    free(t);
+    softmax_rows(c, n, (int)K);
   }
-  rec_sort(out, *n_out);
-  free(probs);
-  return RBM_OK;
 }
 
-int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
-                        const float *hidden, const uint8_t *placed,
-                        const float *row_prior, const uint8_t *skip, size_t k,
-                        rbm_recommendation *out, size_t *n_out) {
-  return rbm_recommend_items_blend(m, user, n, hidden, placed, row_prior, skip,
-                                   NULL, 1, 1, k, out, n_out);
+int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
+                  const uint8_t *placed, const float *row_prior,
+                  const uint8_t *skip, const float *other_probs,
+                  double w_rating, double w_like, size_t k,
+                  rbm_recommendation *out, size_t *n_out) {
+  size_t K = m->n_units;
+  *n_out = 0;
+  for (size_t j = 0; j < n; j++) {
+    if (skip && skip[j]) continue;
+    const float *p = probs && placed[j] ? probs + j * K : row_prior + j * K;
+    double like = rbm_like_probability(m, p), rating = rbm_expected_rating(m, p);
+    if (other_probs) {
+      const float *q = other_probs + j * K;
+      like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
+      rating = w_rating * rating + (1 - w_rating) * rbm_expected_rating(m, q);
+    }
+    rbm_recommendation r = {(uint32_t)j, (float)like, (float)rating};
+    rec_offer(out, n_out, k, &r);
+  }
+  rec_sort(out, *n_out);
+  return RBM_OK;
 }
 
 /* ---- BLAS identification ------------------------------------------- */

@@ -128,6 +128,12 @@ int rbm_user_reader_ranks_items(const rbm_user_reader *rd);
 int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
                                size_t k, rbm_recommendation *out,
                                size_t *n_out, char **err);
+/* The same for the first n users of users, the user-based half's answers
+** scored for many users at once: out[u * k ..], n_out[u]. */
+int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
+                               const rbm_keys *users, size_t k,
+                               rbm_recommendation *out, size_t *n_out,
+                               char **err);
 rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row);
 /* The row number of an item after rbm_user_reader_rank_items, or -1. */
 int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key);

@@ -187,12 +187,8 @@ static int answer_item_based(rec_cursor *c, char **err) {
     *err = rbm_errorf("out of memory");
     return SQLITE_NOMEM;
   }
-  for (size_t u = 0; rc == SQLITE_OK && u < n; u++) {
-    rbm_key key = rbm_keys_get(&c->users, (uint32_t)u);
-    rc = rbm_user_reader_rank_items(c->rd, &key, k, c->rec + u * k,
-                                    c->n_rec + u, err);
-  }
-  return rc;
+  return rbm_user_reader_rank_users(c->rd, n, &c->users, k, c->rec, c->n_rec,
+                                    err);
 }
 
 static int answer(rec_cursor *c, char **err) {

@@ -365,7 +365,6 @@ struct rbm_user_reader {
   rbm_key last;
   char *last_text;
   struct rbm_user_reader *partner;  /* 'both': the item-based half's */
-  float *other_probs;   /* 'both': the user-based half's answers per row */
   /* Item-based models: every item of the source folded in, once (rows
   ** are the snapshot's "users", which are items here). */
   struct all_rows {
@@ -378,6 +377,8 @@ struct rbm_user_reader {
     uint64_t *col_start;  /* per snapshot column (a user here): */
     uint32_t *col_rows;   /*   the rows (items) the user rated */
     uint8_t *skip;        /* scratch, n */
+    int64_t *user_half_item;  /* 'both': the user-based half's index of each
+                              ** row's item, or -1 */
   } all;
 };
 
@@ -388,7 +389,6 @@ rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
 void rbm_user_reader_close(rbm_user_reader *rd) {
   if (!rd) return;
   rbm_user_reader_close(rd->partner);
-  free(rd->other_probs);
   sqlite3_finalize(rd->by_user);
   snapshot_release(rd->snap);
   rbm_served_release(rd->s);
@@ -404,6 +404,7 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->all.col_start);
   free(rd->all.col_rows);
   free(rd->all.skip);
+  free(rd->all.user_half_item);
   free(rd);
 }
 
@@ -643,73 +644,118 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
   return SQLITE_OK;
 }
 
-/* 'both': the user-based half's answers for every row of the item-based
-** half (ir), for user, into rd->other_probs. */
-static int other_half_probs(rbm_user_reader *rd, rbm_user_reader *ir,
-                            const rbm_key *user, char **err) {
+#define RANK_BATCH 128  /* users whose user-based answers come from one GEMM */
+
+/* 'both': per row of the item-based half (ir), the user-based half's index
+** of that item (or -1), found once. */
+static int map_rows_to_user_half(rbm_user_reader *rd, rbm_user_reader *ir,
+                                 char **err) {
   const rbm_model *m = rd->s->model;
-  size_t n = ir->all.n, K = m->n_units;
-  if (!rd->other_probs) {
-    rd->other_probs = malloc((n ? n : 1) * K * sizeof *rd->other_probs);
-    if (!rd->other_probs) {
-      *err = sqlite3_mprintf("out of memory");
-      return SQLITE_NOMEM;
-    }
-  }
-  const float *h;
-  const uint32_t *rated;
-  size_t n_rated;
-  int rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
-  if (rc != SQLITE_OK) return rc;
-  float *all = h ? malloc((size_t)m->n_items * K * sizeof *all) : NULL;
-  if (h && !all) {
+  if (ir->all.user_half_item) return SQLITE_OK;
+  ir->all.user_half_item = malloc((ir->all.n ? ir->all.n : 1) * sizeof(int64_t));
+  if (!ir->all.user_half_item) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
-  if (h) rbm_all_item_probs(m, h, all);
-  for (uint32_t j = 0; j < n; j++) {
+  for (uint32_t j = 0; j < ir->all.n; j++) {
     rbm_key key = rbm_keys_get(&ir->snap->r.users, j);
-    int64_t i = rbm_keys_find(&m->items, &key);
-    float *p = rd->other_probs + (size_t)j * K;
-    if (i >= 0 && h) {
-      memcpy(p, all + (size_t)i * K, K * sizeof *p);
-    } else {
-      rbm_prior_probs(m, i >= 0 ? (uint32_t)i : UINT32_MAX, p);
+    ir->all.user_half_item[j] = rbm_keys_find(&m->items, &key);
+  }
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
+                               const rbm_keys *users, size_t k,
+                               rbm_recommendation *out, size_t *n_out,
+                               char **err) {
+  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  struct all_rows *a = &ir->all;
+  int rc = SQLITE_OK;
+  if (!a->ready) rc = fold_all_rows(ir, err);
+  if (rc == SQLITE_OK && rd->partner) rc = map_rows_to_user_half(rd, ir, err);
+  if (rc != SQLITE_OK) return rc;
+  const rbm_model *mi = ir->s->model, *mu = rd->s->model;
+  size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items;
+  float *hidden = NULL, *user_probs = NULL, *other = NULL;
+  float *item_probs = malloc(RANK_BATCH * (a->n ? a->n : 1) * K * sizeof *item_probs);
+  uint8_t placed[RANK_BATCH];
+  uint32_t index[RANK_BATCH];
+  if (!item_probs) rc = SQLITE_NOMEM;
+  if (rd->partner) {
+    hidden = malloc(RANK_BATCH * F * sizeof *hidden);
+    user_probs = malloc(RANK_BATCH * nI * K * sizeof *user_probs);
+    other = malloc((a->n ? a->n : 1) * K * sizeof *other);
+    if (!hidden || !user_probs || !other) rc = SQLITE_NOMEM;
+  }
+  for (size_t b0 = 0; rc == SQLITE_OK && b0 < n_users; b0 += RANK_BATCH) {
+    size_t nb = n_users - b0 < RANK_BATCH ? n_users - b0 : RANK_BATCH, np = 0;
+    size_t slot[RANK_BATCH];
+    if (rd->partner) {  /* the user-based half: one GEMM for the batch */
+      for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
+        rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
+        const float *h;
+        const uint32_t *rated;
+        size_t n_rated;
+        rc = rbm_user_reader_fold(rd, &key, &h, &rated, &n_rated, err);
+        placed[b] = h != NULL;
+        slot[b] = np;
+        if (h) memcpy(hidden + np++ * F, h, F * sizeof *hidden);
+      }
+      if (rc != SQLITE_OK) break;
+      if (np) rbm_all_item_probs_batch(mu, np, hidden, user_probs);
+    }
+    /* The item-based half: each user's units in every item's RBM. */
+    for (size_t b = 0; b < nb; b++) {
+      rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
+      int64_t v = rbm_keys_find(&mi->items, &key);
+      index[b] = v < 0 ? UINT32_MAX : (uint32_t)v;
+    }
+    rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs);
+    for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
+      rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
+      if (rd->partner) {
+        for (uint32_t j = 0; j < a->n; j++) {
+          int64_t i = a->user_half_item[j];
+          float *p = other + (size_t)j * K;
+          if (i >= 0 && placed[b]) {
+            memcpy(p, user_probs + (slot[b] * nI + (size_t)i) * K, K * sizeof *p);
+          } else {
+            rbm_prior_probs(mu, i >= 0 ? (uint32_t)i : UINT32_MAX, p);
+          }
+        }
+      }
+      memset(a->skip, 0, a->n);
+      int64_t col = rbm_keys_find(&ir->snap->r.items, &key);
+      if (col >= 0)  /* the items the user rated */
+        for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
+          a->skip[a->col_rows[q]] = 1;
+      rbm_rank_rows(mi, a->n,
+                    index[b] == UINT32_MAX ? NULL : item_probs + b * a->n * K,
+                    a->placed, a->prior, a->skip, rd->partner ? other : NULL,
+                    rd->s->w_rating, rd->s->w_like, k, out + (b0 + b) * k,
+                    n_out + b0 + b);
     }
   }
-  free(all);
-  return SQLITE_OK;
+  free(item_probs);
+  free(hidden);
+  free(user_probs);
+  free(other);
+  if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
+  return rc;
 }
 
 int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
                                size_t k, rbm_recommendation *out,
                                size_t *n_out, char **err) {
-  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
-  struct all_rows *a = &ir->all;
-  if (!a->ready) {
-    int rc = fold_all_rows(ir, err);
-    if (rc != SQLITE_OK) return rc;
-  }
-  if (rd->partner) {
-    int rc = other_half_probs(rd, ir, user, err);
-    if (rc != SQLITE_OK) return rc;
-  }
-  const rbm_model *m = ir->s->model;
-  memset(a->skip, 0, a->n);
-  int64_t col = rbm_keys_find(&ir->snap->r.items, user);
-  if (col >= 0)  /* the items the user rated */
-    for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
-      a->skip[a->col_rows[q]] = 1;
-  int64_t v = rbm_keys_find(&m->items, user);
-  if (rbm_recommend_items_blend(m, v < 0 ? UINT32_MAX : (uint32_t)v, a->n,
-                                a->hidden, a->placed, a->prior, a->skip,
-                                rd->partner ? rd->other_probs : NULL,
-                                rd->s->w_rating, rd->s->w_like, k, out,
-                                n_out) != RBM_OK) {
+  rbm_keys one;
+  memset(&one, 0, sizeof one);
+  if (rbm_keys_intern(&one, user) < 0) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
-  return SQLITE_OK;
+  int rc = rbm_user_reader_rank_users(rd, 1, &one, k, out, n_out, err);
+  rbm_keys_free(&one);
+  return rc;
 }
 
 int rbm_user_reader_ranks_items(const rbm_user_reader *rd) {
@@ -737,10 +783,21 @@ static int answer_one(rbm_user_reader *rd, const rbm_key *user,
     item = swap;
   }
   const float *hidden;
-  const uint32_t *rated;
-  size_t n_rated;
-  int rc = rbm_user_reader_fold(rd, user, &hidden, &rated, &n_rated, err);
-  if (rc != SQLITE_OK) return rc;
+  if (m->orientation == RBM_ORIENT_ITEM) {
+    /* Items come in any order: every item is folded in once, and kept. */
+    if (!rd->all.ready) {
+      int rc = fold_all_rows(rd, err);
+      if (rc != SQLITE_OK) return rc;
+    }
+    int64_t row = rbm_keys_find(&rd->snap->r.users, user);
+    hidden = row >= 0 && rd->all.placed[row] ? rd->all.hidden + row * m->n_hidden
+                                             : NULL;
+  } else {
+    const uint32_t *rated;
+    size_t n_rated;
+    int rc = rbm_user_reader_fold(rd, user, &hidden, &rated, &n_rated, err);
+    if (rc != SQLITE_OK) return rc;
+  }
   int64_t i = rbm_keys_find(&m->items, item);
   *unknown = i < 0;
   *unplaced = !hidden;

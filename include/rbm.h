@@ -346,27 +346,26 @@ void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
                      const uint32_t *relevant, size_t n_relevant,
                      size_t n_relevant_total);
 
-/* Item-based models: one user's top k of n items by P(like), best first.
-** Item j is an RBM with hidden probabilities hidden + j * n_hidden when
-** placed[j], else its unit probabilities are row_prior + j * n_units;
-** user is the model's index of the user (one of its visible units), or
-** UINT32_MAX for a user it does not know, for whom every item gets its
-** row_prior.  Items with skip[j] are left out.  out[].item is j; *n_out
-** is at most k.  RBM_OK or RBM_NOMEM. */
-int rbm_recommend_items(const rbm_model *m, uint32_t user, size_t n,
-                        const float *hidden, const uint8_t *placed,
-                        const float *row_prior, const uint8_t *skip, size_t k,
-                        rbm_recommendation *out, size_t *n_out);
-/* The same, blended with another model's answers (orientation 'both'):
-** other_probs is n rows of the other model's n_units probabilities, and
-** P(like) = w_like * this model's + (1 - w_like) * the other's, the rating
-** likewise with w_rating (both models share the rating values). */
-int rbm_recommend_items_blend(const rbm_model *m, uint32_t user, size_t n,
-                              const float *hidden, const uint8_t *placed,
-                              const float *row_prior, const uint8_t *skip,
-                              const float *other_probs, double w_rating,
-                              double w_like, size_t k,
-                              rbm_recommendation *out, size_t *n_out);
+/* Item-based models, for n_users users (the model's indexes of them, one
+** of its visible units each; UINT32_MAX for a user it does not know, whose
+** block is left as it is): each user's unit probabilities in n items whose
+** hidden probabilities are the rows of hidden (n x n_hidden); probs is
+** n_users blocks of n rows of n_units. */
+void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
+                             const uint32_t *users, size_t n,
+                             const float *hidden, float *probs);
+
+/* One user's top k of n candidate rows by P(like), best first.  Row j's
+** unit probabilities are probs + j * n_units when probs is given and
+** placed[j], else row_prior + j * n_units; rows with skip[j] are left out.
+** With other_probs (another model's n rows, the same units; orientation
+** 'both'), P(like) = w_like * this + (1 - w_like) * other, the rating
+** likewise with w_rating.  out[].item is j; *n_out at most k. */
+int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
+                  const uint8_t *placed, const float *row_prior,
+                  const uint8_t *skip, const float *other_probs,
+                  double w_rating, double w_like, size_t k,
+                  rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
