@@ -137,6 +137,22 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
 rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row);
 /* The row number of an item after rbm_user_reader_rank_items, or -1. */
 int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key);
+/* The items a model answers for, j = 0 .. n-1: the model's items (user-
+** based), or the source's (item-based, 'both'); and for one user, each
+** one's P(like), expected rating and whether the user rated it (arrays
+** owned by the reader, valid until its next call). */
+int rbm_user_reader_items(rbm_user_reader *rd, size_t *n, char **err);
+int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
+                                size_t *n, const float **like,
+                                const float **rating, const uint8_t **rated,
+                                char **err);
+rbm_key rbm_user_reader_item_key(const rbm_user_reader *rd, uint32_t j);
+/* j of an item after rbm_user_reader_items, or -1. */
+int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
+                                   const rbm_key *item);
+/* Every user in the source, whichever the model folds in. */
+int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
+                                 char **err);
 /* Every user in the source, for full scans; key i valid until close. */
 int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
                               char **err);

@@ -175,11 +175,11 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
 #define CHUNK 1024
 /* Item-based and 'both' models: each user's top k of the source's items. */
 static int answer_item_based(rec_cursor *c, char **err) {
-  const rbm_keys *items;
-  int rc = rbm_user_reader_all_users(c->rd, &items, err);
+  size_t n_items;
+  int rc = rbm_user_reader_items(c->rd, &n_items, err);
   if (rc != SQLITE_OK) return rc;
   size_t n = c->users.n;
-  size_t k = c->k < (sqlite3_int64)items->n ? (size_t)c->k : items->n;
+  size_t k = c->k < (sqlite3_int64)n_items ? (size_t)c->k : n_items;
   c->stride = k;
   c->rec = malloc((n && k ? n * k : 1) * sizeof *c->rec);
   c->n_rec = calloc(n ? n : 1, sizeof *c->n_rec);

@@ -380,6 +380,9 @@ struct rbm_user_reader {
     int64_t *user_half_item;  /* 'both': the user-based half's index of each
                               ** row's item, or -1 */
   } all;
+  /* rbm_user_reader_score_items: one user's answers for every item. */
+  float *score_like, *score_rating, *score_probs, *score_other;
+  uint8_t *score_rated;
 };
 
 rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
@@ -405,6 +408,11 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->all.col_rows);
   free(rd->all.skip);
   free(rd->all.user_half_item);
+  free(rd->score_like);
+  free(rd->score_rating);
+  free(rd->score_probs);
+  free(rd->score_other);
+  free(rd->score_rated);
   free(rd);
 }
 
@@ -831,4 +839,153 @@ int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
             (1 - rd->s->w_like) * *like;
   }
   return SQLITE_OK;
+}
+
+/* ---- every item for one user (the virtual table) ----------------------- */
+
+static int score_buffers(rbm_user_reader *rd, size_t n, size_t K, char **err) {
+  if (!rd->score_like) {
+    rd->score_like = malloc((n ? n : 1) * sizeof *rd->score_like);
+    rd->score_rating = malloc((n ? n : 1) * sizeof *rd->score_rating);
+    rd->score_probs = malloc((n ? n : 1) * K * sizeof *rd->score_probs);
+    rd->score_other = malloc((n ? n : 1) * K * sizeof *rd->score_other);
+    rd->score_rated = malloc(n ? n : 1);
+  }
+  if (!rd->score_like || !rd->score_rating || !rd->score_probs ||
+      !rd->score_other || !rd->score_rated) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* A user-based model: the model's items. */
+static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
+                            size_t *n, char **err) {
+  const rbm_model *m = rd->s->model;
+  size_t K = m->n_units;
+  int rc = score_buffers(rd, m->n_items, K, err);
+  const float *h;
+  const uint32_t *rated;
+  size_t n_rated;
+  if (rc == SQLITE_OK) rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
+  if (rc != SQLITE_OK) return rc;
+  if (h) {
+    rbm_all_item_probs(m, h, rd->score_probs);
+  } else {
+    for (uint32_t i = 0; i < m->n_items; i++)
+      rbm_prior_probs(m, i, rd->score_probs + (size_t)i * K);
+  }
+  for (uint32_t i = 0; i < m->n_items; i++) {
+    rd->score_like[i] = (float)rbm_like_probability(m, rd->score_probs + (size_t)i * K);
+    rd->score_rating[i] = (float)rbm_expected_rating(m, rd->score_probs + (size_t)i * K);
+  }
+  memset(rd->score_rated, 0, m->n_items);
+  for (size_t j = 0; j < n_rated; j++) rd->score_rated[rated[j]] = 1;
+  *n = m->n_items;
+  return SQLITE_OK;
+}
+
+/* Item-based and 'both' models: the source's items. */
+static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
+                            size_t *n, char **err) {
+  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  struct all_rows *a = &ir->all;
+  int rc = a->ready ? SQLITE_OK : fold_all_rows(ir, err);
+  if (rc == SQLITE_OK && rd->partner) rc = map_rows_to_user_half(rd, ir, err);
+  const rbm_model *mi = ir->s->model, *mu = rd->s->model;
+  size_t K = mi->n_units;
+  if (rc == SQLITE_OK) rc = score_buffers(rd, a->n, K, err);
+  if (rc != SQLITE_OK) return rc;
+  int64_t v = rbm_keys_find(&mi->items, user);
+  uint32_t index = v < 0 ? UINT32_MAX : (uint32_t)v;
+  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs);
+  float *all = NULL;
+  const float *h = NULL;
+  if (rd->partner) {
+    const uint32_t *rated;
+    size_t n_rated;
+    rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
+    if (rc == SQLITE_OK && h) {
+      all = malloc((size_t)mu->n_items * K * sizeof *all);
+      if (!all) rc = SQLITE_NOMEM;
+      else rbm_all_item_probs(mu, h, all);
+    }
+    if (rc != SQLITE_OK) {
+      if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
+      return rc;
+    }
+  }
+  for (uint32_t j = 0; j < a->n; j++) {
+    const float *p = index != UINT32_MAX && a->placed[j]
+                         ? rd->score_probs + (size_t)j * K
+                         : a->prior + (size_t)j * K;
+    double like = rbm_like_probability(mi, p), rating = rbm_expected_rating(mi, p);
+    if (rd->partner) {
+      int64_t i = a->user_half_item[j];
+      float q[RBM_MAX_VALUES];
+      if (i >= 0 && h) {
+        memcpy(q, all + (size_t)i * K, K * sizeof *q);
+      } else {
+        rbm_prior_probs(mu, i >= 0 ? (uint32_t)i : UINT32_MAX, q);
+      }
+      like = rd->s->w_like * like + (1 - rd->s->w_like) * rbm_like_probability(mu, q);
+      rating = rd->s->w_rating * rating +
+               (1 - rd->s->w_rating) * rbm_expected_rating(mu, q);
+    }
+    rd->score_like[j] = (float)like;
+    rd->score_rating[j] = (float)rating;
+  }
+  free(all);
+  memset(rd->score_rated, 0, a->n);
+  int64_t col = rbm_keys_find(&ir->snap->r.items, user);
+  if (col >= 0)
+    for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
+      rd->score_rated[a->col_rows[q]] = 1;
+  *n = a->n;
+  return SQLITE_OK;
+}
+
+int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
+                                size_t *n, const float **like,
+                                const float **rating, const uint8_t **rated,
+                                char **err) {
+  int rc = rbm_user_reader_ranks_items(rd) ? score_item_based(rd, user, n, err)
+                                           : score_user_based(rd, user, n, err);
+  *like = rd->score_like;
+  *rating = rd->score_rating;
+  *rated = rd->score_rated;
+  return rc;
+}
+
+int rbm_user_reader_items(rbm_user_reader *rd, size_t *n, char **err) {
+  if (!rbm_user_reader_ranks_items(rd)) {
+    *n = rd->s->model->n_items;
+    return SQLITE_OK;
+  }
+  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  int rc = ir->all.ready ? SQLITE_OK : fold_all_rows(ir, err);
+  *n = ir->all.n;
+  return rc;
+}
+
+rbm_key rbm_user_reader_item_key(const rbm_user_reader *rd, uint32_t j) {
+  return rbm_user_reader_ranks_items(rd) ? rbm_user_reader_row_key(rd, j)
+                                         : rbm_keys_get(&rd->s->model->items, j);
+}
+
+int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
+                                   const rbm_key *item) {
+  return rbm_user_reader_ranks_items(rd) ? rbm_user_reader_row_of(rd, item)
+                                         : rbm_keys_find(&rd->s->model->items, item);
+}
+
+int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
+                                 char **err) {
+  int rc = rbm_user_reader_all_users(rd, users, err);
+  /* An item-based reader folds items in: its snapshot's "items" are the
+  ** source's users. */
+  if (rc == SQLITE_OK && rd->s->model->orientation == RBM_ORIENT_ITEM)
+    *users = &rd->snap->r.items;
+  return rc;
 }

@@ -56,8 +56,8 @@ typedef struct rbm_vcursor {
   ** distributions over them and which of them the user rated. */
   int64_t only_item;
   uint32_t item_at, item_end;
-  float *probs;
-  uint8_t *rated;
+  const float *like, *rating;  /* the reader's, for the current user */
+  const uint8_t *rated;
   int eof;
 } rbm_vcursor;
 
@@ -103,7 +103,7 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
                       char **err) {
   char **slot[4] = {&v->src.table, &v->src.user, &v->src.item, &v->src.rating};
   static const char *names[4] = {"source", "user", "item", "rating"};
-  rbm_config_defaults(&v->cfg);  /* user-based: its scans fold users in */
+  rbm_config_defaults(&v->cfg);
   for (int i = 3; i < argc; i++) {
     char *key, *value;
     if (!split_arg(argv[i], &key, &value)) {
@@ -143,15 +143,6 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
   const char *why = rbm_config_check(&v->cfg);
   if (why) {
     *err = rbm_errorf("%s", why);
-    return SQLITE_ERROR;
-  }
-  if (v->cfg.orientation != RBM_ORIENT_USER) {
-    /* Its scans fold users in one at a time; item-based models rank
-    ** items for a user through rbm_recommend instead. */
-    *err = rbm_errorf("orientation '%s' is not available in the virtual "
-                      "table yet: train with rbm_train and use rbm_predict, "
-                      "rbm_recommend and rbm_evaluate",
-                      v->cfg.orientation == RBM_ORIENT_ITEM ? "item" : "both");
     return SQLITE_ERROR;
   }
   return SQLITE_OK;
@@ -409,35 +400,18 @@ static int vt_close(sqlite3_vtab_cursor *cur) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
   rbm_user_reader_close(c->rd);
   sqlite3_value_free(c->one_user);
-  free(c->probs);
-  free(c->rated);
   free(c);
   return SQLITE_OK;
 }
 
 /* Folds in the current user and scores the items the cursor will visit. */
 static int score_user(rbm_vcursor *c, char **err) {
-  const rbm_model *m = c->m;
-  const float *hidden;
-  const uint32_t *rated;
-  size_t n_rated;
-  int rc = rbm_user_reader_fold(c->rd, &c->user, &hidden, &rated, &n_rated, err);
+  size_t n;
+  int rc = rbm_user_reader_score_items(c->rd, &c->user, &n, &c->like,
+                                       &c->rating, &c->rated, err);
   if (rc != SQLITE_OK) return rc;
-  uint32_t K = m->n_units;
-  if (c->only_item >= 0) {
-    uint32_t i = (uint32_t)c->only_item;
-    if (hidden) rbm_item_probs(m, hidden, i, c->probs + (size_t)i * K);
-    else rbm_prior_probs(m, i, c->probs + (size_t)i * K);
-  } else if (hidden) {
-    rbm_all_item_probs(m, hidden, c->probs);
-  } else {
-    for (uint32_t i = 0; i < m->n_items; i++)
-      rbm_prior_probs(m, i, c->probs + (size_t)i * K);
-  }
-  memset(c->rated, 0, m->n_items);
-  for (size_t j = 0; j < n_rated; j++) c->rated[rated[j]] = 1;
   c->item_at = c->only_item >= 0 ? (uint32_t)c->only_item : 0;
-  c->item_end = c->only_item >= 0 ? (uint32_t)c->only_item + 1 : m->n_items;
+  c->item_end = c->only_item >= 0 ? (uint32_t)c->only_item + 1 : (uint32_t)n;
   return SQLITE_OK;
 }
 
@@ -470,15 +444,13 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if (!c->rd || rbm_user_reader_served(c->rd) != v->served) {
     rbm_user_reader_close(c->rd);
     c->rd = NULL;
-    free(c->probs);
-    free(c->rated);
     c->m = rbm_served_model(v->served);
-    c->probs = malloc((size_t)c->m->n_items * c->m->n_units * sizeof *c->probs);
-    c->rated = malloc(c->m->n_items);
-    if (!c->probs || !c->rated) return vt_error(v, SQLITE_NOMEM, NULL);
     rc = rbm_user_reader_open(v->db, v->served, &c->rd, &err);
     if (rc != SQLITE_OK) return vt_error(v, rc, err);
   }
+  size_t n_items;
+  rc = rbm_user_reader_items(c->rd, &n_items, &err);
+  if (rc != SQLITE_OK) return vt_error(v, rc, err);
   if (idxNum & HAS_USER) {
     c->one_user = sqlite3_value_dup(argv[a++]);
     if (!c->one_user) return vt_error(v, SQLITE_NOMEM, NULL);
@@ -491,7 +463,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     char ibuf[32];
     rbm_key item;
     if (!rbm_key_from_value(argv[a++], &item, ibuf, sizeof ibuf) ||
-        (c->only_item = rbm_keys_find(&c->m->items, &item)) < 0) {
+        (c->only_item = rbm_user_reader_item_index(c->rd, &item)) < 0) {
       c->eof = 1;  /* not an item of the model */
       return SQLITE_OK;
     }
@@ -499,7 +471,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if (c->one_user) {
     rc = score_user(c, &err);
   } else {
-    rc = rbm_user_reader_all_users(c->rd, &c->all_users, &err);
+    rc = rbm_user_reader_source_users(c->rd, &c->all_users, &err);
     if (rc == SQLITE_OK) {
       c->n_users = c->all_users->n;
       rc = next_user(c, &err);
@@ -522,23 +494,21 @@ static int vt_eof(sqlite3_vtab_cursor *cur) {
 
 static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
-  const rbm_model *m = c->m;
-  const float *probs = c->probs + (size_t)c->item_at * m->n_units;
   switch (col) {
     case COL_USER:
       rbm_result_key(ctx, &c->user);
       break;
     case COL_ITEM: {
-      rbm_key k = rbm_keys_get(&m->items, c->item_at);
+      rbm_key k = rbm_user_reader_item_key(c->rd, c->item_at);
       rbm_result_key(ctx, &k);
       break;
     }
     case COL_P_LIKE:
-      sqlite3_result_double(ctx, rbm_like_probability(m, probs));
+      sqlite3_result_double(ctx, c->like[c->item_at]);
       break;
     case COL_RATING:
-      if (m->visible == RBM_VISIBLE_SOFTMAX)
-        sqlite3_result_double(ctx, rbm_expected_rating(m, probs));
+      if (c->m->visible == RBM_VISIBLE_SOFTMAX)
+        sqlite3_result_double(ctx, c->rating[c->item_at]);
       break;
     case COL_RATED:
       sqlite3_result_int(ctx, c->rated[c->item_at]);
@@ -551,8 +521,12 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
-  *rowid = (sqlite3_int64)(c->user_at ? c->user_at - 1 : 0) * c->m->n_items +
-           c->item_at;
+  size_t n_items = 0;
+  char *err = NULL;
+  rbm_user_reader_items(c->rd, &n_items, &err);  /* known by now */
+  sqlite3_free(err);
+  *rowid = (sqlite3_int64)(c->user_at ? c->user_at - 1 : 0) *
+               (sqlite3_int64)n_items + c->item_at;
   return SQLITE_OK;
 }
 

@@ -105,7 +105,22 @@ SELECT 'both logs', group_concat(model, ' ') FROM (SELECT DISTINCT model FROM rb
 
 -- Errors.
 SELECT rbm_train('mx', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "both ways"}');
-CREATE VIRTUAL TABLE vb USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
-                                  orientation=both);
+
+-- The virtual table, item-based and 'both': the same answers as
+-- rbm_predict, for every (user, item) pair, rated ones flagged.
 CREATE VIRTUAL TABLE vi USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
-                                  orientation=item);
+                                  orientation=item, hidden=10, epochs=30, batch_size=10);
+CREATE VIRTUAL TABLE vb USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
+                                  orientation=both, hidden=10, epochs=30, batch_size=10);
+SELECT 'vtab item rows', count(*), sum(rated), sum(abs(p_like - rbm_predict('mi', user_id, item_id, 'like')) < 1e-6),
+       sum(abs(rating - rbm_predict('mi', user_id, item_id)) < 1e-6)
+  FROM vi;
+SELECT 'vtab item user 2', count(*), sum(rated),
+       sum(rated = (item_id IN (SELECT item_id FROM ratings WHERE user_id = 2)))
+  FROM vi WHERE user_id = 2;
+SELECT 'vtab item one pair', count(*), abs(p_like - rbm_predict('mi', 2, 102, 'like')) < 1e-6
+  FROM vi WHERE user_id = 2 AND item_id = 102;
+SELECT 'vtab both rows', count(*), sum(abs(p_like - rbm_predict('mb', user_id, item_id, 'like')) < 1e-6),
+       sum(abs(rating - rbm_predict('mb', user_id, item_id)) < 1e-6)
+  FROM vb;
+SELECT 'vtab unknown user', count(*), sum(rated) FROM vb WHERE user_id = 9999;
