@@ -81,7 +81,7 @@ if [ -f "$data/u1.base" ]; then
     "CREATE TABLE test(user_id INTEGER, item_id INTEGER, rating INTEGER, ts INTEGER);" \
     ".mode tabs" ".import $data/u1.base base" ".import $data/u1.test test"
 
-  tutorial='{"visible": "binary", "hidden": 100, "batch_size": 100, "cd_k": 10, "epochs": 10'
+  tutorial='{"orientation": "user", "visible": "binary", "hidden": 100, "batch_size": 100, "cd_k": 10, "epochs": 10'
   for t in 1 2; do
     set -- $(trained "$runs" "$db" "SELECT rbm_train('tut', 'base', 'user_id', 'item_id', 'rating', '$tutorial, \"threads\": $t}');")
     eval "tut_$t=$1 tut_train_$t=$2"
@@ -97,15 +97,19 @@ if [ -f "$data/u1.base" ]; then
   row "tutorial recipe on u1.base (binary, hidden 100, batch 100, CD-10, 10 epochs), end to end through rbm_train: the statement (rbm_train's own seconds)" \
       "1 thread ${tut_1} s (${tut_train_1} s), 2 threads ${tut_2} s (${tut_train_2} s): ${ratio:-?}x faster than the peer" "$peer"
 
-  s1=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 1}');")
-  s2=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 2}');")
-  row "softmax defaults on u1.base (hidden 100, 60 epochs)" "1 thread ${s1} s, 2 threads ${s2} s" ""
+  user='"orientation": "user", "hidden": 100, "weight_decay": 0.01'
+  s1=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{$user, \"threads\": 1}');")
+  s2=$(timed "$runs" "$db" "" "SELECT rbm_train('soft', 'base', 'user_id', 'item_id', 'rating', '{$user, \"threads\": 2}');")
+  row "user-based softmax on u1.base (hidden 100, weight_decay 0.01, 60 epochs: the defaults before 'both')" "1 thread ${s1} s, 2 threads ${s2} s" ""
+  d1=$(timed "$runs" "$db" "" "SELECT rbm_train('dflt', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 1}');")
+  d2=$(timed "$runs" "$db" "" "SELECT rbm_train('dflt', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 2}');")
+  row "the defaults on u1.base (orientation both: a user-based and an item-based half, hidden 200, each trained twice)" "1 thread ${d1} s, 2 threads ${d2} s" ""
 
-  set -- $(trained "$runs" "$db" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 1}');")
+  set -- $(trained "$runs" "$db" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 1}');")
   big1="$1 s ($2 s)"
-  set -- $(trained "$runs" "$db" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 2}');")
+  set -- $(trained "$runs" "$db" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 2}');")
   big2="$1 s ($2 s)"
-  row "hidden 600, 30 epochs, batch 60 on u1.base: the statement (rbm_train's own seconds; the statement also stores the 20 MB model)" "1 thread ${big1}, 2 threads ${big2}" ""
+  row "hidden 600, 30 epochs, batch 60 on u1.base, user-based: the statement (rbm_train's own seconds; the statement also stores the 20 MB model)" "1 thread ${big1}, 2 threads ${big2}" ""
 
   sk="n/a (apt-get install python3-sklearn)"
   if $python -c 'import sklearn' 2>/dev/null; then
@@ -114,17 +118,19 @@ if [ -f "$data/u1.base" ]; then
     sk="scikit-learn BernoulliRBM, dense users x movies likes, hidden 100, batch 100, 10 epochs: ${sk_s} s"
   fi
   row "binary, hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
-      "$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"visible\": \"binary\", \"epochs\": 10}');") s" "$sk"
+      "$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"visible\": \"binary\", \"hidden\": 100, \"epochs\": 10}');") s" "$sk"
 
-  predict=$(repeated "$runs" "$db" "" "SELECT sum(rbm_predict('soft', user_id, item_id)) FROM test;")
-  cold=$(timed 3 "$db" "" "SELECT sum(rbm_predict('soft', user_id, item_id)) FROM test;")
-  n=$(sqlite3 "$db" "SELECT count(*) FROM test;")
-  row "rbm_predict over u1.test ($n rows), SELECT sum(rbm_predict(...)) FROM test" \
-      "$(awk -v n="$n" -v t="$predict" 'BEGIN {printf "%.2f M/s", n / t / 1e6}') warm (${predict} s); first statement of a connection ${cold} s" ""
-
-  top=$(repeated "$runs" "$db" "" "SELECT count(*) FROM rbm_recommend('soft', (SELECT json_group_array(DISTINCT user_id) FROM base), 10);")
-  top_join=$(repeated "$runs" "$db" "" "SELECT count(*) FROM (SELECT DISTINCT user_id FROM base) u, rbm_recommend('soft', u.user_id, 10);")
-  row "top-10 for all 943 users through SQL" "${top} s as one batch (JSON array), ${top_join} s as a join" ""
+  for mdl in soft dflt; do
+    name=$([ $mdl = soft ] && echo "user-based model" || echo "defaults model (both)")
+    predict=$(repeated "$runs" "$db" "" "SELECT sum(rbm_predict('$mdl', user_id, item_id)) FROM test;")
+    cold=$(timed 3 "$db" "" "SELECT sum(rbm_predict('$mdl', user_id, item_id)) FROM test;")
+    n=$(sqlite3 "$db" "SELECT count(*) FROM test;")
+    row "rbm_predict over u1.test ($n rows), SELECT sum(rbm_predict(...)) FROM test, $name" \
+        "$(awk -v n="$n" -v t="$predict" 'BEGIN {printf "%.2f M/s", n / t / 1e6}') warm (${predict} s); first statement of a connection ${cold} s" ""
+    top=$(repeated "$runs" "$db" "" "SELECT count(*) FROM rbm_recommend('$mdl', (SELECT json_group_array(DISTINCT user_id) FROM base), 10);")
+    top_join=$(repeated "$runs" "$db" "" "SELECT count(*) FROM (SELECT DISTINCT user_id FROM base) u, rbm_recommend('$mdl', u.user_id, 10);")
+    row "top-10 for all 943 users through SQL, $name" "${top} s as one batch (JSON array), ${top_join} s as a join" ""
+  done
 else
   row "MovieLens-100K benchmarks" "skipped: $data/u1.base not found" ""
 fi
@@ -145,7 +151,7 @@ for m in $sizes; do
   while [ $i -lt "$synth_runs" ]; do  # 1 and 2 threads in turn
     for t in 1 2; do
       out=$(printf '.load dist/rbm\n.timer on\n%s\n' \
-        "SELECT rbm_train('m$t', 'ratings', 'user_id', 'item_id', 'rating', '{\"hidden\": 100, \"epochs\": 1, \"threads\": $t}');" |
+        "SELECT rbm_train('m$t', 'ratings', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"hidden\": 100, \"epochs\": 1, \"threads\": $t}');" |
         /usr/bin/time -f "rss_kb %M" sqlite3 -batch "$db" 2>&1)
       echo "$t $(echo "$out" | last_time)" \
         "$(echo "$out" | grep -o '"seconds":[0-9.]*' | cut -d: -f2)" \
@@ -160,7 +166,7 @@ for m in $sizes; do
     eval "rss_$t=$(awk -v t="$t" '$1 == t && $5 > m {m = $5} END {print m}' "$work/synth.txt")"
   done
   top=$(repeated 3 "$db" "" "SELECT count(*) FROM rbm_recommend('m2', (SELECT json_group_array(user_id) FROM (SELECT user_id FROM users LIMIT 1000)), 10);")
-  row "synthetic ${m}M ($n ratings, $users users, 59k items): ingest + 1 epoch, hidden 100, CD-1 (rbm_train's \"seconds\"; then the whole statement, which also stores the model blob); medians of $synth_runs runs, peak RSS the largest" \
+  row "synthetic ${m}M ($n ratings, $users users, 59k items): ingest + 1 epoch, user-based, hidden 100, CD-1 (rbm_train's \"seconds\"; then the whole statement, which also stores the model blob); medians of $synth_runs runs, peak RSS the largest" \
       "1 thread ${train_1} s (ingest ${ingest_1} s; statement ${wall_1} s, peak RSS ${rss_1} MB); 2 threads ${train_2} s (ingest ${ingest_2} s; statement ${wall_2} s, peak RSS ${rss_2} MB); 2 vs 1: $(awk -v a="$train_1" -v b="$train_2" 'BEGIN {printf "%.2f", a / b}')x ($(awk -v a="$wall_1" -v b="$wall_2" 'BEGIN {printf "%.2f", a / b}')x for the statement)" ""
   row "synthetic ${m}M: top-10 for 1,000 users" "${top} s" ""
 done

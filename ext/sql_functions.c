@@ -118,7 +118,7 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rbm_source src;
   if (!source_args(ctx, "rbm_train", argv, &name, &src)) return;
   rbm_config cfg;
-  rbm_config_defaults(&cfg);
+  rbm_sql_defaults(&cfg);
   char *err = NULL;
   int rc = SQLITE_OK;
   if (argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL)

@@ -36,6 +36,8 @@ char *rbm_source_from_clause(const rbm_source *src);
 int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
                    char **err);
 /* Sets options from a JSON object text. */
+/* rbm_train's and the virtual table's defaults (README, Options). */
+void rbm_sql_defaults(rbm_config *cfg);
 int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
                           char **err);
 /* Every option, resolved, as a JSON object: sqlite3_free. */

@@ -103,7 +103,7 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
                       char **err) {
   char **slot[4] = {&v->src.table, &v->src.user, &v->src.item, &v->src.rating};
   static const char *names[4] = {"source", "user", "item", "rating"};
-  rbm_config_defaults(&v->cfg);
+  rbm_sql_defaults(&v->cfg);
   for (int i = 3; i < argc; i++) {
     char *key, *value;
     if (!split_arg(argv[i], &key, &value)) {

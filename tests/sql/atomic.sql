@@ -8,7 +8,7 @@
 -- The model is trained from a view, which later changes under it.
 CREATE VIEW src AS SELECT user_id, item_id, rating FROM ratings;
 SELECT 'trained', json_extract(rbm_train('m', 'src', 'user_id', 'item_id', 'rating',
-                  '{"hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
+                  '{"orientation": "user", "hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
 CREATE TABLE snap AS
 SELECT uid, created_at, options, summary, length(model) AS n, model,
        rbm_predict('m', 2, 102) AS p_even, rbm_predict('m', 2, 107) AS p_odd
@@ -22,27 +22,27 @@ SELECT r.uid = s.uid AND r.created_at = s.created_at AND r.options = s.options
 -- 1. The view now yields a non-numeric rating.
 DROP VIEW src;
 CREATE VIEW src AS SELECT user_id, item_id, iif(user_id = 7 AND item_id = 120, 'five', rating) AS rating FROM ratings;
-SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"hidden": 12, "epochs": 5}');
+SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"orientation": "user", "hidden": 12, "epochs": 5}');
 SELECT 'after bad value', row_same FROM same;
 -- 2. The view now yields a NULL user.
 DROP VIEW src;
 CREATE VIEW src AS SELECT iif(user_id = 7, NULL, user_id) AS user_id, item_id, rating FROM ratings;
-SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"hidden": 12, "epochs": 5}');
+SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"orientation": "user", "hidden": 12, "epochs": 5}');
 SELECT 'after NULL user', row_same FROM same;
 -- 3. The view is gone.
 DROP VIEW src;
-SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"hidden": 12, "epochs": 5}');
+SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"orientation": "user", "hidden": 12, "epochs": 5}');
 SELECT 'after missing source', row_same FROM same;
 -- 4. The view is empty.
 CREATE VIEW src AS SELECT user_id, item_id, rating FROM ratings WHERE rating > 100;
-SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"hidden": 12, "epochs": 5}');
+SELECT rbm_train('m', 'src', 'user_id', 'item_id', 'rating', '{"orientation": "user", "hidden": 12, "epochs": 5}');
 SELECT 'after empty source', row_same FROM same;
 -- 5. Bad options on a good source.
-SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"hidden": 12, "epochs": 0}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "user", "hidden": 12, "epochs": 0}');
 SELECT 'after bad options', row_same FROM same;
 -- 6. A failure inside an explicit transaction that then commits.
 BEGIN;
-SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"cd_k": 0}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "user", "cd_k": 0}');
 COMMIT;
 SELECT 'after failure in a transaction', row_same FROM same;
 -- The model remembers its source, now the empty view: fold-in finds no
@@ -59,14 +59,14 @@ SELECT 'predicts the same', rbm_predict('m', 2, 102) = (SELECT p_even FROM snap)
 -- follow the restored row (the cached model is not used).
 BEGIN;
 SELECT 'retrained in a transaction', json_extract(rbm_train('m', 'src', 'user_id', 'item_id', 'rating',
-         '{"hidden": 6, "epochs": 3, "seed": 5}'), '$.hidden');
+         '{"orientation": "user", "hidden": 6, "epochs": 3, "seed": 5}'), '$.hidden');
 SELECT 'new model visible inside', row_same, rbm_predict('m', 2, 102) != (SELECT p_even FROM snap) FROM same;
 ROLLBACK;
 SELECT 'after rollback', row_same, rbm_predict('m', 2, 102) = (SELECT p_even FROM snap) FROM same;
 -- The same with a savepoint.
 SAVEPOINT sp;
 SELECT 'retrained in a savepoint', json_extract(rbm_train('m', 'src', 'user_id', 'item_id', 'rating',
-         '{"hidden": 6, "epochs": 3, "seed": 5}'), '$.hidden');
+         '{"orientation": "user", "hidden": 6, "epochs": 3, "seed": 5}'), '$.hidden');
 SELECT 'changed', rbm_predict('m', 2, 102) != (SELECT p_even FROM snap) FROM same;
 ROLLBACK TO sp;
 RELEASE sp;
@@ -74,7 +74,7 @@ SELECT 'after rollback to savepoint', row_same, rbm_predict('m', 2, 102) = (SELE
 -- A first training rolled back leaves no row for that name.
 BEGIN;
 SELECT 'new name', json_extract(rbm_train('other', 'src', 'user_id', 'item_id', 'rating',
-                   '{"hidden": 4, "epochs": 1}'), '$.model');
+                   '{"orientation": "user", "hidden": 4, "epochs": 1}'), '$.model');
 ROLLBACK;
 SELECT 'no row for other', count(*) FROM rbm_models WHERE name = 'other';
 SELECT rbm_predict('other', 2, 102);

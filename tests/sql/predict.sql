@@ -11,10 +11,10 @@ SELECT 'unrated pairs', count(*), sum(planted_like) FROM unrated;
 SELECT rbm_predict('m', 2, 102);
 
 SELECT 'trained', json_extract(rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating',
-                  '{"hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
+                  '{"orientation": "user", "hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
 -- A twin, byte-identical, first used only once the source has an index.
 SELECT 'twin', json_extract(rbm_train('m_twin', 'ratings', 'user_id', 'item_id', 'rating',
-               '{"hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
+               '{"orientation": "user", "hidden": 10, "epochs": 20, "batch_size": 10}'), '$.users');
 SELECT 'twin is identical', (SELECT model FROM rbm_models WHERE name = 'm')
                           = (SELECT model FROM rbm_models WHERE name = 'm_twin');
 
@@ -115,7 +115,7 @@ SELECT 'indexed sees new rows', rbm_predict('m_twin', 1001, 110) > 3, rbm_predic
 
 -- A binary model predicts P(like) by default and refuses 'rating'.
 SELECT 'binary', json_extract(rbm_train('b', 'ratings', 'user_id', 'item_id', 'rating',
-                 '{"hidden": 10, "epochs": 20, "batch_size": 10, "visible": "binary"}'), '$.visible');
+                 '{"orientation": "user", "hidden": 10, "epochs": 20, "batch_size": 10, "visible": "binary"}'), '$.visible');
 SELECT 'binary planted', rbm_predict('b', 3, 103) > 0.8, rbm_predict('b', 3, 108) < 0.2;
 SELECT 'binary default is like', rbm_predict('b', 3, 103) = rbm_predict('b', 3, 103, 'like');
 SELECT 'binary within [0, 1]', count(*), sum(rbm_predict('b', user_id, item_id) BETWEEN 0 AND 1)

@@ -45,7 +45,7 @@ SELECT 'created_at is ISO 8601 UTC',
        AND julianday(created_at) IS NOT NULL
   FROM rbm_models;
 SELECT 'uid is an integer', typeof(uid) FROM rbm_models;
-SELECT 'model is an RBMMODEL blob', typeof(model), substr(model, 1, 8) = CAST('RBMMODEL' AS BLOB)
+SELECT 'model is an rbm blob', typeof(model), substr(model, 1, 3) = CAST('RBM' AS BLOB)
   FROM rbm_models;
 SELECT 'stored summary is what rbm_train returned', summary = (SELECT s FROM res) FROM rbm_models;
 -- Options: the given ones, and every other one at its default.

@@ -15,7 +15,7 @@ PRAGMA table_xinfo(recs);
 SELECT type, name FROM sqlite_schema ORDER BY name;
 
 -- The shadow table holds one model row.
-SELECT 'shadow row', count(*), min(id), typeof(uid), substr(model, 1, 8) = CAST('RBMMODEL' AS BLOB) FROM recs_model;
+SELECT 'shadow row', count(*), min(id), typeof(uid), substr(model, 1, 3) = CAST('RBM' AS BLOB) FROM recs_model;
 SELECT 'shadow options', options FROM recs_model;
 SELECT 'shadow summary', json_extract(summary, '$.users'), json_extract(summary, '$.items'),
        json_extract(summary, '$.ratings'), json_extract(summary, '$.epochs_run') FROM recs_model;
