@@ -47,6 +47,9 @@ run() {
       done
     done
   done
+  run '"orientation": "both", "hidden": 200, "cd_k": 1, "weight_decay": 0.005, "epochs": 60'
+  run '"orientation": "both", "hidden": 100, "cd_k": 1, "weight_decay": 0.01, "epochs": 60'
+  run '"orientation": "both", "hidden": 200, "cd_k": 1, "weight_decay": 0.01, "epochs": 60'
   run '"orientation": "item", "hidden": 300, "cd_k": 3, "weight_decay": 0.005, "epochs": 60'
   run '"orientation": "item", "hidden": 200, "cd_k": 3, "weight_decay": 0.005, "epochs": 60, "learning_rate": 0.05'
   run '"orientation": "item", "hidden": 200, "cd_k": 5, "weight_decay": 0.005, "epochs": 60'

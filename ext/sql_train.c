@@ -29,14 +29,22 @@ static const char *CREATE_LOG =
     "  best_epoch INTEGER,                -- best validation epoch so far\n"
     "  PRIMARY KEY (model, epoch))";
 
-/* One row per epoch, kept in memory, and written as it comes through a
-** connection of its own when the database is a file and the caller is not
-** inside a transaction: each epoch is then committed at once, and another
-** connection can watch a long run.  Otherwise (an in-memory database, a
-** transaction, a lock held) the rows are written with the model, through
-** the caller's connection. */
+/* One row per epoch, kept in memory.  When the database is a file and the
+** caller is not inside a transaction, a training that runs longer than
+** LOG_EVERY seconds commits its rows every LOG_EVERY seconds through a
+** connection of its own, so another connection can watch it; otherwise
+** (short runs, in-memory databases, transactions, a lock held) the rows are
+** written with the model, through the caller's connection.  A commit costs
+** a sync of the disk, so it is not done every epoch. */
+#define LOG_EVERY 1.0
+
 typedef struct train_log {
-  sqlite3 *live;         /* NULL: write at the end */
+  sqlite3 *db;           /* the caller's */
+  const char *model;
+  int may_live;          /* a file, no open transaction */
+  sqlite3 *live;         /* opened at the first commit */
+  double started, last_commit;
+  int written;           /* rows committed through live */
   rbm_epoch_stats *rows;
   int n, cap;
 } train_log;
@@ -51,22 +59,18 @@ static int log_exec(sqlite3 *db, const char *sql, const char *model) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static double now_seconds(void);
+
 static void log_open(train_log *log, sqlite3 *db, const char *model) {
   const char *file = sqlite3_db_filename(db, "main");
   memset(log, 0, sizeof *log);
-  if (!file || !*file || !sqlite3_get_autocommit(db)) return;
-  if (sqlite3_open_v2(file, &log->live, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-    sqlite3_busy_timeout(log->live, 100);
-    if (log_exec(log->live, CREATE_LOG, NULL) == SQLITE_OK &&
-        log_exec(log->live, "DELETE FROM main.rbm_training_log WHERE model = ?1",
-                 model) == SQLITE_OK)
-      return;
-  }
-  sqlite3_close(log->live);
-  log->live = NULL;
+  log->db = db;
+  log->model = model;
+  log->may_live = file && *file && sqlite3_get_autocommit(db);
+  log->started = log->last_commit = now_seconds();
 }
 
-/* Writes row j through db (NULLs for what was not measured). */
+/* Writes one row through db (NULLs for what was not measured). */
 static int log_write(sqlite3 *db, const char *model, const rbm_epoch_stats *e) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(
@@ -89,7 +93,27 @@ static int log_write(sqlite3 *db, const char *model, const rbm_epoch_stats *e) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static void log_add(train_log *log, const char *model, const rbm_epoch_stats *e) {
+/* Rows from..n-1 through db (the old rows of the model dropped first when
+** from is 0): in one transaction of its own on the live connection; on the
+** caller's, inside the statement that trains. */
+static int log_commit(train_log *log, sqlite3 *db, int from) {
+  int own = db != log->db;
+  int rc = own ? log_exec(db, "SAVEPOINT rbm_log", NULL) : SQLITE_OK;
+  if (rc != SQLITE_OK) return rc;
+  rc = log_exec(db, CREATE_LOG, NULL);
+  if (rc == SQLITE_OK && from == 0)
+    rc = log_exec(db, "DELETE FROM main.rbm_training_log WHERE model = ?1",
+                  log->model);
+  for (int j = from; rc == SQLITE_OK && j < log->n; j++)
+    rc = log_write(db, log->model, &log->rows[j]);
+  if (!own) return rc;
+  if (rc == SQLITE_OK) return log_exec(db, "RELEASE rbm_log", NULL);
+  log_exec(db, "ROLLBACK TO rbm_log", NULL);
+  log_exec(db, "RELEASE rbm_log", NULL);
+  return rc;
+}
+
+static void log_add(train_log *log, const rbm_epoch_stats *e) {
   if (log->n == log->cap) {
     int cap = log->cap ? 2 * log->cap : 64;
     rbm_epoch_stats *rows = sqlite3_realloc64(log->rows, (sqlite3_uint64)cap * sizeof *rows);
@@ -98,23 +122,39 @@ static void log_add(train_log *log, const char *model, const rbm_epoch_stats *e)
     log->cap = cap;
   }
   log->rows[log->n++] = *e;
-  if (log->live && log_write(log->live, model, e) != SQLITE_OK) {
-    sqlite3_close(log->live);  /* busy or failing: write them all at the end */
+  double t = now_seconds();
+  if (!log->may_live || t - log->last_commit < LOG_EVERY) return;
+  log->last_commit = t;
+  if (!log->live) {
+    const char *file = sqlite3_db_filename(log->db, "main");
+    if (sqlite3_open_v2(file, &log->live, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+      sqlite3_close(log->live);
+      log->live = NULL;
+      log->may_live = 0;
+      return;
+    }
+    sqlite3_busy_timeout(log->live, 100);
+  }
+  if (log_commit(log, log->live, log->written) == SQLITE_OK) {
+    log->written = log->n;
+  } else {  /* busy or failing: write them all at the end */
+    sqlite3_close(log->live);
     log->live = NULL;
+    log->may_live = 0;
+    log->written = 0;
   }
 }
 
-/* The rows not written live, through the caller's connection. */
-static int log_close(train_log *log, sqlite3 *db, const char *model, char **err) {
+/* The rows not committed yet: through the live connection if there is one,
+** else all of them through the caller's. */
+static int log_close(train_log *log, char **err) {
   int rc = SQLITE_OK;
-  if (!log->live) {
-    rc = log_exec(db, CREATE_LOG, NULL);
-    if (rc == SQLITE_OK)
-      rc = log_exec(db, "DELETE FROM main.rbm_training_log WHERE model = ?1", model);
-    for (int j = 0; rc == SQLITE_OK && j < log->n; j++)
-      rc = log_write(db, model, &log->rows[j]);
+  if (log->live && log_commit(log, log->live, log->written) == SQLITE_OK) {
+    log->written = log->n;
+  } else {
+    rc = log_commit(log, log->db, 0);
     if (rc != SQLITE_OK)
-      *err = sqlite3_mprintf("writing rbm_training_log: %s", sqlite3_errmsg(db));
+      *err = sqlite3_mprintf("writing rbm_training_log: %s", sqlite3_errmsg(log->db));
   }
   sqlite3_close(log->live);
   sqlite3_free(log->rows);
@@ -140,7 +180,7 @@ static int should_stop(void *arg) {
 
 static void on_epoch(void *arg, const rbm_epoch_stats *st) {
   train_ctx *c = arg;
-  log_add(&c->log, c->name, st);
+  log_add(&c->log, st);
   if (!c->verbose) return;
   if (st->validation.ratings) {
     fprintf(stderr,
@@ -225,7 +265,7 @@ static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
   char msg[256];
   int trc = rbm_train(cfg, r, &hooks, model, rep, msg, sizeof msg);
   sqlite3_finalize(ctx.probe);
-  rc = log_close(&ctx.log, db, log_name, err);
+  rc = log_close(&ctx.log, err);
   if (trc != RBM_OK) {
     sqlite3_free(*err);
     *err = sqlite3_mprintf("%s", msg);

@@ -14,13 +14,13 @@ before=$(run ".load dist/rbm" \
   "SELECT json_extract(rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"epochs\": 2}'), '\$.epochs_run');" \
   "SELECT uid, round(rbm_predict('m', 1, 1), 6) FROM rbm_models WHERE name = 'm';") || exit 1
 
-# A training that would take minutes, interrupted after a second.
+# A training that would take minutes, interrupted after two seconds.
 LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$db" > "$tmp/out" 2>&1 <<'SQL' &
 .load dist/rbm
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"orientation": "user", "epochs": 100000}');
 SQL
 pid=$!
-sleep 1
+sleep 2  # the log commits every second
 watched=$(sqlite3 -batch -cmd ".timeout 2000" "$db" "SELECT count(*) FROM rbm_training_log WHERE model = 'm';" 2>&1)
 start=$(date +%s%N)
 kill -INT $pid
