@@ -88,9 +88,12 @@ agree "binary like_accuracy" "$(field "$binary" accuracy)" "$(evaluated bin like
 sql=$(grep '^sql ' "$tmp/evaluate")
 agree "softmax precision@10" "$(field "$sql" precision@10)" "$(evaluated soft precision@10)"
 agree "softmax ndcg@10" "$(field "$sql" ndcg@10)" "$(evaluated soft ndcg@10)"
-# The five folds u1..u5 with the defaults: mean RMSE <= 0.92.
+# The five folds u1..u5 with the defaults: mean RMSE <= 0.92.  A quality
+# check, not a memory check: the sanitizer run (make asan) leaves it out.
 folds=""
+[ "${RBM_SANITIZE:-0}" = 1 ] && echo "five folds: left out under the sanitizers"
 for f in 1 2 3 4 5; do
+  [ "${RBM_SANITIZE:-0}" = 1 ] && break
   [ -f "$data/u$f.base" ] && [ -f "$data/u$f.test" ] || continue
   rm -f "$tmp/f.db"
   r=$(LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$tmp/f.db" ".load dist/rbm" \
@@ -101,8 +104,10 @@ for f in 1 2 3 4 5; do
     "SELECT json_extract(rbm_evaluate('m', 'test', 'user_id', 'item_id', 'rating', '{\"k\": 0}'), '\$.rmse');" | tail -1)
   folds="$folds $r"
 done
-mean=$(echo "$folds" | awk '{s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.6f", s / NF}')
-echo "five folds: RMSE$folds"
-expect "five-fold mean RMSE" "$mean" "<=" 0.92
+if [ -n "$folds" ]; then
+  mean=$(echo "$folds" | awk '{s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.6f", s / NF}')
+  echo "five folds: RMSE$folds"
+  expect "five-fold mean RMSE" "$mean" "<=" 0.92
+fi
 echo "softmax ranking: precision@10 $(evaluated soft precision@10) recall@10 $(evaluated soft recall@10) ndcg@10 $(evaluated soft ndcg@10) map@10 $(evaluated soft map@10)"
 exit $status
