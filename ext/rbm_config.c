@@ -25,6 +25,29 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->verbose = 0;
   cfg->validation = 0;
   cfg->patience = 10;
+  cfg->n_cd_k_steps = 0;
+  cfg->momentum_start = -1;
+  cfg->momentum_epochs = 5;
+  cfg->lr_decay = 0;
+}
+
+int rbm_config_cd_k(const rbm_config *cfg, int epoch) {
+  int k = cfg->cd_k;
+  for (int j = 0; j < cfg->n_cd_k_steps; j++)
+    if (epoch >= cfg->cd_k_steps[j][0]) k = cfg->cd_k_steps[j][1];
+  return k;
+}
+
+double rbm_config_momentum(const rbm_config *cfg, int epoch) {
+  if (cfg->momentum_start < 0 || epoch > cfg->momentum_epochs) return cfg->momentum;
+  double a = cfg->momentum_epochs > 1
+                 ? (double)(epoch - 1) / (double)(cfg->momentum_epochs - 1)
+                 : 1.0;
+  return cfg->momentum_start + a * (cfg->momentum - cfg->momentum_start);
+}
+
+double rbm_config_learning_rate(const rbm_config *cfg, int epoch) {
+  return cfg->learning_rate / (1.0 + cfg->lr_decay * (double)(epoch - 1));
 }
 
 const char *rbm_config_check(const rbm_config *cfg) {
@@ -51,6 +74,21 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "like_threshold must be a finite number";
   if (cfg->threads < 1 || cfg->threads > 256)
     return "threads must be between 1 and 256";
+  for (int j = 0; j < cfg->n_cd_k_steps; j++) {
+    if (cfg->cd_k_steps[j][0] < 1 || cfg->cd_k_steps[j][1] < 1 ||
+        cfg->cd_k_steps[j][1] > 1000)
+      return "cd_k steps must be [epoch >= 1, k from 1 to 1000] pairs";
+    if (j > 0 && cfg->cd_k_steps[j][0] <= cfg->cd_k_steps[j - 1][0])
+      return "cd_k steps must come in increasing epochs";
+  }
+  if (cfg->n_cd_k_steps < 0 || cfg->n_cd_k_steps > RBM_MAX_CD_STEPS)
+    return "cd_k takes at most 8 [epoch, k] steps";
+  if (!(cfg->momentum_start < 0 || cfg->momentum_start < 1))
+    return "momentum_start must be at least 0 and less than 1";
+  if (cfg->momentum_epochs < 1 || cfg->momentum_epochs > 100000)
+    return "momentum_epochs must be between 1 and 100000";
+  if (!(cfg->lr_decay >= 0 && cfg->lr_decay <= 1000))
+    return "lr_decay must be from 0 to 1000";
   if (!(cfg->validation >= 0 && cfg->validation <= 0.5))
     return "validation must be from 0 to 0.5";
   if (cfg->patience < 0 || cfg->patience > 100000)

@@ -82,6 +82,8 @@ struct trainer {
   float *diff_W;
   uint32_t *order;                       /* users, shuffled each epoch */
   int epoch;
+  int cd_k;                       /* this epoch's, from the schedules */
+  double momentum, learning_rate;
   /* The minibatch being trained, and the next one, which worker 0
   ** gathers while the others start on this one's chains. */
   minibatch mb[2], *b;
@@ -340,7 +342,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   rbm_sigmoid_all(act, hd, F);
   sample_bernoulli(&rng, hd, hs, F);
 
-  for (int step = 1; step <= t->cfg->cd_k; step++) {
+  for (int step = 1; step <= t->cd_k; step++) {
     for (size_t q0 = 0; q0 < n; q0 += block) {
       size_t nb = n - q0 < block ? n - q0 : block;
       if (t->diff_W) {
@@ -373,7 +375,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
     }
     if (step % 16 == 0) rbm_hidden_input(m, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
-    if (step < t->cfg->cd_k) sample_bernoulli(&rng, hm, hs, F);
+    if (step < t->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
   memcpy(b->unit_model + b->user_start[j], w->units, n);
   t->job_sq[j] = sq_err;
@@ -383,7 +385,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
 RBM_CLONES static void momentum_step(const trainer *t, float *param,
                                      float *vel, const float *g, size_t n,
                                      float decay) {
-  float mom = (float)t->cfg->momentum, lr = (float)t->cfg->learning_rate;
+  float mom = (float)t->momentum, lr = (float)t->learning_rate;
   float scale = 1.f / (float)t->b->n_users;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
@@ -973,6 +975,9 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   rbm_fit best = {0, NAN, NAN, NAN};
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
+    t.cd_k = rbm_config_cd_k(cfg, epoch);
+    t.momentum = rbm_config_momentum(cfg, epoch);
+    t.learning_rate = rbm_config_learning_rate(cfg, epoch);
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
     uint32_t B = (uint32_t)cfg->batch_size;

@@ -39,6 +39,9 @@ static const struct option {
     {"threads", OPT_INT, offsetof(rbm_config, threads), NULL},
     {"verbose", OPT_BOOL, offsetof(rbm_config, verbose), NULL},
     {"validation", OPT_REAL, offsetof(rbm_config, validation), NULL},
+    {"momentum_start", OPT_REAL, offsetof(rbm_config, momentum_start), NULL},
+    {"momentum_epochs", OPT_INT, offsetof(rbm_config, momentum_epochs), NULL},
+    {"lr_decay", OPT_REAL, offsetof(rbm_config, lr_decay), NULL},
     {"patience", OPT_INT, offsetof(rbm_config, patience), NULL},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -51,8 +54,55 @@ static int parse_number(const char *text, double *out) {
   return *end == 0 && isfinite(*out);
 }
 
+/* cd_k as [[epoch, k], ...]: the steps of a schedule (cd_k itself, the k
+** before the first step, is set to the first step's k). */
+static int parse_cd_k_steps(rbm_config *cfg, const char *text, char **err) {
+  const char *p = text;
+  int n = 0;
+#define SKIP() while (*p == ' ' || *p == '\t' || *p == '\n') p++
+  SKIP();
+  if (*p++ != '[') goto bad;
+  SKIP();
+  while (*p == '[') {
+    long v[2];
+    p++;
+    for (int k = 0; k < 2; k++) {
+      char *end;
+      SKIP();
+      v[k] = strtol(p, &end, 10);
+      if (end == p) goto bad;
+      p = end;
+      SKIP();
+      if (*p++ != (k == 0 ? ',' : ']')) goto bad;
+    }
+    if (n == RBM_MAX_CD_STEPS) {
+      *err = sqlite3_mprintf("cd_k takes at most %d [epoch, k] steps", RBM_MAX_CD_STEPS);
+      return SQLITE_ERROR;
+    }
+    cfg->cd_k_steps[n][0] = v[0] < 0 || v[0] > 1000000 ? -1 : (int)v[0];
+    cfg->cd_k_steps[n][1] = v[1] < 0 || v[1] > 1000000 ? -1 : (int)v[1];
+    n++;
+    SKIP();
+    if (*p == ',') p++;
+    SKIP();
+  }
+  if (*p++ != ']' || n == 0) goto bad;
+  SKIP();
+  if (*p) goto bad;
+#undef SKIP
+  cfg->n_cd_k_steps = n;
+  cfg->cd_k = cfg->cd_k_steps[0][1];
+  return SQLITE_OK;
+bad:
+  *err = sqlite3_mprintf("cd_k must be an integer or a list of [epoch, k] "
+                         "steps, like [[1, 1], [20, 3]]");
+  return SQLITE_ERROR;
+}
+
 int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
                    char **err) {
+  if (sqlite3_stricmp(key, "cd_k") == 0 && value && value[strspn(value, " ")] == '[')
+    return parse_cd_k_steps(cfg, value, err);
   const struct option *opt = NULL;
   for (size_t i = 0; i < N_OPTIONS; i++)
     if (sqlite3_stricmp(OPTIONS[i].name, key) == 0) opt = &OPTIONS[i];
@@ -161,7 +211,8 @@ int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
     const char *type = (const char *)sqlite3_column_text(st, 3);
     const char *value = (const char *)sqlite3_column_text(st, 2);
     if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
-    if (!strcmp(type, "null") || !strcmp(type, "array") ||
+    int schedule = !strcmp(type, "array") && !sqlite3_stricmp(key, "cd_k");
+    if (!strcmp(type, "null") || (!strcmp(type, "array") && !schedule) ||
         !strcmp(type, "object")) {
       *err = sqlite3_mprintf("option %s cannot be %s", key,
                              !strcmp(type, "null") ? "null" : "a JSON container");
@@ -179,14 +230,32 @@ int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
 }
 
 char *rbm_options_to_json(const rbm_config *c) {
-  return sqlite3_mprintf(
+  sqlite3_str *steps = sqlite3_str_new(NULL);
+  if (c->n_cd_k_steps) {
+    sqlite3_str_appendchar(steps, 1, '[');
+    for (int j = 0; j < c->n_cd_k_steps; j++)
+      sqlite3_str_appendf(steps, "%s[%d,%d]", j ? "," : "", c->cd_k_steps[j][0],
+                          c->cd_k_steps[j][1]);
+    sqlite3_str_appendchar(steps, 1, ']');
+  } else {
+    sqlite3_str_appendf(steps, "%d", c->cd_k);
+  }
+  char *cd = sqlite3_str_finish(steps);
+  char *ramp = c->momentum_start < 0 ? NULL
+                                     : sqlite3_mprintf("%!.15g", c->momentum_start);
+  char *json = sqlite3_mprintf(
       "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
-      "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%d,\"seed\":%llu,"
+      "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%s,\"seed\":%llu,"
       "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
-      "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d}",
+      "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d,"
+      "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
-      c->weight_decay, c->cd_k, (unsigned long long)c->seed,
+      c->weight_decay, cd ? cd : "1", (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
       c->like_threshold, c->threads, c->verbose ? "true" : "false",
-      c->validation, c->patience);
+      c->validation, c->patience,
+      ramp ? ramp : "null", c->momentum_epochs, c->lr_decay);
+  sqlite3_free(cd);
+  sqlite3_free(ramp);
+  return json;
 }

@@ -82,6 +82,17 @@ typedef struct rbm_config {
   double like_threshold;   /* rating >= this is a like */
   int threads;             /* worker threads splitting each minibatch */
   int verbose;             /* per-epoch progress through on_epoch */
+  /* Schedules (all off by default): cd_k_steps[j] = {from_epoch, k}
+  ** raises the Gibbs steps during training (cd_k until the first
+  ** from_epoch); momentum ramps linearly from momentum_start to momentum
+  ** over the first momentum_epochs epochs; the learning rate of epoch e is
+  ** learning_rate / (1 + lr_decay * (e - 1)). */
+#define RBM_MAX_CD_STEPS 8
+  int cd_k_steps[RBM_MAX_CD_STEPS][2];
+  int n_cd_k_steps;
+  double momentum_start;   /* < 0: no ramp */
+  int momentum_epochs;
+  double lr_decay;
   /* Early stopping: this fraction of each user's ratings (drawn with the
   ** seed) is held out of training and predicted after every epoch; the
   ** model returned is the one of the epoch that predicted them best, and
@@ -92,6 +103,10 @@ typedef struct rbm_config {
 } rbm_config;
 
 void rbm_config_defaults(rbm_config *cfg);
+/* The schedules' values for a 1-based epoch. */
+int rbm_config_cd_k(const rbm_config *cfg, int epoch);
+double rbm_config_momentum(const rbm_config *cfg, int epoch);
+double rbm_config_learning_rate(const rbm_config *cfg, int epoch);
 /* NULL if cfg is usable, else a static message naming the bad field. */
 const char *rbm_config_check(const rbm_config *cfg);
 
