@@ -29,6 +29,7 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->momentum_start = -1;
   cfg->momentum_epochs = 5;
   cfg->lr_decay = 0;
+  cfg->pcd = 0;
 }
 
 int rbm_config_cd_k(const rbm_config *cfg, int epoch) {

@@ -83,6 +83,8 @@ struct trainer {
   uint32_t *order;                       /* users, shuffled each epoch */
   int epoch;
   int cd_k;                       /* this epoch's, from the schedules */
+  uint8_t *pcd_units;   /* persistent CD: each rating's unit in its user's
+                        ** chain, kept from epoch to epoch (t->r's layout) */
   double momentum, learning_rate;
   /* The minibatch being trained, and the next one, which worker 0
   ** gathers while the others start on this one's chains. */
@@ -340,7 +342,15 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   memcpy(w->units, unit_data, n);
   rbm_hidden_input(m, n, items, w->units, act);
   rbm_sigmoid_all(act, hd, F);
-  sample_bernoulli(&rng, hd, hs, F);
+  uint8_t *persistent = t->pcd_units ? t->pcd_units + r->row[user] : NULL;
+  if (persistent) {  /* PCD: the negative phase goes on from the user's last sample */
+    memcpy(w->units, persistent, n);
+    rbm_hidden_input(m, n, items, w->units, act);
+    rbm_sigmoid_all(act, hm, F);
+    sample_bernoulli(&rng, hm, hs, F);
+  } else {
+    sample_bernoulli(&rng, hd, hs, F);
+  }
 
   for (int step = 1; step <= t->cd_k; step++) {
     for (size_t q0 = 0; q0 < n; q0 += block) {
@@ -356,7 +366,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
           double got = m->visible == RBM_VISIBLE_BINARY
                            ? rbm_like_probability(m, p)
                            : rbm_expected_rating(m, p);
-          double want = m->unit_value[w->units[q]];
+          double want = m->unit_value[unit_data[q]];
           sq_err += (got - want) * (got - want);
         }
         int unit = sample_unit(&rng, p, K);
@@ -378,6 +388,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
     if (step < t->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
   memcpy(b->unit_model + b->user_start[j], w->units, n);
+  if (persistent) memcpy(persistent, w->units, n);
   t->job_sq[j] = sq_err;
 }
 
@@ -799,6 +810,7 @@ static void free_trainer(trainer *t) {
     free(b->act);
   }
   free(t->vel_W);
+  free(t->pcd_units);
   free(t->diff_W);
   free(t->vel_vbias);
   free(t->vel_hbias);
@@ -970,6 +982,12 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
       !pool_start(&t))
     goto fail;
   if (!init_model(&t)) goto fail;
+  if (cfg->pcd) {  /* the chains start at the data */
+    t.pcd_units = malloc(t.r->n ? t.r->n : 1);
+    if (!t.pcd_units) goto fail;
+    for (uint64_t q = 0; q < t.r->n; q++)
+      t.pcd_units[q] = t.unit_of_code[t.r->col_code[q]];
+  }
 
   uint32_t n_users = r->users.n;
   rbm_fit best = {0, NAN, NAN, NAN};

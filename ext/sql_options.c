@@ -42,6 +42,7 @@ static const struct option {
     {"momentum_start", OPT_REAL, offsetof(rbm_config, momentum_start), NULL},
     {"momentum_epochs", OPT_INT, offsetof(rbm_config, momentum_epochs), NULL},
     {"lr_decay", OPT_REAL, offsetof(rbm_config, lr_decay), NULL},
+    {"pcd", OPT_BOOL, offsetof(rbm_config, pcd), NULL},
     {"patience", OPT_INT, offsetof(rbm_config, patience), NULL},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -248,13 +249,15 @@ char *rbm_options_to_json(const rbm_config *c) {
       "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%s,\"seed\":%llu,"
       "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
       "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d,"
-      "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g}",
+      "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g,"
+      "\"pcd\":%s}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
       c->weight_decay, cd ? cd : "1", (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
       c->like_threshold, c->threads, c->verbose ? "true" : "false",
       c->validation, c->patience,
-      ramp ? ramp : "null", c->momentum_epochs, c->lr_decay);
+      ramp ? ramp : "null", c->momentum_epochs, c->lr_decay,
+      c->pcd ? "true" : "false");
   sqlite3_free(cd);
   sqlite3_free(ramp);
   return json;

@@ -93,6 +93,9 @@ typedef struct rbm_config {
   double momentum_start;   /* < 0: no ramp */
   int momentum_epochs;
   double lr_decay;
+  /* Persistent CD (Tieleman 2008): each user's negative chain goes on from
+  ** where the previous epoch left it instead of restarting at the data. */
+  int pcd;
   /* Early stopping: this fraction of each user's ratings (drawn with the
   ** seed) is held out of training and predicted after every epoch; the
   ** model returned is the one of the epoch that predicted them best, and

@@ -1,6 +1,7 @@
 -- schedules.sql: cd_k as a list of [epoch, k] steps, the momentum ramp
--- (momentum_start, momentum_epochs) and lr_decay; each checked against
--- an equivalent fixed setting, bit for bit, and for having an effect.
+-- (momentum_start, momentum_epochs), lr_decay and persistent CD (pcd);
+-- each checked against an equivalent fixed setting, bit for bit, and for
+-- having an effect.
 .load dist/rbm
 
 .read tests/sql/planted_ratings.inc
@@ -14,7 +15,10 @@ INSERT INTO t VALUES
   ('no ramp',   '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "momentum_start": 0.9}'),
   ('ramp',      '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "momentum_start": 0.5}'),
   ('decay 0',   '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "lr_decay": 0}'),
-  ('decay',     '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "lr_decay": 0.5}');
+  ('decay',     '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "lr_decay": 0.5}'),
+  ('pcd',       '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "pcd": true}'),
+  ('one epoch', '{"orientation": "user", "hidden": 8, "epochs": 1, "batch_size": 10}'),
+  ('pcd one',   '{"orientation": "user", "hidden": 8, "epochs": 1, "batch_size": 10, "pcd": true}');
 SELECT name, json_extract(rbm_train(name, 'ratings', 'user_id', 'item_id', 'rating', options), '$.epochs_run')
   FROM t;
 CREATE TABLE blob AS SELECT name, model FROM rbm_models;
@@ -25,10 +29,14 @@ SELECT 'ramp from momentum itself = no ramp', (SELECT model FROM blob WHERE name
 SELECT 'a ramp changes the model', (SELECT model FROM blob WHERE name = 'k1') != (SELECT model FROM blob WHERE name = 'ramp');
 SELECT 'lr_decay 0 = none', (SELECT model FROM blob WHERE name = 'k1') = (SELECT model FROM blob WHERE name = 'decay 0');
 SELECT 'lr_decay changes the model', (SELECT model FROM blob WHERE name = 'k1') != (SELECT model FROM blob WHERE name = 'decay');
+SELECT 'pcd: the first epoch starts at the data', (SELECT model FROM blob WHERE name = 'one epoch') = (SELECT model FROM blob WHERE name = 'pcd one');
+SELECT 'pcd: later epochs go on from the chains', (SELECT model FROM blob WHERE name = 'k1') != (SELECT model FROM blob WHERE name = 'pcd');
+SELECT 'pcd still learns the planted tastes', rbm_predict('pcd', 2, 102) > rbm_predict('pcd', 2, 107);
 SELECT 'options keep the schedule', json_extract(options, '$.cd_k') FROM rbm_models WHERE name = 'k1 then 3';
 SELECT 'options keep the ramp', json_extract(options, '$.momentum_start'), json_extract(options, '$.momentum_epochs'),
        json_extract(options, '$.lr_decay') FROM rbm_models WHERE name = 'ramp';
 SELECT 'no ramp is null', json_extract(options, '$.momentum_start') IS NULL FROM rbm_models WHERE name = 'k1';
+SELECT 'options keep pcd', json_extract(options, '$.pcd') FROM rbm_models WHERE name = 'pcd';
 -- The virtual table takes the same, as key=value.
 CREATE VIRTUAL TABLE v USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
   orientation=user, hidden=8, epochs=6, batch_size=10, cd_k='[[1, 1], [4, 3]]');
@@ -43,3 +51,4 @@ SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"cd_k": [[1,1
 SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"momentum_start": 1.5}');
 SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"momentum_epochs": 0}');
 SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"lr_decay": -1}');
+SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"pcd": "maybe"}');
