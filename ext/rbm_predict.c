@@ -151,7 +151,7 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
 void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
                       const rbm_ratings *held, const uint8_t *unit_of_code,
                       float *rating, float *like) {
-  size_t longest = 1, F = m->n_hidden, K = m->n_units;
+  size_t longest = 1, F = m->n_hidden;
   for (uint32_t u = 0; u < train->users.n; u++)
     if (train->row[u + 1] - train->row[u] > longest)
       longest = (size_t)(train->row[u + 1] - train->row[u]);
@@ -175,7 +175,6 @@ void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
   }
   free(units);
   free(hidden);
-  (void)K;
 }
 
 double rbm_expected_rating(const rbm_model *m, const float *probs) {
@@ -191,6 +190,15 @@ double rbm_like_probability(const rbm_model *m, const float *probs) {
         (m->visible == RBM_VISIBLE_BINARY && k == 1))
       p += probs[k];
   return p;
+}
+
+void rbm_blend(const rbm_model *m, const float *p, const float *q,
+               double w_rating, double w_like, double *rating, double *like) {
+  *rating = rbm_expected_rating(m, p);
+  *like = rbm_like_probability(m, p);
+  if (!q) return;
+  *rating = w_rating * *rating + (1 - w_rating) * rbm_expected_rating(m, q);
+  *like = w_like * *like + (1 - w_like) * rbm_like_probability(m, q);
 }
 
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs) {
@@ -344,17 +352,12 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
   size_t K = m->n_units, F = m->n_hidden;
   for (size_t b = 0; b < n_users; b++) {
     if (users[b] >= m->n_items) continue;
-    /* logits of the user's K units in each item's RBM: (K x F) (F x n) */
+    /* logits of the user's K units in each item's RBM: (n x F) (F x K) */
     float *c = probs + b * n * K;
-    float *t = malloc(K * n * sizeof *t);
-    if (!t) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)K, (int)n,
-                (int)F, 1.f, m->W + (size_t)users[b] * K * F, (int)F, hidden,
-                (int)F, 0.f, t, (int)n);
-    const float *vb = m->vbias + (size_t)users[b] * K;
-    for (size_t j = 0; j < n; j++)
-      for (size_t k = 0; k < K; k++) c[j * K + k] = t[k * n + j] + vb[k];
-    free(t);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K,
+                (int)F, 1.f, hidden, (int)F, m->W + (size_t)users[b] * K * F,
+                (int)F, 0.f, c, (int)K);
+    for (size_t j = 0; j < n; j++) add_bias(c + j * K, m->vbias + (size_t)users[b] * K, K);
     softmax_rows(c, n, (int)K);
   }
 }
@@ -369,12 +372,9 @@ int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
   for (size_t j = 0; j < n; j++) {
     if (skip && skip[j]) continue;
     const float *p = probs && placed[j] ? probs + j * K : row_prior + j * K;
-    double like = rbm_like_probability(m, p), rating = rbm_expected_rating(m, p);
-    if (other_probs) {
-      const float *q = other_probs + j * K;
-      like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
-      rating = w_rating * rating + (1 - w_rating) * rbm_expected_rating(m, q);
-    }
+    double like, rating;
+    rbm_blend(m, p, other_probs ? other_probs + j * K : NULL, w_rating, w_like,
+              &rating, &like);
     rbm_recommendation r = {(uint32_t)j, (float)like, (float)rating};
     rec_offer(out, n_out, k, &r);
   }

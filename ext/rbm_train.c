@@ -151,7 +151,7 @@ static void init_weights(worker *w, uint32_t c) {
 }
 
 static void run_workers(trainer *t, uint32_t n,
-                        void (*job)(worker *, uint32_t),
+                        void (*job)(worker *, uint32_t), uint32_t chunk,
                         void (*side)(trainer *));
 
 /* The difference rows of items lo .. hi-1 (binary models). */
@@ -171,7 +171,7 @@ static int init_model(trainer *t) {
   uint32_t K = m->n_units;
   size_t nw = (size_t)m->n_items * K * m->n_hidden;
   uint32_t chunks = (uint32_t)((nw + INIT_CHUNK - 1) / INIT_CHUNK);
-  run_workers(t, chunks, init_weights, NULL);
+  run_workers(t, chunks, init_weights, 0, NULL);
   for (uint64_t j = 0; j < r->n; j++)
     m->count[(size_t)r->col_item[j] * K + t->unit_of_code[r->col_code[j]]]++;
   /* Softmax biases = log of each item's (smoothed) rating frequencies. */
@@ -579,18 +579,18 @@ static void pool_stop(trainer *t) {
   t->pool = NULL;
 }
 
-/* Runs job(worker, j) for every j in [0, n) on all the workers.  Chunks
-** are small enough (about 16 per worker) to even out the load and large
-** enough that taking one costs nothing next to the jobs in it.  Worker 0
+/* Runs job(worker, j) for every j in [0, n) on all the workers, taken
+** chunk at a time; chunk 0 picks one small enough (about 16 per worker) to
+** even out the load and large enough that taking one costs nothing next
+** to the jobs in it.  Worker 0
 ** first runs side(t), if given, and then joins in: the others take the
 ** jobs it would have taken meanwhile. */
 static void run_workers(trainer *t, uint32_t n,
-                        void (*job)(worker *, uint32_t),
+                        void (*job)(worker *, uint32_t), uint32_t chunk,
                         void (*side)(trainer *)) {
   t->job = job;
   t->n_jobs = n;
-  /* A chain is long enough to take alone, and taken longest first. */
-  t->job_chunk = job == chain ? 1 : n / ((uint32_t)t->n_workers * 16) + 1;
+  t->job_chunk = chunk ? chunk : n / ((uint32_t)t->n_workers * 16) + 1;
   atomic_store(&t->next_job, 0);
   pool *p = t->pool;
   if (p && p->n_threads > 0) {
@@ -626,10 +626,11 @@ static void gather_next(trainer *t) {
 static int train_batch(trainer *t) {
   minibatch *b = t->b;
   t->gathered = 1;
-  run_workers(t, b->n_users, chain, gather_next);
+  /* A chain is long enough to take alone, and they come longest first. */
+  run_workers(t, b->n_users, chain, 1, gather_next);
   if (!t->gathered) return 0;
   for (uint32_t j = 0; j < b->n_users; j++) t->epoch_sq += t->job_sq[j];
-  run_workers(t, b->n_items, update_items, NULL);
+  run_workers(t, b->n_items, update_items, 0, NULL);
   update_hidden_bias(t);
   release_batch(b);
   t->b = b == &t->mb[0] ? &t->mb[1] : &t->mb[0];
@@ -675,7 +676,7 @@ RBM_CLONES static void measure_user(worker *w, uint32_t j) {
 static rbm_fit measure(trainer *t, const rbm_ratings *of, uint32_t n,
                        uint64_t ratings) {
   t->measured = of;
-  run_workers(t, n, measure_user, NULL);
+  run_workers(t, n, measure_user, 0, NULL);
   double sq = 0, ab = 0, right = 0;
   for (uint32_t j = 0; j < n; j++) {
     sq += t->job_sq[j];

@@ -147,32 +147,34 @@ static int rank_batch(evaluation *e, size_t n) {
 /* Item-based and 'both' models: ranks each held-out user over the
 ** source's items and adds their ranking metrics. */
 static int rank_item_based(evaluation *e, char **err) {
-  const rbm_ratings *ho_users = e->ho;
-  size_t k = e->rank.k;
-  rbm_recommendation *top = malloc((k ? k : 1) * sizeof *top);
+  const rbm_ratings *ho = e->ho;
+  size_t k = e->rank.k, nu = ho->users.n;
+  rbm_recommendation *top = malloc((nu && k ? nu * k : 1) * sizeof *top);
+  size_t *n_top = malloc((nu ? nu : 1) * sizeof *n_top);
   uint32_t *rows = malloc((k ? k : 1) * sizeof *rows);
   size_t longest = 1;
-  for (uint32_t u = 0; u < ho_users->users.n; u++)
-    if (ho_users->row[u + 1] - ho_users->row[u] > longest)
-      longest = (size_t)(ho_users->row[u + 1] - ho_users->row[u]);
+  for (uint32_t u = 0; u < nu; u++)
+    if (ho->row[u + 1] - ho->row[u] > longest)
+      longest = (size_t)(ho->row[u + 1] - ho->row[u]);
   uint32_t *relevant = malloc(longest * sizeof *relevant);
-  int rc = top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
-  for (uint32_t u = 0; rc == SQLITE_OK && u < ho_users->users.n; u++) {
-    rbm_key key = rbm_keys_get(&ho_users->users, u);
-    size_t n_top = 0, n_rel = 0;
-    rc = rbm_user_reader_rank_items(e->rd, &key, k, top, &n_top, err);
-    if (rc != SQLITE_OK) break;
-    for (uint64_t j = ho_users->row[u]; j < ho_users->row[u + 1]; j++) {
-      rbm_key ik = rbm_keys_get(&ho_users->items, ho_users->col_item[j]);
-      int64_t row = rbm_user_reader_row_of(e->rd, &ik);
+  int rc = top && n_top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
+  if (rc == SQLITE_OK)  /* every held-out user at once: GEMMs by batch */
+    rc = rbm_user_reader_rank_users(e->rd, nu, &ho->users, k, top, n_top, err);
+  for (uint32_t u = 0; rc == SQLITE_OK && u < nu; u++) {
+    size_t n_rel = 0;
+    for (uint64_t j = ho->row[u]; j < ho->row[u + 1]; j++) {
+      rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
+      int64_t row = rbm_user_reader_item_index(e->rd, &ik);
       if (row >= 0) relevant[n_rel++] = (uint32_t)row;
     }
     qsort(relevant, n_rel, sizeof *relevant, cmp_u32);
-    for (size_t r = 0; r < n_top; r++) rows[r] = top[r].item;
-    rbm_ranking_add(&e->rank, rows, n_top, relevant, n_rel,
-                    (size_t)(ho_users->row[u + 1] - ho_users->row[u]));
+    for (size_t r = 0; r < n_top[u]; r++) rows[r] = top[u * k + r].item;
+    rbm_ranking_add(&e->rank, rows, n_top[u], relevant, n_rel,
+                    (size_t)(ho->row[u + 1] - ho->row[u]));
   }
+  if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
   free(top);
+  free(n_top);
   free(rows);
   free(relevant);
   return rc;

@@ -121,24 +121,18 @@ int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
 int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
                             const rbm_key *item, double *rating, double *like,
                             int *unplaced, int *unknown, char **err);
-/* Whether rankings go through rbm_user_reader_rank_items (item-based and
+/* Whether rankings go through rbm_user_reader_rank_users (item-based and
 ** 'both' models) rather than rbm_recommend. */
 int rbm_user_reader_ranks_items(const rbm_user_reader *rd);
-/* Item-based and 'both' models: the user's top k items of the source by P(like),
-** leaving out the items they rated; out[].item is a row number for
-** rbm_user_reader_row_key.  The first call folds every item in. */
-int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
-                               size_t k, rbm_recommendation *out,
-                               size_t *n_out, char **err);
-/* The same for the first n users of users, the user-based half's answers
-** scored for many users at once: out[u * k ..], n_out[u]. */
+/* Item-based and 'both' models: the top k items of the source by P(like)
+** of each of the first n users of users, leaving out the items each rated;
+** out[u * k ..], n_out[u]; out[].item is a row number for
+** rbm_user_reader_item_key.  The first call folds every item in, and the
+** user-based half's answers are scored for many users at once. */
 int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
                                const rbm_keys *users, size_t k,
                                rbm_recommendation *out, size_t *n_out,
                                char **err);
-rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row);
-/* The row number of an item after rbm_user_reader_rank_items, or -1. */
-int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key);
 /* The items a model answers for, j = 0 .. n-1: the model's items (user-
 ** based), or the source's (item-based, 'both'); and for one user, each
 ** one's P(like), expected rating and whether the user rated it (arrays

@@ -302,9 +302,7 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
   switch (col) {
     case COL_ITEM: {
-      rbm_key k = rbm_user_reader_ranks_items(c->rd)
-                      ? rbm_user_reader_row_key(c->rd, r->item)
-                      : rbm_keys_get(&m->items, r->item);
+      rbm_key k = rbm_user_reader_item_key(c->rd, r->item);
       rbm_result_key(ctx, &k);
       break;
     }

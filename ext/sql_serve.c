@@ -652,6 +652,18 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
   return SQLITE_OK;
 }
 
+/* 'both': the user-based half's unit probabilities of its item i (-1:
+** unknown to it), from all (that half's answers for every item, NULL when
+** it cannot place the user) or its priors. */
+static void user_half_probs(const rbm_model *mu, int64_t i, const float *all,
+                            float *q) {
+  if (i >= 0 && all) {
+    memcpy(q, all + (size_t)i * mu->n_units, mu->n_units * sizeof *q);
+  } else {
+    rbm_prior_probs(mu, i >= 0 ? (uint32_t)i : UINT32_MAX, q);
+  }
+}
+
 #define RANK_BATCH 128  /* users whose user-based answers come from one GEMM */
 
 /* 'both': per row of the item-based half (ir), the user-based half's index
@@ -722,15 +734,9 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
     for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
       rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
       if (rd->partner) {
-        for (uint32_t j = 0; j < a->n; j++) {
-          int64_t i = a->user_half_item[j];
-          float *p = other + (size_t)j * K;
-          if (i >= 0 && placed[b]) {
-            memcpy(p, user_probs + (slot[b] * nI + (size_t)i) * K, K * sizeof *p);
-          } else {
-            rbm_prior_probs(mu, i >= 0 ? (uint32_t)i : UINT32_MAX, p);
-          }
-        }
+        const float *all = placed[b] ? user_probs + slot[b] * nI * K : NULL;
+        for (uint32_t j = 0; j < a->n; j++)
+          user_half_probs(mu, a->user_half_item[j], all, other + (size_t)j * K);
       }
       memset(a->skip, 0, a->n);
       int64_t col = rbm_keys_find(&ir->snap->r.items, &key);
@@ -752,30 +758,16 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
   return rc;
 }
 
-int rbm_user_reader_rank_items(rbm_user_reader *rd, const rbm_key *user,
-                               size_t k, rbm_recommendation *out,
-                               size_t *n_out, char **err) {
-  rbm_keys one;
-  memset(&one, 0, sizeof one);
-  if (rbm_keys_intern(&one, user) < 0) {
-    *err = sqlite3_mprintf("out of memory");
-    return SQLITE_NOMEM;
-  }
-  int rc = rbm_user_reader_rank_users(rd, 1, &one, k, out, n_out, err);
-  rbm_keys_free(&one);
-  return rc;
-}
-
 int rbm_user_reader_ranks_items(const rbm_user_reader *rd) {
   return rd->partner || rd->s->model->orientation == RBM_ORIENT_ITEM;
 }
 
-rbm_key rbm_user_reader_row_key(const rbm_user_reader *rd, uint32_t row) {
+static rbm_key row_key(const rbm_user_reader *rd, uint32_t row) {
   const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
   return rbm_keys_get(&ir->snap->r.users, row);
 }
 
-int64_t rbm_user_reader_row_of(const rbm_user_reader *rd, const rbm_key *key) {
+static int64_t row_of(const rbm_user_reader *rd, const rbm_key *key) {
   const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
   return ir->snap ? rbm_keys_find(&ir->snap->r.users, key) : -1;
 }
@@ -822,22 +814,16 @@ static int answer_one(rbm_user_reader *rd, const rbm_key *user,
 int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
                             const rbm_key *item, double *rating, double *like,
                             int *unplaced, int *unknown, char **err) {
-  const rbm_model *m = rd->s->model;
-  float probs[RBM_MAX_VALUES];
-  int rc = answer_one(rd, user, item, probs, unplaced, unknown, err);
-  if (rc != SQLITE_OK) return rc;
-  *rating = rbm_expected_rating(m, probs);
-  *like = rbm_like_probability(m, probs);
-  if (rd->partner) {
+  float own[RBM_MAX_VALUES], item_half[RBM_MAX_VALUES];
+  int rc = answer_one(rd, user, item, own, unplaced, unknown, err);
+  if (rc == SQLITE_OK && rd->partner) {  /* 'both': own is the user-based half */
     int up, uk;
-    rc = answer_one(rd->partner, user, item, probs, &up, &uk, err);
-    if (rc != SQLITE_OK) return rc;
-    const rbm_model *mi = rd->partner->s->model;
-    *rating = rd->s->w_rating * rbm_expected_rating(mi, probs) +
-              (1 - rd->s->w_rating) * *rating;
-    *like = rd->s->w_like * rbm_like_probability(mi, probs) +
-            (1 - rd->s->w_like) * *like;
+    rc = answer_one(rd->partner, user, item, item_half, &up, &uk, err);
   }
+  if (rc != SQLITE_OK) return rc;
+  rbm_blend(rd->s->model, rd->partner ? item_half : own,
+            rd->partner ? own : NULL, rd->s->w_rating, rd->s->w_like, rating,
+            like);
   return SQLITE_OK;
 }
 
@@ -920,19 +906,11 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
     const float *p = index != UINT32_MAX && a->placed[j]
                          ? rd->score_probs + (size_t)j * K
                          : a->prior + (size_t)j * K;
-    double like = rbm_like_probability(mi, p), rating = rbm_expected_rating(mi, p);
-    if (rd->partner) {
-      int64_t i = a->user_half_item[j];
-      float q[RBM_MAX_VALUES];
-      if (i >= 0 && h) {
-        memcpy(q, all + (size_t)i * K, K * sizeof *q);
-      } else {
-        rbm_prior_probs(mu, i >= 0 ? (uint32_t)i : UINT32_MAX, q);
-      }
-      like = rd->s->w_like * like + (1 - rd->s->w_like) * rbm_like_probability(mu, q);
-      rating = rd->s->w_rating * rating +
-               (1 - rd->s->w_rating) * rbm_expected_rating(mu, q);
-    }
+    float q[RBM_MAX_VALUES];
+    if (rd->partner) user_half_probs(mu, a->user_half_item[j], all, q);
+    double like, rating;
+    rbm_blend(mi, p, rd->partner ? q : NULL, rd->s->w_rating, rd->s->w_like,
+              &rating, &like);
     rd->score_like[j] = (float)like;
     rd->score_rating[j] = (float)rating;
   }
@@ -970,13 +948,13 @@ int rbm_user_reader_items(rbm_user_reader *rd, size_t *n, char **err) {
 }
 
 rbm_key rbm_user_reader_item_key(const rbm_user_reader *rd, uint32_t j) {
-  return rbm_user_reader_ranks_items(rd) ? rbm_user_reader_row_key(rd, j)
+  return rbm_user_reader_ranks_items(rd) ? row_key(rd, j)
                                          : rbm_keys_get(&rd->s->model->items, j);
 }
 
 int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
                                    const rbm_key *item) {
-  return rbm_user_reader_ranks_items(rd) ? rbm_user_reader_row_of(rd, item)
+  return rbm_user_reader_ranks_items(rd) ? row_of(rd, item)
                                          : rbm_keys_find(&rd->s->model->items, item);
 }
 

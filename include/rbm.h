@@ -305,6 +305,13 @@ void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
 double rbm_expected_rating(const rbm_model *m, const float *probs);
 double rbm_like_probability(const rbm_model *m, const float *probs);
 
+/* Orientation 'both': the expected rating and P(like) of the item-based
+** half's unit probabilities p blended with the user-based half's q (the
+** same units), w_rating and w_like on the item-based half; q NULL: p's
+** own. */
+void rbm_blend(const rbm_model *m, const float *p, const float *q,
+               double w_rating, double w_like, double *rating, double *like);
+
 /* The item's training distribution over units (Laplace-smoothed towards the
 ** global one): what a user the model cannot place gets. item may be
 ** UINT32_MAX for "unknown item", which gets the global distribution. */
