@@ -26,7 +26,7 @@ BUILD_FLAGS = $(CC) $(CFLAGS) $(WARN) -fopenmp-simd -fno-trapping-math -ffp-cont
 
 ENGINE = ext/rbm_config.c ext/rbm_keys.c ext/rbm_ratings.c ext/rbm_model.c \
          ext/rbm_metrics.c \
-         ext/rbm_train.c ext/rbm_predict.c
+         ext/rbm_train.c ext/rbm_predict.c ext/rbm_parallel.c
 GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c

@@ -122,7 +122,7 @@ void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
 }
 
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs) {
-  rbm_all_item_probs_batch(m, 1, hidden, probs);
+  rbm_all_item_probs_batch(m, 1, hidden, probs, 1);
 }
 
 RBM_CLONES static void add_bias(float *restrict p, const float *restrict b,
@@ -131,8 +131,21 @@ RBM_CLONES static void add_bias(float *restrict p, const float *restrict b,
   for (size_t j = 0; j < n; j++) p[j] += b[j];
 }
 
+typedef struct all_items_job {
+  const rbm_model *m;
+  float *probs;
+} all_items_job;
+
+static void finish_all_items(void *ctx, size_t u, int worker) {
+  const all_items_job *j = ctx;
+  size_t nv = (size_t)j->m->n_items * j->m->n_units;
+  (void)worker;
+  add_bias(j->probs + u * nv, j->m->vbias, nv);
+  softmax_rows(j->probs + u * nv, j->m->n_items, (int)j->m->n_units);
+}
+
 void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
-                              float *probs) {
+                              float *probs, int threads) {
   size_t nv = (size_t)m->n_items * m->n_units;
   if (n == 1) {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->n_hidden, 1.f,
@@ -142,10 +155,8 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
                 (int)m->n_hidden, 1.f, hidden, (int)m->n_hidden, m->W,
                 (int)m->n_hidden, 0.f, probs, (int)nv);
   }
-  for (size_t u = 0; u < n; u++) {
-    add_bias(probs + u * nv, m->vbias, nv);
-    softmax_rows(probs + u * nv, m->n_items, (int)m->n_units);
-  }
+  all_items_job job = {m, probs};
+  rbm_parallel_for(threads, n, finish_all_items, &job);
 }
 
 void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
@@ -346,26 +357,58 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
   return rc;
 }
 
+typedef struct visible_job {
+  const rbm_model *m;
+  const uint32_t *users;
+  const size_t *row;  /* user b's block of the product */
+  const float *product;
+  size_t n;
+  float *probs;
+} visible_job;
+
+/* User b's K x n block of the product, turned to n x K, biased, softmaxed. */
+static void finish_visible(void *ctx, size_t b, int worker) {
+  const visible_job *j = ctx;
+  size_t K = j->m->n_units, n = j->n;
+  (void)worker;
+  if (j->users[b] >= j->m->n_items) return;
+  const float *t = j->product + j->row[b] * K * n;
+  const float *vb = j->m->vbias + (size_t)j->users[b] * K;
+  float *c = j->probs + b * n * K;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < K; k++) c[i * K + k] = t[k * n + i] + vb[k];
+  softmax_rows(c, n, (int)K);
+}
+
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
-                             const float *hidden, float *probs) {
-  size_t K = m->n_units, F = m->n_hidden;
-  /* (K x F) (F x n), then turned to n x K: OpenBLAS is several times
-  ** slower at the n x K product, whose rows are only K wide. */
-  float *t = malloc((n ? K * n : 1) * sizeof *t);
-  if (!t) return;
-  for (size_t b = 0; b < n_users; b++) {
-    if (users[b] >= m->n_items) continue;
-    float *c = probs + b * n * K;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)K, (int)n,
-                (int)F, 1.f, m->W + (size_t)users[b] * K * F, (int)F, hidden,
-                (int)F, 0.f, t, (int)n);
-    const float *vb = m->vbias + (size_t)users[b] * K;
-    for (size_t j = 0; j < n; j++)
-      for (size_t k = 0; k < K; k++) c[j * K + k] = t[k * n + j] + vb[k];
-    softmax_rows(c, n, (int)K);
+                             const float *hidden, float *probs, int threads) {
+  size_t K = m->n_units, F = m->n_hidden, placed = 0;
+  /* The users' weight blocks gathered into one (users*K x F) matrix make
+  ** one GEMM for the batch, so BLAS packs the n hidden vectors once, not
+  ** once per user.  The product is users*K x n (OpenBLAS is several times
+  ** slower at n x users*K, whose rows are short) and is turned to n x K
+  ** per user afterwards. */
+  float *w = malloc((n_users ? n_users : 1) * K * F * sizeof *w);
+  float *t = malloc((n_users && n ? n_users * K * n : 1) * sizeof *t);
+  size_t *row = malloc((n_users ? n_users : 1) * sizeof *row);
+  if (w && t && row) {
+    for (size_t b = 0; b < n_users; b++) {
+      if (users[b] >= m->n_items) continue;
+      memcpy(w + placed * K * F, m->W + (size_t)users[b] * K * F,
+             K * F * sizeof *w);
+      row[b] = placed++;
+    }
+    if (placed && n)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(placed * K),
+                  (int)n, (int)F, 1.f, w, (int)F, hidden, (int)F, 0.f, t,
+                  (int)n);
+    visible_job job = {m, users, row, t, n, probs};
+    rbm_parallel_for(threads, n_users, finish_visible, &job);
   }
+  free(w);
   free(t);
+  free(row);
 }
 
 int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
@@ -378,10 +421,14 @@ int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
   for (size_t j = 0; j < n; j++) {
     if (skip && skip[j]) continue;
     const float *p = probs && placed[j] ? probs + j * K : row_prior + j * K;
-    double like, rating;
-    rbm_blend(m, p, other_probs ? other_probs + j * K : NULL, w_rating, w_like,
-              &rating, &like);
-    rbm_recommendation r = {(uint32_t)j, (float)like, (float)rating};
+    const float *q = other_probs ? other_probs + j * K : NULL;
+    double like = rbm_like_probability(m, p);
+    if (q) like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
+    rbm_recommendation r = {(uint32_t)j, (float)like, 0.f};
+    if (*n_out == k && (!k || !rec_less(&out[0], &r))) continue;  /* not in the top k */
+    double rating, unused;
+    rbm_blend(m, p, q, w_rating, w_like, &rating, &unused);
+    r.rating = (float)rating;
     rec_offer(out, n_out, k, &r);
   }
   rec_sort(out, *n_out);

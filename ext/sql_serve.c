@@ -376,7 +376,6 @@ struct rbm_user_reader {
                           ** smoothed towards the global distribution */
     uint64_t *col_start;  /* per snapshot column (a user here): */
     uint32_t *col_rows;   /*   the rows (items) the user rated */
-    uint8_t *skip;        /* scratch, n */
     int64_t *user_half_item;  /* 'both': the user-based half's index of each
                               ** row's item, or -1 */
   } all;
@@ -406,7 +405,6 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->all.prior);
   free(rd->all.col_start);
   free(rd->all.col_rows);
-  free(rd->all.skip);
   free(rd->all.user_half_item);
   free(rd->score_like);
   free(rd->score_rating);
@@ -609,9 +607,7 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
   a->prior = malloc((n ? n : 1) * K * sizeof *a->prior);
   a->col_start = calloc(ncol + 1, sizeof *a->col_start);
   a->col_rows = malloc((sn->r.n ? sn->r.n : 1) * sizeof *a->col_rows);
-  a->skip = malloc(n ? n : 1);
-  if (!a->hidden || !a->placed || !a->prior || !a->col_start || !a->col_rows ||
-      !a->skip) {
+  if (!a->hidden || !a->placed || !a->prior || !a->col_start || !a->col_rows) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
@@ -684,6 +680,46 @@ static int map_rows_to_user_half(rbm_user_reader *rd, rbm_user_reader *ir,
   return SQLITE_OK;
 }
 
+/* One batch of rbm_user_reader_rank_users, shared out per user. */
+typedef struct rank_job {
+  rbm_user_reader *rd, *ir;
+  const rbm_keys *users;
+  size_t b0, k;
+  const uint32_t *index;   /* per user: the item-based half's index or none */
+  const uint8_t *placed;   /* per user: the user-based half could place them */
+  const size_t *slot;      /*   and their row of user_probs */
+  const float *user_probs, *item_probs;
+  float *other;            /* per worker: n rows of n_units */
+  uint8_t *skip;           /* per worker: n */
+  rbm_recommendation *out;
+  size_t *n_out;
+} rank_job;
+
+static void rank_one_user(void *ctx, size_t b, int worker) {
+  const rank_job *j = ctx;
+  const struct all_rows *a = &j->ir->all;
+  const rbm_model *mi = j->ir->s->model, *mu = j->rd->s->model;
+  size_t K = mu->n_units, nI = mu->n_items;
+  float *other = j->other ? j->other + (size_t)worker * a->n * K : NULL;
+  uint8_t *skip = j->skip + (size_t)worker * a->n;
+  rbm_key key = rbm_keys_get(j->users, (uint32_t)(j->b0 + b));
+  if (other) {
+    const float *all = j->placed[b] ? j->user_probs + j->slot[b] * nI * K : NULL;
+    for (uint32_t r = 0; r < a->n; r++)
+      user_half_probs(mu, a->user_half_item[r], all, other + (size_t)r * K);
+  }
+  memset(skip, 0, a->n);
+  int64_t col = rbm_keys_find(&j->ir->snap->r.items, &key);
+  if (col >= 0)  /* the items the user rated */
+    for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
+      skip[a->col_rows[q]] = 1;
+  rbm_rank_rows(mi, a->n,
+                j->index[b] == UINT32_MAX ? NULL : j->item_probs + b * a->n * K,
+                a->placed, a->prior, skip, other, j->rd->s->w_rating,
+                j->rd->s->w_like, j->k, j->out + (j->b0 + b) * j->k,
+                j->n_out + j->b0 + b);
+}
+
 int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
                                const rbm_keys *users, size_t k,
                                rbm_recommendation *out, size_t *n_out,
@@ -695,21 +731,23 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
   if (rc == SQLITE_OK && rd->partner) rc = map_rows_to_user_half(rd, ir, err);
   if (rc != SQLITE_OK) return rc;
   const rbm_model *mi = ir->s->model, *mu = rd->s->model;
-  size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items;
+  size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items, n = a->n ? a->n : 1;
+  int threads = rd->s->threads;
   float *hidden = NULL, *user_probs = NULL, *other = NULL;
-  float *item_probs = malloc(RANK_BATCH * (a->n ? a->n : 1) * K * sizeof *item_probs);
+  float *item_probs = malloc(RANK_BATCH * n * K * sizeof *item_probs);
+  uint8_t *skip = malloc((size_t)threads * n);
   uint8_t placed[RANK_BATCH];
   uint32_t index[RANK_BATCH];
-  if (!item_probs) rc = SQLITE_NOMEM;
+  size_t slot[RANK_BATCH];
+  if (!item_probs || !skip) rc = SQLITE_NOMEM;
   if (rd->partner) {
     hidden = malloc(RANK_BATCH * F * sizeof *hidden);
     user_probs = malloc(RANK_BATCH * nI * K * sizeof *user_probs);
-    other = malloc((a->n ? a->n : 1) * K * sizeof *other);
+    other = malloc((size_t)threads * n * K * sizeof *other);
     if (!hidden || !user_probs || !other) rc = SQLITE_NOMEM;
   }
   for (size_t b0 = 0; rc == SQLITE_OK && b0 < n_users; b0 += RANK_BATCH) {
     size_t nb = n_users - b0 < RANK_BATCH ? n_users - b0 : RANK_BATCH, np = 0;
-    size_t slot[RANK_BATCH];
     if (rd->partner) {  /* the user-based half: one GEMM for the batch */
       for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
         rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
@@ -722,7 +760,7 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
         if (h) memcpy(hidden + np++ * F, h, F * sizeof *hidden);
       }
       if (rc != SQLITE_OK) break;
-      if (np) rbm_all_item_probs_batch(mu, np, hidden, user_probs);
+      if (np) rbm_all_item_probs_batch(mu, np, hidden, user_probs, threads);
     }
     /* The item-based half: each user's units in every item's RBM. */
     for (size_t b = 0; b < nb; b++) {
@@ -730,27 +768,13 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
       int64_t v = rbm_keys_find(&mi->items, &key);
       index[b] = v < 0 ? UINT32_MAX : (uint32_t)v;
     }
-    rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs);
-    for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
-      rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
-      if (rd->partner) {
-        const float *all = placed[b] ? user_probs + slot[b] * nI * K : NULL;
-        for (uint32_t j = 0; j < a->n; j++)
-          user_half_probs(mu, a->user_half_item[j], all, other + (size_t)j * K);
-      }
-      memset(a->skip, 0, a->n);
-      int64_t col = rbm_keys_find(&ir->snap->r.items, &key);
-      if (col >= 0)  /* the items the user rated */
-        for (uint64_t q = a->col_start[col]; q < a->col_start[col + 1]; q++)
-          a->skip[a->col_rows[q]] = 1;
-      rbm_rank_rows(mi, a->n,
-                    index[b] == UINT32_MAX ? NULL : item_probs + b * a->n * K,
-                    a->placed, a->prior, a->skip, rd->partner ? other : NULL,
-                    rd->s->w_rating, rd->s->w_like, k, out + (b0 + b) * k,
-                    n_out + b0 + b);
-    }
+    rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs, threads);
+    rank_job job = {rd, ir, users, b0, k, index, placed, slot, user_probs,
+                    item_probs, other, skip, out, n_out};
+    rbm_parallel_for(threads, nb, rank_one_user, &job);
   }
   free(item_probs);
+  free(skip);
   free(hidden);
   free(user_probs);
   free(other);
@@ -885,7 +909,7 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
   if (rc != SQLITE_OK) return rc;
   int64_t v = rbm_keys_find(&mi->items, user);
   uint32_t index = v < 0 ? UINT32_MAX : (uint32_t)v;
-  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs);
+  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs, 1);
   float *all = NULL;
   const float *h = NULL;
   if (rd->partner) {

@@ -317,10 +317,17 @@ void rbm_blend(const rbm_model *m, const float *p, const float *q,
 ** UINT32_MAX for "unknown item", which gets the global distribution. */
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
 
+/* Runs fn(ctx, i, worker) for i in [0, n) on up to threads threads (the
+** caller is worker 0; worker < threads).  The tasks must be independent. */
+#define RBM_MAX_TASK_THREADS 64
+typedef void (*rbm_task)(void *ctx, size_t i, int worker);
+void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx);
+
 /* Every item's softmax for n users at once, one GEMM: hidden is n rows of
-** n_hidden, probs n rows of n_items * n_units. */
+** n_hidden, probs n rows of n_items * n_units; the softmaxes on up to
+** threads threads. */
 void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
-                              float *probs);
+                              float *probs, int threads);
 
 /* One user to recommend for: hidden probabilities (NULL for a user the
 ** model cannot place, who gets the item priors) and the items they rated,
@@ -378,7 +385,7 @@ void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
 ** n_users blocks of n rows of n_units. */
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
-                             const float *hidden, float *probs);
+                             const float *hidden, float *probs, int threads);
 
 /* One user's top k of n candidate rows by P(like), best first.  Row j's
 ** unit probabilities are probs + j * n_units when probs is given and
