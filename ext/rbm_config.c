@@ -66,8 +66,13 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "weight_decay must be at least 0 and less than 1";
   if (cfg->cd_k < 1 || cfg->cd_k > 1000)
     return "cd_k must be between 1 and 1000";
-  if (cfg->visible != RBM_VISIBLE_SOFTMAX && cfg->visible != RBM_VISIBLE_BINARY)
-    return "visible must be 'softmax' or 'binary'";
+  if (cfg->visible != RBM_VISIBLE_SOFTMAX && cfg->visible != RBM_VISIBLE_BINARY &&
+      cfg->visible != RBM_VISIBLE_IMPLICIT)
+    return "visible must be 'softmax', 'binary' or 'implicit'";
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT && cfg->orientation != RBM_ORIENT_USER)
+    return "visible 'implicit' is one RBM per user: orientation must be 'user'";
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT && cfg->pcd)
+    return "pcd is not available with visible 'implicit'";
   if (cfg->orientation != RBM_ORIENT_USER && cfg->orientation != RBM_ORIENT_ITEM &&
       cfg->orientation != RBM_ORIENT_BOTH)
     return "orientation must be 'user', 'item' or 'both'";

@@ -5,7 +5,7 @@
 **
 **   "RBMMODEL"                         8-byte magic
 **   u32 format_version                 RBM_FORMAT_VERSION
-**   u32 visible                        0 softmax, 1 binary
+**   u32 visible                        0 softmax, 1 binary, 2 implicit
 **   u32 n_items, n_units, n_hidden
 **   u32 orientation                    0 user-based, 1 item-based (format 2;
 **                                      format 1 blobs hold 0 here)
@@ -60,6 +60,7 @@ void rbm_model_free(rbm_model *m) {
 }
 
 int rbm_unit_of_value(const rbm_model *m, double value) {
+  if (m->visible == RBM_VISIBLE_IMPLICIT) return 1;  /* any row: interacted */
   if (m->visible == RBM_VISIBLE_BINARY) return value >= m->like_threshold;
   int best = 0;
   for (uint32_t k = 1; k < m->n_units; k++)
@@ -238,7 +239,8 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
   m->n_hidden = get_u32(&r);
   m->orientation = (rbm_orientation)get_u32(&r);
   m->like_threshold = get_f64(&r);
-  if ((m->visible != RBM_VISIBLE_SOFTMAX && m->visible != RBM_VISIBLE_BINARY) ||
+  if ((m->visible != RBM_VISIBLE_SOFTMAX && m->visible != RBM_VISIBLE_BINARY &&
+       m->visible != RBM_VISIBLE_IMPLICIT) ||
       (m->orientation != RBM_ORIENT_USER && m->orientation != RBM_ORIENT_ITEM) ||
       m->n_units < 2 || m->n_units > RBM_MAX_VALUES || m->n_hidden < 1 ||
       m->n_items < 1)

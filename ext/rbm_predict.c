@@ -198,7 +198,7 @@ double rbm_like_probability(const rbm_model *m, const float *probs) {
   double p = 0;
   for (uint32_t k = 0; k < m->n_units; k++)
     if (m->unit_value[k] >= m->like_threshold ||
-        (m->visible == RBM_VISIBLE_BINARY && k == 1))
+        (m->visible != RBM_VISIBLE_SOFTMAX && k == 1))
       p += probs[k];
   return p;
 }

@@ -6,6 +6,8 @@
 **   gather_batch      a minibatch's ratings, grouped by user and by item
 **   chain             one user's CD-k chain: up, then k x (down, up)
 **   update_items      per item: gradient v0 h0' - vk hk', momentum step
+**   dense_batch       visible 'implicit': the same steps over every item,
+**                     as minibatch matrices and GEMMs
 **   run_workers       users or items shared out to threads as they free up
 **   split_ratings     a validation share of each user's ratings (early stopping)
 **   measure_user      mean-field predictions of a user's training (or
@@ -29,6 +31,7 @@
 #include "rbm.h"
 #include "rbm_math.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -108,6 +111,13 @@ struct trainer {
   uint32_t *valid_users, n_valid_users;
   const rbm_ratings *measured;  /* what measure_user predicts */
   float *best_W, *best_vbias, *best_hbias;
+  /* visible 'implicit': a minibatch as dense matrices (dense_batch). */
+  struct dense {
+    float *v_data, *v_model;                /* B x n_items */
+    float *h_data, *h_sample, *h_model;     /* B x n_hidden */
+    float *grad;                            /* n_items x n_hidden */
+    rbm_rng *rng;                           /* B: each user's stream */
+  } d;
 };
 
 static double now_seconds(void) {
@@ -182,6 +192,21 @@ static int init_model(trainer *t) {
       m->vbias[i * K + k] = (float)log((m->count[i * K + k] + 1.0) / (n + K));
   }
   memset(m->hbias, 0, m->n_hidden * sizeof *m->hbias);
+  if (m->visible == RBM_VISIBLE_IMPLICIT) {
+    /* Unit 0 ("no interaction") is the reference: its rows and biases
+    ** stay 0, and unit 1's bias starts at the log-odds of the item's share
+    ** of users.  The counts of unit 0 are the users without a row, which
+    ** the priors (unplaced users) then turn into popularity. */
+    size_t F = m->n_hidden;
+    double nu = (double)r->users.n;
+    for (size_t i = 0; i < m->n_items; i++) {
+      double p = (m->count[i * 2 + 1] + 1.0) / (nu + 2.0);
+      memset(m->W + i * 2 * F, 0, F * sizeof *m->W);
+      m->vbias[i * 2] = 0;
+      m->vbias[i * 2 + 1] = (float)log(p / (1 - p));
+      m->count[i * 2] = (uint32_t)(nu - m->count[i * 2 + 1]);
+    }
+  }
   if (t->diff_W) set_diff_rows(t, 0, m->n_items);
   return 1;
 }
@@ -637,6 +662,135 @@ static int train_batch(trainer *t) {
   return 1;
 }
 
+/* ---- implicit feedback: dense minibatches ------------------------------- */
+
+/* visible 'implicit': every item is a Bernoulli unit of every user's RBM,
+** 1 where the user has a row and 0 elsewhere, so a minibatch of B users is
+** a B x n matrix and the passes are products with the n x F weights (the
+** model's unit-1 rows, which sit every other row: leading dimension 2F).
+**   dense_data      V0 from the users' rows; H0 = p(h | V0), gathered from
+**                   the rows' weights (V0 is sparse), and a sample Hs
+**   dense_chain     k Gibbs steps: V1 = p(v | Hs) (a GEMM), sampled but in
+**                   the last step; H1 = p(h | V1) (a GEMM), sampled but in
+**                   the last step
+**   dense_update    grad W = V0' H0 - V1' H1 (a GEMM, then the rows scattered
+**                   in), the momentum step on every item's row: in a dense
+**                   RBM every weight has a gradient every minibatch
+** Each user's draws come from a stream keyed by (seed, epoch, user). */
+
+static inline float *dense_w1(const rbm_model *m) { return m->W + m->n_hidden; }
+
+static void dense_data(trainer *t, uint32_t lo, uint32_t nb, worker *w) {
+  const rbm_ratings *r = t->r;
+  rbm_model *m = t->m;
+  struct dense *d = &t->d;
+  size_t n = m->n_items, F = m->n_hidden;
+  memset(d->v_data, 0, (size_t)nb * n * sizeof *d->v_data);
+  for (uint32_t j = 0; j < nb; j++) {
+    uint32_t user = t->order[lo + j];
+    size_t nr = (size_t)(r->row[user + 1] - r->row[user]);
+    const uint32_t *items = r->col_item + r->row[user];
+    for (size_t q = 0; q < nr; q++) d->v_data[j * n + items[q]] = 1.f;
+    memset(w->units, 1, nr);
+    float *act = d->h_model + j * F;  /* scratch until dense_chain */
+    rbm_hidden_input(m, nr, items, w->units, act);
+    rbm_sigmoid_all(act, d->h_data + j * F, (int)F);
+    rbm_rng_seed(&d->rng[j], t->cfg->seed, (uint64_t)t->epoch, user);
+    sample_bernoulli(&d->rng[j], d->h_data + j * F, d->h_sample + j * F, (int)F);
+  }
+}
+
+/* p = sigmoid(x + bias) over rows of n, the bias every stride-th float;
+** with rng, p is then replaced by a sample of it. */
+RBM_CLONES static void dense_sigmoid_rows(float *x, size_t rows, size_t n,
+                                          const float *bias, size_t stride,
+                                          rbm_rng *rng) {
+  for (size_t j = 0; j < rows; j++) {
+    float *p = x + j * n;
+#pragma omp simd
+    for (size_t c = 0; c < n; c++) p[c] = rbm_sigmoid(p[c] + bias[c * stride]);
+    if (rng)
+      for (size_t c = 0; c < n; c++)
+        p[c] = rbm_rng_uniform(&rng[j]) < p[c] ? 1.f : 0.f;
+  }
+}
+
+static void dense_chain(trainer *t, uint32_t nb) {
+  rbm_model *m = t->m;
+  struct dense *d = &t->d;
+  size_t n = m->n_items, F = m->n_hidden;
+  const float *W1 = dense_w1(m);
+  for (int step = 1; step <= t->cd_k; step++) {
+    int last = step == t->cd_k;
+    /* V1 = p(v | Hs): (B x F) (F x n) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)n,
+                (int)F, 1.f, d->h_sample, (int)F, W1, (int)(2 * F), 0.f,
+                d->v_model, (int)n);
+    dense_sigmoid_rows(d->v_model, nb, n, m->vbias + 1, 2, NULL);
+    if (step == 1)  /* reconstruction error of the first step */
+      for (size_t q = 0; q < (size_t)nb * n; q++) {
+        double e = d->v_model[q] - d->v_data[q];
+        t->epoch_sq += e * e;
+      }
+    if (!last)
+      for (uint32_t j = 0; j < nb; j++)
+        for (size_t c = 0; c < n; c++)
+          d->v_model[j * n + c] =
+              rbm_rng_uniform(&d->rng[j]) < d->v_model[j * n + c] ? 1.f : 0.f;
+    /* H1 = p(h | V1): (B x n) (n x F) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)F,
+                (int)n, 1.f, d->v_model, (int)n, W1, (int)(2 * F), 0.f,
+                d->h_model, (int)F);
+    dense_sigmoid_rows(d->h_model, nb, F, m->hbias, 1, NULL);
+    if (!last)
+      for (uint32_t j = 0; j < nb; j++)
+        sample_bernoulli(&d->rng[j], d->h_model + j * F, d->h_sample + j * F,
+                         (int)F);
+  }
+}
+
+static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
+  const rbm_ratings *r = t->r;
+  rbm_model *m = t->m;
+  struct dense *d = &t->d;
+  size_t n = m->n_items, F = m->n_hidden;
+  float decay = (float)t->cfg->weight_decay;
+  /* grad = -V1' H1, then + H0 on the rows of each user's items */
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)F, (int)nb,
+              -1.f, d->v_model, (int)n, d->h_model, (int)F, 0.f, d->grad,
+              (int)F);
+  for (uint32_t j = 0; j < nb; j++) {
+    uint32_t user = t->order[lo + j];
+    for (uint64_t q = r->row[user]; q < r->row[user + 1]; q++)
+      rbm_add(d->grad + (size_t)r->col_item[q] * F, d->h_data + j * F, (int)F);
+  }
+  float *gb = d->v_data;  /* the visible biases' gradient, in row 0 */
+  for (size_t c = 0; c < n; c++) gb[c] -= d->v_model[c];
+  for (uint32_t j = 1; j < nb; j++)
+    for (size_t c = 0; c < n; c++)
+      gb[c] += d->v_data[j * n + c] - d->v_model[j * n + c];
+  for (size_t i = 0; i < n; i++) {
+    size_t row = i * 2 + 1;
+    momentum_step(t, m->W + row * F, t->vel_W + row * F, d->grad + i * F, F,
+                  decay);
+    momentum_step(t, m->vbias + row, t->vel_vbias + row, &gb[i], 1, 0.f);
+  }
+  float *gh = d->h_sample;  /* the hidden biases' gradient, in row 0 */
+  for (size_t f = 0; f < F; f++) gh[f] = d->h_data[f] - d->h_model[f];
+  for (uint32_t j = 1; j < nb; j++)
+    for (size_t f = 0; f < F; f++)
+      gh[f] += d->h_data[j * F + f] - d->h_model[j * F + f];
+  momentum_step(t, m->hbias, t->vel_hbias, gh, F, 0.f);
+}
+
+/* One minibatch of users order[lo .. lo+nb). */
+static void dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
+  t->b->n_users = nb;  /* momentum_step's divisor */
+  dense_data(t, lo, nb, &t->w[0]);
+  dense_chain(t, nb);
+  dense_update(t, lo, nb);
+}
+
 /* ---- measuring the fit --------------------------------------------------- */
 
 /* Mean-field predictions of the ratings in t->measured of user
@@ -823,6 +977,13 @@ static void free_trainer(trainer *t) {
   free(t->best_W);
   free(t->best_vbias);
   free(t->best_hbias);
+  free(t->d.v_data);
+  free(t->d.v_model);
+  free(t->d.h_data);
+  free(t->d.h_sample);
+  free(t->d.h_model);
+  free(t->d.grad);
+  free(t->d.rng);
 }
 
 static int alloc_trainer(trainer *t) {
@@ -840,9 +1001,22 @@ static int alloc_trainer(trainer *t) {
   m->hbias = malloc(F * sizeof *m->hbias);
   m->count = calloc(nv, sizeof *m->count);
   t->vel_W = rbm_alloc_big(nv * F * sizeof *t->vel_W);
-  if (m->n_units == 2) {
+  if (m->visible == RBM_VISIBLE_BINARY) {
     t->diff_W = rbm_alloc_big(ni * F * sizeof *t->diff_W);
     if (!t->diff_W) return 0;
+  }
+  if (m->visible == RBM_VISIBLE_IMPLICIT) {
+    struct dense *d = &t->d;
+    d->v_data = rbm_alloc_big(B * ni * sizeof *d->v_data);
+    d->v_model = rbm_alloc_big(B * ni * sizeof *d->v_model);
+    d->h_data = malloc(B * F * sizeof *d->h_data);
+    d->h_sample = malloc(B * F * sizeof *d->h_sample);
+    d->h_model = malloc(B * F * sizeof *d->h_model);
+    d->grad = rbm_alloc_big(ni * F * sizeof *d->grad);
+    d->rng = malloc(B * sizeof *d->rng);
+    if (!d->v_data || !d->v_model || !d->h_data || !d->h_sample ||
+        !d->h_model || !d->grad || !d->rng)
+      return 0;
   }
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);
@@ -894,12 +1068,14 @@ static int shape_model(trainer *t, char *err, size_t errlen) {
   m->n_items = r->items.n;
   m->n_hidden = (uint32_t)t->cfg->hidden;
   m->like_threshold = t->cfg->like_threshold;
-  if (m->visible == RBM_VISIBLE_BINARY) {
+  if (m->visible != RBM_VISIBLE_SOFTMAX) {
+    int implicit = m->visible == RBM_VISIBLE_IMPLICIT;
     m->n_units = 2;
     m->unit_value[0] = 0;
     m->unit_value[1] = 1;
+    if (implicit) m->like_threshold = 1;  /* P(like) is P(interaction) */
     for (uint32_t c = 0; c < r->n_values; c++)
-      t->unit_of_code[c] = r->values[c] >= m->like_threshold;
+      t->unit_of_code[c] = implicit || r->values[c] >= m->like_threshold;
     return 1;
   }
   if (r->n_values < 2) {
@@ -983,6 +1159,8 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
       !pool_start(&t))
     goto fail;
   if (!init_model(&t)) goto fail;
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT && rbm_blas_threads() != t.n_workers)
+    rbm_blas_set_threads(t.n_workers);  /* its GEMMs */
   if (cfg->pcd) {  /* the chains start at the data */
     t.pcd_units = malloc(t.r->n ? t.r->n : 1);
     if (!t.pcd_units) goto fail;
@@ -991,6 +1169,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   }
 
   uint32_t n_users = r->users.n;
+  int implicit = cfg->visible == RBM_VISIBLE_IMPLICIT;
   rbm_fit best = {0, NAN, NAN, NAN};
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
@@ -1000,9 +1179,14 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
     uint32_t B = (uint32_t)cfg->batch_size;
-    if (!gather_batch(&t, t.b, 0, n_users < B ? n_users : B)) goto fail;
+    if (!implicit && !gather_batch(&t, t.b, 0, n_users < B ? n_users : B))
+      goto fail;
     for (uint32_t lo = 0; lo < n_users; lo += B) {
-      if (!train_batch(&t)) goto fail;
+      if (implicit) {
+        dense_batch(&t, lo, n_users - lo < B ? n_users - lo : B);
+      } else if (!train_batch(&t)) {
+        goto fail;
+      }
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
         snprintf(err, errlen, "interrupted");
         rc = RBM_STOPPED;
@@ -1010,7 +1194,10 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
       }
     }
     report->epochs_run = epoch;
-    rbm_epoch_stats st = {epoch, 0, sqrt(t.epoch_sq / (double)t.r->n),
+    /* The reconstruction error per rating, or per (user, item) cell of a
+    ** dense model. */
+    double cells = implicit ? (double)n_users * t.m->n_items : (double)t.r->n;
+    rbm_epoch_stats st = {epoch, 0, sqrt(t.epoch_sq / cells),
                           {0, NAN, NAN, NAN}, 0};
     if (t.valid.n) {
       st.validation = measure(&t, &t.valid, t.n_valid_users, t.valid.n);

@@ -86,12 +86,14 @@ static int source_args(sqlite3_context *ctx, const char *fname,
                        sqlite3_value **argv, const char **model,
                        rbm_source *src) {
   static const char *what[] = {"model name", "source", "user column",
-                               "item column", "rating column"};
+                               "item column", "rating column (or NULL)"};
   const char *arg[5];
   memset(src, 0, sizeof *src);
   for (int i = 0; i < 5; i++) {
     arg[i] = text_arg(argv[i]);
-    if (!arg[i] || !*arg[i]) {
+    if (i == 4 && sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+      arg[i] = "";  /* no rating column: every row an interaction */
+    } else if (!arg[i] || !*arg[i]) {
       result_error(ctx, fname, SQLITE_MISUSE,
                    rbm_errorf("%s must be non-empty text", what[i]));
       return 0;
@@ -131,7 +133,8 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   rbm_trained t;
   memset(&t, 0, sizeof t);
-  rc = rbm_train_source(db, name, &src, &cfg, &t, &err);
+  rc = rbm_source_drop_rating(&src, &cfg);
+  if (rc == SQLITE_OK) rc = rbm_train_source(db, name, &src, &cfg, &t, &err);
   if (rc == SQLITE_OK) rc = rbm_store_model(db, name, &src, &t, &err);
   rbm_source_free(&src);
   if (rc != SQLITE_OK) {
@@ -173,7 +176,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     fresh = 1;
   }
   const rbm_model *m = rbm_served_model(rbm_user_reader_served(rd));
-  int want_like = m->visible == RBM_VISIBLE_BINARY;
+  int want_like = m->visible != RBM_VISIBLE_SOFTMAX;
   if (argc > 3) {
     const char *w = text_arg(argv[3]);
     if (w && sqlite3_stricmp(w, "like") == 0) {
@@ -183,7 +186,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       want_like = 0;
     } else {
       err = rbm_errorf(w && sqlite3_stricmp(w, "rating") == 0
-                           ? "a binary model predicts only 'like'"
+                           ? "a binary or implicit model predicts only 'like'"
                            : "what must be 'rating' or 'like'");
       rc = SQLITE_MISUSE;
       goto done;

@@ -28,6 +28,12 @@ int rbm_source_copy(rbm_source *dst, const rbm_source *src);
 ** names an attached database. */
 int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text);
 /* "schema"."table" (or "table") for pasting into SQL, quoted: sqlite3_free. */
+/* An implicit model counts every row, whatever its rating: its source
+** keeps no rating column (rating ''), so NULL or text there is no error. */
+int rbm_source_drop_rating(rbm_source *src, const rbm_config *cfg);
+/* The rating column as SQL: "table"."column", or 1 when the source has
+** none (rating column '': implicit feedback, every row an interaction). */
+char *rbm_source_rating_sql(const rbm_source *src);
 char *rbm_source_from_clause(const rbm_source *src);
 
 /* ---- options (sql_options.c) ---------------------------------------- */
@@ -38,6 +44,7 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
 /* Sets options from a JSON object text. */
 /* rbm_train's and the virtual table's defaults (README, Options). */
 void rbm_sql_defaults(rbm_config *cfg);
+const char *rbm_visible_name(rbm_visible v);  /* 'softmax', ... */
 int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
                           char **err);
 /* Every option, resolved, as a JSON object: sqlite3_free. */

@@ -15,7 +15,8 @@
 typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
 
 /* The words an OPT_CHOICE option takes, in the order of its enum's values. */
-static const char *const VISIBLE_WORDS[] = {"softmax", "binary", NULL};
+static const char *const VISIBLE_WORDS[] = {"softmax", "binary", "implicit",
+                                            NULL};
 static const char *const ORIENTATION_WORDS[] = {"user", "item", "both", NULL};
 
 static const struct option {
@@ -174,6 +175,8 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
   }
   return SQLITE_OK;
 }
+
+const char *rbm_visible_name(rbm_visible v) { return VISIBLE_WORDS[v]; }
 
 void rbm_sql_defaults(rbm_config *cfg) {
   rbm_config_defaults(cfg);

@@ -437,14 +437,16 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
     goto nomem;
 
   char *from = rbm_source_from_clause(&s->src);
+  char *rating = rbm_source_rating_sql(&s->src);
   const char *t = s->src.table;  /* qualified: see rbm_read_source */
-  char *sql = from ? sqlite3_mprintf(
-                         "SELECT \"%w\".\"%w\", \"%w\".\"%w\" FROM %s AS \"%w\""
-                         " WHERE \"%w\".\"%w\" = ?1",
-                         t, s->src.item, t, s->src.rating, from, t, t,
-                         s->src.user)
-                   : NULL;
+  char *sql = from && rating ? sqlite3_mprintf(
+                                   "SELECT \"%w\".\"%w\", %s FROM %s AS \"%w\""
+                                   " WHERE \"%w\".\"%w\" = ?1",
+                                   t, s->src.item, rating, from, t, t,
+                                   s->src.user)
+                             : NULL;
   sqlite3_free(from);
+  sqlite3_free(rating);
   if (!sql) goto nomem;
   int rc = sqlite3_prepare_v2(db, sql, -1, &rd->by_user, NULL);
   int indexed = rc == SQLITE_OK && user_lookup_is_indexed(db, sql);

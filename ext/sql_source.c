@@ -58,6 +58,19 @@ int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text) {
   return src->table && (!attached || src->schema) ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+int rbm_source_drop_rating(rbm_source *src, const rbm_config *cfg) {
+  if (cfg->visible != RBM_VISIBLE_IMPLICIT || !src->rating || !*src->rating)
+    return SQLITE_OK;
+  sqlite3_free(src->rating);
+  src->rating = sqlite3_mprintf("%s", "");
+  return src->rating ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+char *rbm_source_rating_sql(const rbm_source *src) {
+  if (!*src->rating) return sqlite3_mprintf("1");
+  return sqlite3_mprintf("\"%w\".\"%w\"", src->table, src->rating);
+}
+
 char *rbm_source_from_clause(const rbm_source *src) {
   if (src->schema) return sqlite3_mprintf("\"%w\".\"%w\"", src->schema, src->table);
   return sqlite3_mprintf("\"%w\"", src->table);
@@ -142,16 +155,17 @@ static char *describe_value(sqlite3_value *v) {
 int rbm_read_source(sqlite3 *db, const rbm_source *src,
                     const rbm_model *fold_for, int threads, rbm_ratings *r,
                     char **err) {
-  char *from = rbm_source_from_clause(src);
+  char *from = rbm_source_from_clause(src), *rating = rbm_source_rating_sql(src);
   /* Qualified column names (table AS table): an unqualified "name" that is
   ** no column would be taken for a string literal (SQLite's double-quoted
   ** strings), where "table"."name" is "no such column: table.name". */
-  char *sql = from ? sqlite3_mprintf(
-                         "SELECT \"%w\".\"%w\", \"%w\".\"%w\", \"%w\".\"%w\""
-                         " FROM %s AS \"%w\"",
-                         src->table, src->user, src->table, src->item,
-                         src->table, src->rating, from, src->table)
-                   : NULL;
+  char *sql = from && rating ? sqlite3_mprintf(
+                                   "SELECT \"%w\".\"%w\", \"%w\".\"%w\", %s"
+                                   " FROM %s AS \"%w\"",
+                                   src->table, src->user, src->table, src->item,
+                                   rating, from, src->table)
+                             : NULL;
+  sqlite3_free(rating);
   sqlite3_stmt *st = NULL;
   int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
   sqlite3_free(sql);

@@ -293,14 +293,14 @@ static void summary_head(sqlite3_str *s, const char *name, const rbm_ratings *r,
       by_item ? r->items.n : r->users.n, by_item ? r->users.n : r->items.n,
       (unsigned long long)r->n, (unsigned long long)r->n_duplicates,
       values ? values : "[]",
-      m->visible == RBM_VISIBLE_BINARY ? "binary" : "softmax", orientation,
+      rbm_visible_name(m->visible), orientation,
       m->n_hidden, rep->epochs_run, rep->threads, seconds, ingest);
   sqlite3_free(values);
 }
 
 static void summary_fit(sqlite3_str *s, const rbm_model *m,
                         const rbm_train_report *rep) {
-  if (m->visible == RBM_VISIBLE_BINARY) {
+  if (m->visible != RBM_VISIBLE_SOFTMAX) {
     sqlite3_str_appendall(s, "\"train_rmse\":null,");
   } else {
     sqlite3_str_appendf(s, "\"train_rmse\":%.4f,", rep->train_rmse);
@@ -548,6 +548,11 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   memset(out, 0, sizeof *out);
   if (why) {
     *err = sqlite3_mprintf("%s", why);
+    return SQLITE_ERROR;
+  }
+  if (!*src->rating && cfg->visible != RBM_VISIBLE_IMPLICIT) {
+    *err = sqlite3_mprintf("no rating column: without ratings, train with "
+                           "visible 'implicit'");
     return SQLITE_ERROR;
   }
   if (!sqlite3_stricmp(src->user, src->item) ||

@@ -123,13 +123,24 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
     if (!taken) sqlite3_free(value);
     if (rc != SQLITE_OK) return rc;
   }
-  for (int j = 0; j < 4; j++)
+  if (v->cfg.visible == RBM_VISIBLE_IMPLICIT) {  /* no ratings needed */
+    sqlite3_free(v->src.rating);
+    v->src.rating = sqlite3_mprintf("%s", "");
+    if (!v->src.rating) return SQLITE_NOMEM;
+  }
+  for (int j = 0; j < 3; j++)
     if (!*slot[j] || !**slot[j]) {
       *err = rbm_errorf("missing %s=...; write USING rbm(source=ratings, "
                         "user=user_id, item=item_id, rating=rating, ...)",
                         names[j]);
       return SQLITE_ERROR;
     }
+  if (!v->src.rating) {
+    *err = rbm_errorf("missing rating=...; write USING rbm(source=ratings, "
+                      "user=user_id, item=item_id, rating=rating, ...), or "
+                      "visible=implicit to train on the rows alone");
+    return SQLITE_ERROR;
+  }
   const char *cols[5] = {v->src.user, v->src.item, "p_like", "rating", "rated"};
   for (int a = 0; a < 2; a++)
     for (int b = a + 1; b < 5; b++)

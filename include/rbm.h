@@ -54,7 +54,14 @@
 
 typedef enum rbm_visible {
   RBM_VISIBLE_SOFTMAX = 0,   /* one unit per distinct rating value */
-  RBM_VISIBLE_BINARY = 1     /* like (rating >= like_threshold) / not */
+  RBM_VISIBLE_BINARY = 1,    /* like (rating >= like_threshold) / not */
+  /* Implicit feedback: every row is an interaction, whatever its rating.
+  ** A dense binary visible layer over all items (an item the user has no
+  ** row for is a 0, not a missing value), trained with minibatch GEMMs.
+  ** Stored and served as a binary model whose unit 1 is "interacted" and
+  ** whose unit 0 rows are zero, so folding a user in over their rows alone
+  ** is exact. */
+  RBM_VISIBLE_IMPLICIT = 2
 } rbm_visible;
 
 /* Which side of the ratings each RBM is.  A user-based model has one RBM
