@@ -86,7 +86,7 @@ static int source_args(sqlite3_context *ctx, const char *fname,
                        sqlite3_value **argv, const char **model,
                        rbm_source *src) {
   static const char *what[] = {"model name", "source", "user column",
-                               "item column", "rating column (or NULL)"};
+                               "item column", "rating column"};
   const char *arg[5];
   memset(src, 0, sizeof *src);
   for (int i = 0; i < 5; i++) {
@@ -95,7 +95,8 @@ static int source_args(sqlite3_context *ctx, const char *fname,
       arg[i] = "";  /* no rating column: every row an interaction */
     } else if (!arg[i] || !*arg[i]) {
       result_error(ctx, fname, SQLITE_MISUSE,
-                   rbm_errorf("%s must be non-empty text", what[i]));
+                   rbm_errorf("%s must be non-empty text%s", what[i],
+                              i == 4 ? ", or NULL for rows without ratings" : ""));
       return 0;
     }
   }
@@ -133,6 +134,7 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   rbm_trained t;
   memset(&t, 0, sizeof t);
+  rbm_sql_resolve_defaults(&cfg);
   rc = rbm_source_drop_rating(&src, &cfg);
   if (rc == SQLITE_OK) rc = rbm_train_source(db, name, &src, &cfg, &t, &err);
   if (rc == SQLITE_OK) rc = rbm_store_model(db, name, &src, &t, &err);

@@ -44,6 +44,8 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
 /* Sets options from a JSON object text. */
 /* rbm_train's and the virtual table's defaults (README, Options). */
 void rbm_sql_defaults(rbm_config *cfg);
+/* After the options are read: the defaults that depend on visible. */
+void rbm_sql_resolve_defaults(rbm_config *cfg);
 const char *rbm_visible_name(rbm_visible v);  /* 'softmax', ... */
 int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
                           char **err);

@@ -123,6 +123,7 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
     if (!taken) sqlite3_free(value);
     if (rc != SQLITE_OK) return rc;
   }
+  rbm_sql_resolve_defaults(&v->cfg);
   if (v->cfg.visible == RBM_VISIBLE_IMPLICIT) {  /* no ratings needed */
     sqlite3_free(v->src.rating);
     v->src.rating = sqlite3_mprintf("%s", "");
