@@ -73,6 +73,11 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "visible 'implicit' is one RBM per user: orientation must be 'user'";
   if (cfg->visible == RBM_VISIBLE_IMPLICIT && cfg->pcd)
     return "pcd is not available with visible 'implicit'";
+  /* Its held-out rows are all 1s: early stopping would need a ranking
+  ** measure, not the rating error validation tracks. */
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT && cfg->validation > 0)
+    return "validation is not available with visible 'implicit'; hold rows "
+           "out with sql/split_per_user.sql and rank them with rbm_evaluate";
   if (cfg->orientation != RBM_ORIENT_USER && cfg->orientation != RBM_ORIENT_ITEM &&
       cfg->orientation != RBM_ORIENT_BOTH)
     return "orientation must be 'user', 'item' or 'both'";

@@ -89,6 +89,7 @@ SELECT rbm_train('e', 'events', 'user_id', 'item_id', NULL, '{"visible": "binary
 SELECT rbm_train('e', 'events', 'user_id', 'item_id', NULL, '{"visible": "implicit", "orientation": "item"}');
 SELECT rbm_train('e', 'events', 'user_id', 'item_id', NULL, '{"visible": "implicit", "orientation": "both"}');
 SELECT rbm_train('e', 'events', 'user_id', 'item_id', NULL, '{"visible": "implicit", "pcd": true}');
+SELECT rbm_train('e', 'events', 'user_id', 'item_id', NULL, '{"visible": "implicit", "validation": 0.1}');
 SELECT rbm_train('e', 'events', 'user_id', 'item_id', 'rating');
 CREATE VIRTUAL TABLE bad USING rbm(source=events, user=user_id, item=item_id);
 SELECT 'no model e', count(*) FROM rbm_models WHERE name = 'e';
