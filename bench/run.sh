@@ -119,6 +119,14 @@ if [ -f "$data/u1.base" ]; then
   fi
   row "binary, hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
       "$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"visible\": \"binary\", \"hidden\": 100, \"epochs\": 10}');") s" "$sk"
+  # The same dense shape as the peer: every user x every item, GEMMs.
+  imp='"visible": "implicit", "hidden": 100, "batch_size": 100, "epochs": 10'
+  i1=$(timed "$runs" "$db" "" "SELECT rbm_train('i1', 'base', 'user_id', 'item_id', NULL, '{$imp, \"threads\": 1}');")
+  i2=$(timed "$runs" "$db" "" "SELECT rbm_train('i1', 'base', 'user_id', 'item_id', NULL, '{$imp, \"threads\": 2}');")
+  row "implicit (dense: every user x every item), hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
+      "1 thread ${i1} s, 2 threads ${i2} s" "the scikit-learn run above (the same dense shape)"
+  ii=$(timed "$runs" "$db" "" "SELECT rbm_train('idf', 'base', 'user_id', 'item_id', NULL, '{\"visible\": \"implicit\", \"threads\": 2}');")
+  row "implicit with its defaults (hidden 200, batch 20, 40 epochs) on u1.base, 2 threads" "${ii} s" ""
 
   for mdl in soft dflt; do
     name=$([ $mdl = soft ] && echo "user-based model" || echo "defaults model (both)")

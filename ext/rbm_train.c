@@ -715,7 +715,21 @@ RBM_CLONES static void dense_sigmoid_rows(float *x, size_t rows, size_t n,
   }
 }
 
-static void dense_chain(trainer *t, uint32_t nb) {
+/* sum of (a - b)^2 over n floats, by rows of at most 4096 (float sums of
+** a few thousand terms, then double). */
+RBM_CLONES static double dense_sq_diff(const float *a, const float *b, size_t n) {
+  double total = 0;
+  for (size_t lo = 0; lo < n; lo += 4096) {
+    size_t hi = lo + 4096 < n ? lo + 4096 : n;
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (size_t q = lo; q < hi; q++) s += (a[q] - b[q]) * (a[q] - b[q]);
+    total += s;
+  }
+  return total;
+}
+
+RBM_CLONES static void dense_chain(trainer *t, uint32_t nb) {
   rbm_model *m = t->m;
   struct dense *d = &t->d;
   size_t n = m->n_items, F = m->n_hidden;
@@ -728,10 +742,7 @@ static void dense_chain(trainer *t, uint32_t nb) {
                 d->v_model, (int)n);
     dense_sigmoid_rows(d->v_model, nb, n, m->vbias + 1, 2, NULL);
     if (step == 1)  /* reconstruction error of the first step */
-      for (size_t q = 0; q < (size_t)nb * n; q++) {
-        double e = d->v_model[q] - d->v_data[q];
-        t->epoch_sq += e * e;
-      }
+      t->epoch_sq += dense_sq_diff(d->v_model, d->v_data, (size_t)nb * n);
     if (!last)
       for (uint32_t j = 0; j < nb; j++)
         for (size_t c = 0; c < n; c++)
@@ -749,7 +760,7 @@ static void dense_chain(trainer *t, uint32_t nb) {
   }
 }
 
-static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
+RBM_CLONES static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
   const rbm_ratings *r = t->r;
   rbm_model *m = t->m;
   struct dense *d = &t->d;
@@ -765,10 +776,13 @@ static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
       rbm_add(d->grad + (size_t)r->col_item[q] * F, d->h_data + j * F, (int)F);
   }
   float *gb = d->v_data;  /* the visible biases' gradient, in row 0 */
+#pragma omp simd
   for (size_t c = 0; c < n; c++) gb[c] -= d->v_model[c];
-  for (uint32_t j = 1; j < nb; j++)
-    for (size_t c = 0; c < n; c++)
-      gb[c] += d->v_data[j * n + c] - d->v_model[j * n + c];
+  for (uint32_t j = 1; j < nb; j++) {
+    const float *v0 = d->v_data + j * n, *v1 = d->v_model + j * n;
+#pragma omp simd
+    for (size_t c = 0; c < n; c++) gb[c] += v0[c] - v1[c];
+  }
   for (size_t i = 0; i < n; i++) {
     size_t row = i * 2 + 1;
     momentum_step(t, m->W + row * F, t->vel_W + row * F, d->grad + i * F, F,
