@@ -191,8 +191,6 @@ void rbm_sql_defaults(rbm_config *cfg) {
   cfg->hidden = AUTO;
   cfg->weight_decay = NAN;
   cfg->learning_rate = NAN;
-  cfg->batch_size = AUTO;
-  cfg->epochs = AUTO;
 }
 
 void rbm_sql_resolve_defaults(rbm_config *cfg) {
@@ -201,18 +199,17 @@ void rbm_sql_resolve_defaults(rbm_config *cfg) {
   /* Ratings (softmax, binary): the best predictions on MovieLens-100K
   ** (bench/QUALITY.md) came from a user-based and an item-based model
   ** blended, each with 200 hidden units and weight decay 0.005, and the
-  ** engine's learning rate, batch and epochs.  Implicit feedback: the best
-  ** top-10 on a 75/25 split of u.data came from 200 hidden units, weight
-  ** decay 0.03, learning rate 0.01 and batches of 20 for 40 epochs. */
+  ** engine's learning rate.  Implicit feedback: the best top-10 on 75/25
+  ** splits of u.data for its time came from 200 hidden units, weight decay
+  ** 0.03 (less let the weights grow and the ranking collapse) and learning
+  ** rate 0.02, with the engine's batch of 100 and 60 epochs. */
   int implicit = cfg->visible == RBM_VISIBLE_IMPLICIT;
   if ((int)cfg->orientation == AUTO)
     cfg->orientation = implicit ? RBM_ORIENT_USER : RBM_ORIENT_BOTH;
   if (cfg->hidden == AUTO) cfg->hidden = 200;
   if (isnan(cfg->weight_decay)) cfg->weight_decay = implicit ? 0.03 : 0.005;
   if (isnan(cfg->learning_rate))
-    cfg->learning_rate = implicit ? 0.01 : engine.learning_rate;
-  if (cfg->batch_size == AUTO) cfg->batch_size = implicit ? 20 : engine.batch_size;
-  if (cfg->epochs == AUTO) cfg->epochs = implicit ? 40 : engine.epochs;
+    cfg->learning_rate = implicit ? 0.02 : engine.learning_rate;
 }
 
 int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
