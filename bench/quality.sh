@@ -2,7 +2,10 @@
 # bench/quality.sh: the hyper-parameter sweep behind the defaults, on
 # MovieLens-100K u1.base -> u1.test, through the extension: rbm_train with
 # each option set, rbm_evaluate on u1.test.  Prints one markdown table row
-# per setting (sorted by RMSE) and writes them to dist/bench/quality.md.
+# per setting (sorted by RMSE) and writes them to dist/bench/quality.md;
+# then the top-N sweep on u.data split 75/25 per user (sorted by
+# precision@10, dist/bench/topn.md) and, with numpy, the popularity and
+# item-kNN references on the same split (bench/peers/topn_baselines.py).
 #
 #   sh bench/quality.sh            the sweep below (a few minutes)
 #   RBM_ML100K=path                MovieLens-100K folder (../shared/data/ml-100k)
@@ -57,3 +60,49 @@ run() {
 echo "| options | RMSE | MAE | like AUC | precision@10 | ndcg@10 | train s |"
 echo "|---|---|---|---|---|---|---|"
 cat dist/bench/quality.md
+
+# ---- top-N: u.data split 75/25 per user (sql/split_per_user.sql, seed 42),
+# every row an interaction; implicit models, and the rating models trained
+# on the same rows with their ratings, ranked by rbm_evaluate.
+[ -f "$data/u.data" ] || exit 0
+sqlite3 -batch "$db" \
+  "CREATE TABLE events(user_id INTEGER, item_id INTEGER, rating INTEGER, ts INTEGER);" \
+  ".mode tabs" ".import $data/u.data events" ".mode list" \
+  "CREATE TEMP VIEW split_source AS SELECT user_id, item_id, rating FROM events;" \
+  ".read sql/split_per_user.sql"
+
+# One setting: rating column (NULL for implicit), options -> a row.
+run_topn() {
+  printf '.load dist/rbm\n%s\n' "
+    SELECT printf('| %s | %.4f | %.4f | %.3f |', '$2',
+                  json_extract(e, '\$.\"precision@10\"'), json_extract(e, '\$.\"ndcg@10\"'),
+                  json_extract(t, '\$.seconds'))
+      FROM (SELECT rbm_train('q', 'split_train', 'user_id', 'item_id', $1,
+                             '{$2, \"threads\": $threads}') AS t),
+           (SELECT rbm_evaluate('q', 'split_test', 'user_id', 'item_id', $1) AS e);" |
+    sqlite3 -batch "$db"
+}
+
+{
+  for h in 100 200 500; do
+    for lr in 0.01 0.02 0.05; do
+      for wd in 0.01 0.03; do
+        run_topn NULL "\"visible\": \"implicit\", \"hidden\": $h, \"learning_rate\": $lr, \"weight_decay\": $wd"
+      done
+    done
+  done
+  run_topn NULL '"visible": "implicit", "hidden": 200, "learning_rate": 0.02, "weight_decay": 0.03, "batch_size": 20'
+  run_topn NULL '"visible": "implicit", "hidden": 200, "learning_rate": 0.01, "weight_decay": 0.03, "epochs": 200'
+  run_topn NULL '"visible": "implicit", "hidden": 200, "learning_rate": 0.02, "weight_decay": 0.03, "cd_k": 3'
+  run_topn NULL '"visible": "implicit", "hidden": 200, "learning_rate": 0.02, "weight_decay": 0.03, "momentum_start": 0.5'
+  run_topn "'rating'" '"orientation": "both"'
+  run_topn "'rating'" '"orientation": "item"'
+  run_topn "'rating'" '"orientation": "user", "hidden": 100, "weight_decay": 0.01'
+} | sort -t'|' -k3 -g -r > dist/bench/topn.md
+echo
+echo "| options (top-N on u.data 75/25) | precision@10 | ndcg@10 | train s |"
+echo "|---|---|---|---|"
+cat dist/bench/topn.md
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  /usr/bin/python3 bench/peers/topn_baselines.py "$db"
+fi
