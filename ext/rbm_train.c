@@ -700,18 +700,13 @@ static void dense_data(trainer *t, uint32_t lo, uint32_t nb, worker *w) {
   }
 }
 
-/* p = sigmoid(x + bias) over rows of n, the bias every stride-th float;
-** with rng, p is then replaced by a sample of it. */
+/* x = sigmoid(x + bias) over rows of n, the bias every stride-th float. */
 RBM_CLONES static void dense_sigmoid_rows(float *x, size_t rows, size_t n,
-                                          const float *bias, size_t stride,
-                                          rbm_rng *rng) {
+                                          const float *bias, size_t stride) {
   for (size_t j = 0; j < rows; j++) {
     float *p = x + j * n;
 #pragma omp simd
     for (size_t c = 0; c < n; c++) p[c] = rbm_sigmoid(p[c] + bias[c * stride]);
-    if (rng)
-      for (size_t c = 0; c < n; c++)
-        p[c] = rbm_rng_uniform(&rng[j]) < p[c] ? 1.f : 0.f;
   }
 }
 
@@ -740,19 +735,18 @@ RBM_CLONES static void dense_chain(trainer *t, uint32_t nb) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)n,
                 (int)F, 1.f, d->h_sample, (int)F, W1, (int)(2 * F), 0.f,
                 d->v_model, (int)n);
-    dense_sigmoid_rows(d->v_model, nb, n, m->vbias + 1, 2, NULL);
+    dense_sigmoid_rows(d->v_model, nb, n, m->vbias + 1, 2);
     if (step == 1)  /* reconstruction error of the first step */
       t->epoch_sq += dense_sq_diff(d->v_model, d->v_data, (size_t)nb * n);
-    if (!last)
+    if (!last)  /* in place: a sample of the probabilities */
       for (uint32_t j = 0; j < nb; j++)
-        for (size_t c = 0; c < n; c++)
-          d->v_model[j * n + c] =
-              rbm_rng_uniform(&d->rng[j]) < d->v_model[j * n + c] ? 1.f : 0.f;
+        sample_bernoulli(&d->rng[j], d->v_model + j * n, d->v_model + j * n,
+                         (int)n);
     /* H1 = p(h | V1): (B x n) (n x F) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)F,
                 (int)n, 1.f, d->v_model, (int)n, W1, (int)(2 * F), 0.f,
                 d->h_model, (int)F);
-    dense_sigmoid_rows(d->h_model, nb, F, m->hbias, 1, NULL);
+    dense_sigmoid_rows(d->h_model, nb, F, m->hbias, 1);
     if (!last)
       for (uint32_t j = 0; j < nb; j++)
         sample_bernoulli(&d->rng[j], d->h_model + j * F, d->h_sample + j * F,

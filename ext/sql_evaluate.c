@@ -18,6 +18,8 @@
 **     recall@k, ndcg@k and map@k, averaged over the held-out users.
 ** A user the model cannot place, or an item it does not know, gets the
 ** answer rbm_predict gives (the priors); how many did is reported too.
+** Without ratings (rating_col NULL) or for an implicit model, whose
+** held-out rows are all interactions, only the ranking is measured.
 */
 #include "sql_glue.h"
 
@@ -74,6 +76,7 @@ typedef struct evaluation {
   ** not placed (item-based). */
   uint8_t *item_seen;
   int item_based;              /* folds items in: the counts swap roles */
+  int has_ratings;             /* the held-out rows have ratings to score */
 } evaluation;
 
 /* Predicts held-out user u's ratings, and (user-based models) keeps what
@@ -193,7 +196,7 @@ static char *result_json(const evaluation *e, const char *name) {
   const rbm_model *m = e->m;
   const pointwise *pw = &e->pw;
   const rbm_ranking_sums *rk = &e->rank;
-  int softmax = m->visible == RBM_VISIBLE_SOFTMAX;
+  int softmax = m->visible == RBM_VISIBLE_SOFTMAX && e->has_ratings;
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendall(s, "{\"model\":");
   rbm_append_json_string(s, name);
@@ -215,9 +218,10 @@ static char *result_json(const evaluation *e, const char *name) {
   append_number(s, "rmse", softmax ? sqrt(pw->sq_err / pw->n) : NAN);
   append_number(s, "mae", softmax ? pw->abs_err / pw->n : NAN);
   sqlite3_str_appendf(s, ",\"like_threshold\":%!.15g", m->like_threshold);
-  append_number(s, "like_auc", rbm_auc(pw->p_like, pw->like, pw->n_like));
-  append_number(s, "like_accuracy", pw->right / pw->n);
-  append_number(s, "log_loss", pw->log_loss / pw->n);
+  append_number(s, "like_auc",
+                e->has_ratings ? rbm_auc(pw->p_like, pw->like, pw->n_like) : NAN);
+  append_number(s, "like_accuracy", e->has_ratings ? pw->right / pw->n : NAN);
+  append_number(s, "log_loss", e->has_ratings ? pw->log_loss / pw->n : NAN);
   sqlite3_str_appendf(s, ",\"k\":%llu,\"ranked_users\":%.0f",
                       (unsigned long long)rk->k, rk->users);
   if (rk->k == 0) {
@@ -252,6 +256,7 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
   if (rc != SQLITE_OK) goto done;
   e.ho = &ho;
   e.item_based = e.m->orientation == RBM_ORIENT_ITEM;
+  e.has_ratings = *src->rating && e.m->visible != RBM_VISIBLE_IMPLICIT;
   int ranks_items = rbm_user_reader_ranks_items(e.rd);
   e.rank.k = (size_t)k;
   size_t longest = 1;

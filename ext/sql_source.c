@@ -59,7 +59,7 @@ int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text) {
 }
 
 int rbm_source_drop_rating(rbm_source *src, const rbm_config *cfg) {
-  if (cfg->visible != RBM_VISIBLE_IMPLICIT || !src->rating || !*src->rating)
+  if (cfg->visible != RBM_VISIBLE_IMPLICIT || (src->rating && !*src->rating))
     return SQLITE_OK;
   sqlite3_free(src->rating);
   src->rating = sqlite3_mprintf("%s", "");

@@ -124,11 +124,7 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
     if (rc != SQLITE_OK) return rc;
   }
   rbm_sql_resolve_defaults(&v->cfg);
-  if (v->cfg.visible == RBM_VISIBLE_IMPLICIT) {  /* no ratings needed */
-    sqlite3_free(v->src.rating);
-    v->src.rating = sqlite3_mprintf("%s", "");
-    if (!v->src.rating) return SQLITE_NOMEM;
-  }
+  if (rbm_source_drop_rating(&v->src, &v->cfg) != SQLITE_OK) return SQLITE_NOMEM;
   for (int j = 0; j < 3; j++)
     if (!*slot[j] || !**slot[j]) {
       *err = rbm_errorf("missing %s=...; write USING rbm(source=ratings, "
