@@ -96,16 +96,6 @@ static void put_f64(writer *w, double d) {
   memcpy(&v, &d, 8);
   put_u64(w, v);
 }
-/* Arrays of 4-byte words: one memcpy on little-endian hosts. */
-static void put_words(writer *w, const void *src, size_t count) {
-  if (host_is_little_endian()) {
-    put_bytes(w, src, count * 4);
-    return;
-  }
-  const uint32_t *s = src;
-  for (size_t i = 0; i < count; i++) put_u32(w, s[i]);
-}
-
 typedef struct reader {
   const unsigned char *p;
   size_t n, at;
@@ -138,37 +128,135 @@ static void get_words(reader *r, void *dst, size_t count) {
   for (size_t i = 0; i < count; i++) d[i] = get_u32(r);
 }
 
-/* A fast 64-bit checksum: 8-byte little-endian words, multiply-xor mixed. */
-static uint64_t checksum(const unsigned char *p, size_t n) {
-  uint64_t h = 0x243f6a8885a308d3ULL ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t v = 0;
-    if (host_is_little_endian()) {
-      memcpy(&v, p + i, 8);
-    } else {
-      for (int b = 0; b < 8; b++) v |= (uint64_t)p[i + b] << (8 * b);
-    }
-    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
+/* A fast 64-bit checksum: 8-byte little-endian words, multiply-xor mixed,
+** the last n % 8 bytes one at a time.  Kept as a running state, so a blob
+** written in pieces is checked as it goes out. */
+typedef struct checksum_state {
+  uint64_t h;
+  unsigned char carry[8];  /* the start of a word split across pieces */
+  size_t carried;
+} checksum_state;
+
+static void checksum_start(checksum_state *c, size_t n) {
+  c->h = 0x243f6a8885a308d3ULL ^ n;
+  c->carried = 0;
+}
+
+static inline uint64_t checksum_word(uint64_t h, const unsigned char *p) {
+  uint64_t v = 0;
+  if (host_is_little_endian()) {
+    memcpy(&v, p, 8);
+  } else {
+    for (int b = 0; b < 8; b++) v |= (uint64_t)p[b] << (8 * b);
   }
-  for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-  h ^= h >> 32;
-  return h;
+  h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+
+static void checksum_add(checksum_state *c, const unsigned char *p, size_t n) {
+  if (c->carried) {
+    size_t take = 8 - c->carried < n ? 8 - c->carried : n;
+    memcpy(c->carry + c->carried, p, take);
+    c->carried += take;
+    p += take;
+    n -= take;
+    if (c->carried < 8) return;
+    c->h = checksum_word(c->h, c->carry);
+    c->carried = 0;
+  }
+  for (; n >= 8; p += 8, n -= 8) c->h = checksum_word(c->h, p);
+  memcpy(c->carry, p, n);
+  c->carried = n;
+}
+
+static uint64_t checksum_end(checksum_state *c) {
+  uint64_t h = c->h;
+  for (size_t i = 0; i < c->carried; i++) h = (h ^ c->carry[i]) * 0x100000001b3ULL;
+  return h ^ (h >> 32);
+}
+
+static uint64_t checksum(const unsigned char *p, size_t n) {
+  checksum_state c;
+  checksum_start(&c, n);
+  checksum_add(&c, p, n);
+  return checksum_end(&c);
+}
+
+/* Bytes on their way to a sink, checksummed as they pass. */
+typedef struct stream {
+  rbm_sink sink;
+  void *ctx;
+  checksum_state sum;
+  int failed;
+} stream;
+
+static void stream_start(stream *s, rbm_sink sink, void *ctx, size_t size) {
+  s->sink = sink;
+  s->ctx = ctx;
+  s->failed = 0;
+  checksum_start(&s->sum, size - 8);  /* all but the checksum itself */
+}
+
+static void stream_put(stream *s, const void *p, size_t n) {
+  if (s->failed || n == 0) return;
+  checksum_add(&s->sum, p, n);
+  if (s->sink(s->ctx, p, n) != 0) s->failed = 1;
+}
+
+/* Arrays of 4-byte words, little-endian: as they are on such hosts. */
+static void stream_words(stream *s, const void *src, size_t count) {
+  if (host_is_little_endian()) {
+    stream_put(s, src, count * 4);
+    return;
+  }
+  unsigned char buf[4096];
+  const uint32_t *w = src;
+  for (size_t i = 0; i < count;) {
+    size_t k = 0;
+    for (; k < sizeof buf / 4 && i < count; k++, i++)
+      for (int b = 0; b < 4; b++) buf[4 * k + b] = (unsigned char)(w[i] >> (8 * b));
+    stream_put(s, buf, 4 * k);
+  }
+}
+
+/* The checksum, which is not part of what it sums. */
+static int stream_end(stream *s) {
+  unsigned char tail[8];
+  uint64_t h = checksum_end(&s->sum);
+  for (int b = 0; b < 8; b++) tail[b] = (unsigned char)(h >> (8 * b));
+  if (!s->failed && s->sink(s->ctx, tail, 8) != 0) s->failed = 1;
+  return s->failed ? RBM_ERROR : RBM_OK;
+}
+
+/* A sink that fills a buffer of the blob's size. */
+static int to_buffer(void *ctx, const void *p, size_t n) {
+  put_bytes(ctx, p, n);
+  return 0;
 }
 
 /* ---- save ----------------------------------------------------------- */
 
-int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
-  size_t nv = (size_t)m->n_items * m->n_units;
+/* The header: everything before the counts. */
+static size_t header_size(const rbm_model *m) {
   size_t size = 8 + 6 * 4 + 8 + 8 * (size_t)m->n_units;
   for (uint32_t i = 0; i < m->n_items; i++) {
     rbm_key k = rbm_keys_get(&m->items, i);
     size += 1 + (k.text ? 4 + (size_t)k.len : 8);
   }
-  size += nv * 4 * 2 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4 + 8;
+  return size;
+}
 
-  writer w = {malloc(size), 0};
+size_t rbm_model_blob_size(const rbm_model *m) {
+  size_t nv = (size_t)m->n_items * m->n_units;
+  return header_size(m) + nv * 4 * 2 + (size_t)m->n_hidden * 4 +
+         nv * m->n_hidden * 4 + 8;
+}
+
+/* The model into s: the header built here, the arrays straight from the
+** model (a large model's weights are never copied). */
+static int model_into(const rbm_model *m, stream *s) {
+  size_t nv = (size_t)m->n_items * m->n_units;
+  writer w = {malloc(header_size(m)), 0};
   if (!w.p) return RBM_NOMEM;
   put_bytes(&w, MAGIC, 8);
   put_u32(&w, RBM_FORMAT_VERSION);
@@ -190,11 +278,31 @@ int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
       put_u64(&w, (uint64_t)k.i);
     }
   }
-  put_words(&w, m->count, nv);
-  put_words(&w, m->vbias, nv);
-  put_words(&w, m->hbias, m->n_hidden);
-  put_words(&w, m->W, nv * m->n_hidden);
-  put_u64(&w, checksum(w.p, w.n));
+  stream_put(s, w.p, w.n);
+  free(w.p);
+  stream_words(s, m->count, nv);
+  stream_words(s, m->vbias, nv);
+  stream_words(s, m->hbias, m->n_hidden);
+  stream_words(s, m->W, nv * m->n_hidden);
+  return RBM_OK;
+}
+
+int rbm_model_write(const rbm_model *m, rbm_sink sink, void *ctx) {
+  stream s;
+  stream_start(&s, sink, ctx, rbm_model_blob_size(m));
+  int rc = model_into(m, &s);
+  return rc == RBM_OK ? stream_end(&s) : rc;
+}
+
+int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
+  size_t size = rbm_model_blob_size(m);
+  writer w = {malloc(size), 0};
+  if (!w.p) return RBM_NOMEM;
+  int rc = rbm_model_write(m, to_buffer, &w);
+  if (rc != RBM_OK) {
+    free(w.p);
+    return rc;
+  }
   *blob = w.p;
   *n = w.n;
   return RBM_OK;
@@ -337,34 +445,51 @@ int rbm_blob_is_pair(const void *blob, size_t n) {
   return blob && n >= 8 && memcmp(blob, PAIR_MAGIC, 8) == 0;
 }
 
+size_t rbm_pair_blob_size(const rbm_pair *p) {
+  return 8 + 4 + 16 + 8 + rbm_model_blob_size(p->user_half) + 8 +
+         rbm_model_blob_size(p->item_half) + 8;
+}
+
+/* A half's blob, into the pair's stream (and its checksum). */
+static int into_stream(void *ctx, const void *bytes, size_t n) {
+  stream_put(ctx, bytes, n);
+  return ((stream *)ctx)->failed;
+}
+
+int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx) {
+  unsigned char head[8 + 4 + 16];
+  writer w = {head, 0};
+  stream s;
+  stream_start(&s, sink, ctx, rbm_pair_blob_size(p));
+  put_bytes(&w, PAIR_MAGIC, 8);
+  put_u32(&w, RBM_FORMAT_VERSION);
+  put_f64(&w, p->w_rating);
+  put_f64(&w, p->w_like);
+  stream_put(&s, head, w.n);
+  const rbm_model *half[2] = {p->user_half, p->item_half};
+  for (int h = 0; h < 2; h++) {
+    unsigned char len[8];
+    writer lw = {len, 0};
+    put_u64(&lw, rbm_model_blob_size(half[h]));
+    stream_put(&s, len, 8);
+    int rc = rbm_model_write(half[h], into_stream, &s);
+    if (rc == RBM_NOMEM) return rc;
+  }
+  return stream_end(&s);
+}
+
 int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n) {
-  unsigned char *half[2] = {NULL, NULL};
-  size_t len[2] = {0, 0};
-  const rbm_model *m[2] = {p->user_half, p->item_half};
-  int rc = RBM_OK;
-  for (int h = 0; h < 2 && rc == RBM_OK; h++)
-    rc = rbm_model_save(m[h], &half[h], &len[h]);
-  writer w = {NULL, 0};
-  if (rc == RBM_OK) {
-    w.p = malloc(8 + 4 + 16 + 16 + len[0] + len[1] + 8);
-    if (!w.p) rc = RBM_NOMEM;
+  size_t size = rbm_pair_blob_size(p);
+  writer w = {malloc(size), 0};
+  if (!w.p) return RBM_NOMEM;
+  int rc = rbm_pair_write(p, to_buffer, &w);
+  if (rc != RBM_OK) {
+    free(w.p);
+    return rc;
   }
-  if (rc == RBM_OK) {
-    put_bytes(&w, PAIR_MAGIC, 8);
-    put_u32(&w, RBM_FORMAT_VERSION);
-    put_f64(&w, p->w_rating);
-    put_f64(&w, p->w_like);
-    for (int h = 0; h < 2; h++) {
-      put_u64(&w, len[h]);
-      put_bytes(&w, half[h], len[h]);
-    }
-    put_u64(&w, checksum(w.p, w.n));
-    *blob = w.p;
-    *n = w.n;
-  }
-  free(half[0]);
-  free(half[1]);
-  return rc;
+  *blob = w.p;
+  *n = w.n;
+  return RBM_OK;
 }
 
 int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,

@@ -166,12 +166,13 @@ int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
 
 int rbm_store_model(sqlite3 *db, const char *name, const rbm_source *src,
                     const rbm_trained *t, char **err);
-/* Steps st, an INSERT the caller prepared and bound its own parameters of,
-** which also takes :options, :summary, :uid (new with every training) and
-** :model (the blob); finalizes st.  rbm_models and the virtual table's
-** shadow table are both written through it. */
-int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const rbm_trained *t,
-                       char **err);
+/* Steps st, an INSERT into schema.table the caller prepared and bound its
+** own parameters of, which also takes :options, :summary, :uid (new with
+** every training) and :model (bound to a zeroblob the model is then written
+** into); finalizes st.  rbm_models and the virtual table's shadow table are
+** both written through it. */
+int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
+                       const char *table, const rbm_trained *t, char **err);
 
 /* ---- registration ----------------------------------------------------- */
 

@@ -195,8 +195,17 @@ static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
       v->schema, v->name);
   rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
   sqlite3_free(sql);
-  if (rc == SQLITE_OK) rc = rbm_insert_trained(v->db, st, t, err);
-  else *err = rbm_errorf("%s", sqlite3_errmsg(v->db));
+  char *table = sqlite3_mprintf("%s_model", v->name);
+  if (rc == SQLITE_OK && !table) {
+    sqlite3_finalize(st);
+    rc = SQLITE_NOMEM;
+    *err = rbm_errorf("out of memory");
+  } else if (rc == SQLITE_OK) {
+    rc = rbm_insert_trained(v->db, st, v->schema, table, t, err);
+  } else {
+    *err = rbm_errorf("%s", sqlite3_errmsg(v->db));
+  }
+  sqlite3_free(table);
   if (rc != SQLITE_OK) {
     char *why = *err;
     *err = rbm_errorf("storing the model: %s", why);

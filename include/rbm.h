@@ -410,6 +410,12 @@ int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
 /* Serialisation: a versioned, little-endian, checksummed blob          */
 
 int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n);
+/* The same blob in pieces, in order, to sink (nonzero from it stops the
+** writing: RBM_ERROR), without ever holding it whole: for writing a large
+** model straight into its destination.  rbm_model_blob_size is its size. */
+typedef int (*rbm_sink)(void *ctx, const void *bytes, size_t n);
+size_t rbm_model_blob_size(const rbm_model *m);
+int rbm_model_write(const rbm_model *m, rbm_sink sink, void *ctx);
 int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
                    size_t errlen);
 
@@ -424,6 +430,8 @@ typedef struct rbm_pair {
 
 int rbm_blob_is_pair(const void *blob, size_t n);
 int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n);
+size_t rbm_pair_blob_size(const rbm_pair *p);
+int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx);
 /* Takes p apart on failure (err says why). */
 int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
                   size_t errlen);

@@ -295,6 +295,20 @@ static int stop_now(void *ctx) {
   return 1;
 }
 
+/* A sink that gathers the pieces, and refuses after `allow` of them. */
+typedef struct piece_sink {
+  unsigned char *bytes;
+  size_t n, calls, allow;
+} piece_sink;
+
+static int collect(void *ctx, const void *p, size_t n) {
+  piece_sink *s = ctx;
+  if (s->calls++ >= s->allow) return 1;
+  memcpy(s->bytes + s->n, p, n);
+  s->n += n;
+  return 0;
+}
+
 static void test_training(void) {
   rbm_ratings r;
   planted(&r, 0);
@@ -365,6 +379,18 @@ static void test_training(void) {
   check(rc == RBM_OK && a1 == a2 && b1 == b2 && same_blob(m, m2),
         "load: a saved model loads and predicts the same");
   rbm_model_free(m2);
+
+  /* Written in pieces to a sink: the same bytes; a sink that refuses
+  ** stops the writing with RBM_ERROR. */
+  piece_sink ps = {malloc(n), 0, 0, SIZE_MAX};
+  check(rbm_model_blob_size(m) == n && rbm_model_write(m, collect, &ps) == RBM_OK &&
+            ps.n == n && ps.calls > 2 && memcmp(ps.bytes, blob, n) == 0,
+        "write: the pieces a sink gets are the saved blob, byte for byte");
+  piece_sink refuses = {malloc(n), 0, 0, 1};
+  check(rbm_model_write(m, collect, &refuses) == RBM_ERROR && refuses.calls == 2,
+        "write: a sink's refusal stops the writing with RBM_ERROR");
+  free(ps.bytes);
+  free(refuses.bytes);
 
   /* Damage: every kind must be RBM_CORRUPT, never a crash. */
   unsigned char *bad = malloc(n);
