@@ -294,11 +294,14 @@ int rbm_model_write(const rbm_model *m, rbm_sink sink, void *ctx) {
   return rc == RBM_OK ? stream_end(&s) : rc;
 }
 
-int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
-  size_t size = rbm_model_blob_size(m);
+/* A blob built whole in memory, by the writer of a model or a pair. */
+typedef int (*blob_writer)(const void *what, rbm_sink sink, void *ctx);
+
+static int save_whole(size_t size, blob_writer write, const void *what,
+                      unsigned char **blob, size_t *n) {
   writer w = {malloc(size), 0};
   if (!w.p) return RBM_NOMEM;
-  int rc = rbm_model_write(m, to_buffer, &w);
+  int rc = write(what, to_buffer, &w);
   if (rc != RBM_OK) {
     free(w.p);
     return rc;
@@ -306,6 +309,14 @@ int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
   *blob = w.p;
   *n = w.n;
   return RBM_OK;
+}
+
+static int write_model(const void *m, rbm_sink sink, void *ctx) {
+  return rbm_model_write(m, sink, ctx);
+}
+
+int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
+  return save_whole(rbm_model_blob_size(m), write_model, m, blob, n);
 }
 
 /* ---- load ----------------------------------------------------------- */
@@ -478,18 +489,12 @@ int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx) {
   return stream_end(&s);
 }
 
+static int write_pair(const void *p, rbm_sink sink, void *ctx) {
+  return rbm_pair_write(p, sink, ctx);
+}
+
 int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n) {
-  size_t size = rbm_pair_blob_size(p);
-  writer w = {malloc(size), 0};
-  if (!w.p) return RBM_NOMEM;
-  int rc = rbm_pair_write(p, to_buffer, &w);
-  if (rc != RBM_OK) {
-    free(w.p);
-    return rc;
-  }
-  *blob = w.p;
-  *n = w.n;
-  return RBM_OK;
+  return save_whole(rbm_pair_blob_size(p), write_pair, p, blob, n);
 }
 
 int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
