@@ -43,3 +43,19 @@ SELECT r.item_id, i.title, i.genre, round(r.p_like, 3) AS p_like
   FROM recs r JOIN items i USING (item_id)
  WHERE r.user_id = 3 AND r.rated = 0
  ORDER BY r.p_like DESC LIMIT 5;
+
+.print
+.print '== What to show next, from the rows alone (visible = implicit: no ratings read)'
+.mode list
+.headers off
+SELECT json_extract(s, '$.visible') || ' model trained in ' || json_extract(s, '$.seconds') || ' s'
+  FROM (SELECT rbm_train('next', 'ratings', 'user_id', 'item_id', NULL,
+                         '{"visible": "implicit", "hidden": 50}') AS s);
+.headers on
+.mode column
+.print 'How each model ranks the held-out items (those users went on to rate):'
+SELECT model, round(json_extract(j, '$."precision@10"'), 3) AS precision_at_10,
+       round(json_extract(j, '$."ndcg@10"'), 3) AS ndcg_at_10
+  FROM (SELECT column1 AS model,
+               rbm_evaluate(column1, 'heldout', 'user_id', 'item_id', NULL) AS j
+          FROM (VALUES ('demo'), ('next')));
