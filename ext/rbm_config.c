@@ -85,6 +85,8 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "like_threshold must be a finite number";
   if (cfg->threads < 1 || cfg->threads > 256)
     return "threads must be between 1 and 256";
+  if (cfg->n_cd_k_steps < 0 || cfg->n_cd_k_steps > RBM_MAX_CD_STEPS)
+    return "cd_k takes at most 8 [epoch, k] steps";
   for (int j = 0; j < cfg->n_cd_k_steps; j++) {
     if (cfg->cd_k_steps[j][0] < 1 || cfg->cd_k_steps[j][1] < 1 ||
         cfg->cd_k_steps[j][1] > 1000)
@@ -92,9 +94,7 @@ const char *rbm_config_check(const rbm_config *cfg) {
     if (j > 0 && cfg->cd_k_steps[j][0] <= cfg->cd_k_steps[j - 1][0])
       return "cd_k steps must come in increasing epochs";
   }
-  if (cfg->n_cd_k_steps < 0 || cfg->n_cd_k_steps > RBM_MAX_CD_STEPS)
-    return "cd_k takes at most 8 [epoch, k] steps";
-  if (!(cfg->momentum_start < 0 || cfg->momentum_start < 1))
+  if (!(cfg->momentum_start < 1))  /* negative: no ramp */
     return "momentum_start must be at least 0 and less than 1";
   if (cfg->momentum_epochs < 1 || cfg->momentum_epochs > 100000)
     return "momentum_epochs must be between 1 and 100000";

@@ -162,11 +162,8 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
 void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
                       const rbm_ratings *held, const uint8_t *unit_of_code,
                       float *rating, float *like) {
-  size_t longest = 1, F = m->n_hidden;
-  for (uint32_t u = 0; u < train->users.n; u++)
-    if (train->row[u + 1] - train->row[u] > longest)
-      longest = (size_t)(train->row[u + 1] - train->row[u]);
-  uint8_t *units = malloc(longest);
+  size_t F = m->n_hidden;
+  uint8_t *units = malloc(rbm_ratings_longest_row(train));
   float *hidden = malloc(F * sizeof *hidden), probs[RBM_MAX_VALUES];
   for (uint32_t u = 0; units && hidden && u < held->users.n; u++) {
     size_t n = (size_t)(train->row[u + 1] - train->row[u]);

@@ -132,6 +132,13 @@ int rbm_ratings_finish(rbm_ratings *r) {
   return RBM_OK;
 }
 
+size_t rbm_ratings_longest_row(const rbm_ratings *r) {
+  uint64_t longest = 1;
+  for (uint32_t u = 0; u < r->users.n; u++)
+    if (r->row[u + 1] - r->row[u] > longest) longest = r->row[u + 1] - r->row[u];
+  return (size_t)longest;
+}
+
 void rbm_ratings_free(rbm_ratings *r) {
   rbm_keys_free(&r->users);
   rbm_keys_free(&r->items);

@@ -867,9 +867,7 @@ static int split_ratings(trainer *t, const rbm_ratings *r, rbm_ratings *train) {
   valid->col_item = malloc((r->n ? r->n : 1) * sizeof *valid->col_item);
   valid->col_code = malloc(r->n ? r->n : 1);
   t->valid_users = malloc(((size_t)nu + 1) * sizeof *t->valid_users);
-  size_t longest = 1;
-  for (uint32_t u = 0; u < nu; u++)
-    if (r->row[u + 1] - r->row[u] > longest) longest = (size_t)(r->row[u + 1] - r->row[u]);
+  size_t longest = rbm_ratings_longest_row(r);
   uint8_t *held = malloc(longest);
   uint32_t *pick = malloc(longest * sizeof *pick);
   if (!train->row || !valid->row || !train->col_item || !train->col_code ||
@@ -999,10 +997,10 @@ static int alloc_trainer(trainer *t) {
   size_t ni = m->n_items, nv = ni * m->n_units, F = m->n_hidden;
   size_t B = (size_t)t->cfg->batch_size, nu = t->r->users.n;
   if (B > nu) B = nu;
-  size_t longest = 1;
-  for (uint32_t u = 0; u < nu; u++)
-    if (t->r->row[u + 1] - t->r->row[u] > longest)
-      longest = (size_t)(t->r->row[u + 1] - t->r->row[u]);
+  /* measure_user's scratch holds a user's training or validation rows. */
+  size_t longest = rbm_ratings_longest_row(t->r);
+  if (t->valid.n && rbm_ratings_longest_row(&t->valid) > longest)
+    longest = rbm_ratings_longest_row(&t->valid);
 
   m->W = rbm_alloc_big(nv * F * sizeof *m->W);
   m->vbias = malloc(nv * sizeof *m->vbias);

@@ -155,11 +155,7 @@ static int rank_item_based(evaluation *e, char **err) {
   rbm_recommendation *top = malloc((nu && k ? nu * k : 1) * sizeof *top);
   size_t *n_top = malloc((nu ? nu : 1) * sizeof *n_top);
   uint32_t *rows = malloc((k ? k : 1) * sizeof *rows);
-  size_t longest = 1;
-  for (uint32_t u = 0; u < nu; u++)
-    if (ho->row[u + 1] - ho->row[u] > longest)
-      longest = (size_t)(ho->row[u + 1] - ho->row[u]);
-  uint32_t *relevant = malloc(longest * sizeof *relevant);
+  uint32_t *relevant = malloc(rbm_ratings_longest_row(ho) * sizeof *relevant);
   int rc = top && n_top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
   if (rc == SQLITE_OK)  /* every held-out user at once: GEMMs by batch */
     rc = rbm_user_reader_rank_users(e->rd, nu, &ho->users, k, top, n_top, err);
@@ -259,9 +255,7 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
   e.has_ratings = *src->rating && e.m->visible != RBM_VISIBLE_IMPLICIT;
   int ranks_items = rbm_user_reader_ranks_items(e.rd);
   e.rank.k = (size_t)k;
-  size_t longest = 1;
-  for (uint32_t u = 0; u < ho.users.n; u++)
-    if (ho.row[u + 1] - ho.row[u] > longest) longest = (size_t)(ho.row[u + 1] - ho.row[u]);
+  size_t longest = rbm_ratings_longest_row(&ho);
   e.pw.p_like = malloc(ho.n * sizeof *e.pw.p_like);
   e.pw.like = malloc(ho.n);
   e.hidden = malloc(USERS_PER_BATCH * e.m->n_hidden * sizeof *e.hidden);

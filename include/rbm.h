@@ -187,6 +187,8 @@ int rbm_ratings_add(rbm_ratings *r, const rbm_key *user, const rbm_key *item,
                     double value);
 /* Sorts values ascending, recodes, and builds the CSR rows. */
 int rbm_ratings_finish(rbm_ratings *r);
+/* The most ratings any user has (at least 1): what per-user scratch holds. */
+size_t rbm_ratings_longest_row(const rbm_ratings *r);
 
 /* rbm_ratings_add through a second thread: rows are copied into batches
 ** that the thread interns and adds in order, while the caller reads the

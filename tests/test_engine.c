@@ -135,7 +135,7 @@ static void test_ratings(void) {
     f[t] = rbm_feed_open(&got[t], t);
   }
   char ubuf[32];
-  int fed = RBM_OK;
+  int fed_ok = 1;
   for (int j = 0; j < 30000; j++) {
     snprintf(ubuf, sizeof ubuf, "user %d", (j * 7) % 1500);
     rbm_key u = j % 3 ? text_key(ubuf) : int_key((j * 7) % 1500);
@@ -143,12 +143,12 @@ static void test_ratings(void) {
     double v = 1 + (j * 31) % 5;
     rbm_ratings_add(&want, &u, &it, v);
     for (int t = 0; t < 2; t++)
-      if (rbm_feed_add(f[t], &u, &it, v) != RBM_OK) fed = 0;
+      if (rbm_feed_add(f[t], &u, &it, v) != RBM_OK) fed_ok = 0;
   }
   for (int t = 0; t < 2; t++)
-    if (rbm_feed_close(f[t]) != RBM_OK) fed = 0;
+    if (rbm_feed_close(f[t]) != RBM_OK) fed_ok = 0;
   rbm_ratings_finish(&want);
-  int equal = fed == RBM_OK;
+  int equal = fed_ok;
   for (int t = 0; t < 2; t++) {
     rbm_ratings_finish(&got[t]);
     equal = equal && got[t].n == want.n && got[t].users.n == want.users.n &&
@@ -505,6 +505,37 @@ static void test_heavy_user(void) {
   rbm_ratings_free(&r);
 }
 
+/* Validation on short rows: a user can hold out more ratings than the
+** longest training row has (3 ratings, 2 held out; the others keep 1 of 2),
+** and measuring them must fit in the scratch (the sanitizer run checks). */
+static void test_validation_short_rows(void) {
+  rbm_ratings r;
+  memset(&r, 0, sizeof r);
+  for (int u = 0; u < 30; u++)
+    for (int i = 0; i < (u == 0 ? 3 : 2); i++) {
+      rbm_key ku = int_key(u), it = int_key((u + i) % 7);
+      rbm_ratings_add(&r, &ku, &it, 1 + (u + i) % 5);
+    }
+  rbm_ratings_finish(&r);
+  rbm_config c;
+  rbm_config_defaults(&c);
+  c.hidden = 4;
+  c.epochs = 2;
+  c.validation = 0.5;
+  int ok = 1;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    c.seed = seed;
+    rbm_model *m = NULL;
+    rbm_train_report rep;
+    char err[200];
+    ok = ok && rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err) == RBM_OK &&
+         rep.validation.ratings >= 30;
+    rbm_model_free(m);
+  }
+  check(ok, "train: validation on rows of 2 and 3 ratings measures every held-out one");
+  rbm_ratings_free(&r);
+}
+
 /* rbm_recommend against brute force: the k best items by P(like), best
 ** first, never one the user rated; k larger than the catalogue; k = 0; and
 ** a user the model cannot place ranks by the priors. */
@@ -569,6 +600,7 @@ int main(void) {
   test_training();
   test_binary();
   test_heavy_user();
+  test_validation_short_rows();
   test_recommend();
   printf("# %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
