@@ -294,14 +294,10 @@ int rbm_model_write(const rbm_model *m, rbm_sink sink, void *ctx) {
   return rc == RBM_OK ? stream_end(&s) : rc;
 }
 
-/* A blob built whole in memory, by the writer of a model or a pair. */
-typedef int (*blob_writer)(const void *what, rbm_sink sink, void *ctx);
-
-static int save_whole(size_t size, blob_writer write, const void *what,
-                      unsigned char **blob, size_t *n) {
-  writer w = {malloc(size), 0};
+int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
+  writer w = {malloc(rbm_model_blob_size(m)), 0};
   if (!w.p) return RBM_NOMEM;
-  int rc = write(what, to_buffer, &w);
+  int rc = rbm_model_write(m, to_buffer, &w);
   if (rc != RBM_OK) {
     free(w.p);
     return rc;
@@ -309,14 +305,6 @@ static int save_whole(size_t size, blob_writer write, const void *what,
   *blob = w.p;
   *n = w.n;
   return RBM_OK;
-}
-
-static int write_model(const void *m, rbm_sink sink, void *ctx) {
-  return rbm_model_write(m, sink, ctx);
-}
-
-int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n) {
-  return save_whole(rbm_model_blob_size(m), write_model, m, blob, n);
 }
 
 /* ---- load ----------------------------------------------------------- */
@@ -419,6 +407,12 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
 /* Item priors: each item's training distribution over units, smoothed
 ** towards the global distribution with PRIOR_WEIGHT pseudo-ratings. */
 #define PRIOR_WEIGHT 2.0
+void rbm_smooth_counts(size_t K, const double *count, double total,
+                       const double *global, float *out) {
+  for (size_t k = 0; k < K; k++)
+    out[k] = (float)((count[k] + PRIOR_WEIGHT * global[k]) / (total + PRIOR_WEIGHT));
+}
+
 int rbm_model_derive_prior(rbm_model *m) {
   uint32_t K = m->n_units;
   free(m->prior);
@@ -431,12 +425,9 @@ int rbm_model_derive_prior(rbm_model *m) {
   for (uint32_t k = 0; k < K; k++)
     global[k] = total > 0 ? global[k] / total : 1.0 / K;
   for (size_t i = 0; i < m->n_items; i++) {
-    double n = 0;
-    for (uint32_t k = 0; k < K; k++) n += m->count[i * K + k];
-    for (uint32_t k = 0; k < K; k++)
-      m->prior[i * K + k] =
-          (float)((m->count[i * K + k] + PRIOR_WEIGHT * global[k]) /
-                  (n + PRIOR_WEIGHT));
+    double count[RBM_MAX_VALUES], n = 0;
+    for (uint32_t k = 0; k < K; k++) n += count[k] = m->count[i * K + k];
+    rbm_smooth_counts(K, count, n, global, m->prior + i * K);
   }
   for (uint32_t k = 0; k < K; k++)
     m->prior[(size_t)m->n_items * K + k] = (float)global[k];
@@ -484,17 +475,9 @@ int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx) {
     put_u64(&lw, rbm_model_blob_size(half[h]));
     stream_put(&s, len, 8);
     int rc = rbm_model_write(half[h], into_stream, &s);
-    if (rc == RBM_NOMEM) return rc;
+    if (rc != RBM_OK) return rc;
   }
   return stream_end(&s);
-}
-
-static int write_pair(const void *p, rbm_sink sink, void *ctx) {
-  return rbm_pair_write(p, sink, ctx);
-}
-
-int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n) {
-  return save_whole(rbm_pair_blob_size(p), write_pair, p, blob, n);
 }
 
 int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
@@ -514,7 +497,7 @@ int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
   r.n = n - 8;
   uint32_t version = get_u32(&r);
   if (version < 2 || version > RBM_FORMAT_VERSION) {
-    snprintf(err, errlen, "model format version %u; this build reads versions 1 to %d",
+    snprintf(err, errlen, "model format version %u; this build reads pair versions 2 to %d",
              version, RBM_FORMAT_VERSION);
     return RBM_CORRUPT;
   }

@@ -159,13 +159,14 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
   rbm_parallel_for(threads, n, finish_all_items, &job);
 }
 
-void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
-                      const rbm_ratings *held, const uint8_t *unit_of_code,
-                      float *rating, float *like) {
+int rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
+                     const rbm_ratings *held, const uint8_t *unit_of_code,
+                     float *rating, float *like) {
   size_t F = m->n_hidden;
   uint8_t *units = malloc(rbm_ratings_longest_row(train));
   float *hidden = malloc(F * sizeof *hidden), probs[RBM_MAX_VALUES];
-  for (uint32_t u = 0; units && hidden && u < held->users.n; u++) {
+  int rc = units && hidden ? RBM_OK : RBM_NOMEM;
+  for (uint32_t u = 0; rc == RBM_OK && u < held->users.n; u++) {
     size_t n = (size_t)(train->row[u + 1] - train->row[u]);
     const uint32_t *items = train->col_item + train->row[u];
     for (size_t q = 0; q < n; q++)
@@ -183,6 +184,7 @@ void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
   }
   free(units);
   free(hidden);
+  return rc;
 }
 
 double rbm_expected_rating(const rbm_model *m, const float *probs) {
@@ -200,13 +202,17 @@ double rbm_like_probability(const rbm_model *m, const float *probs) {
   return p;
 }
 
+/* One answer of rbm_blend: of p, or w of p's and 1 - w of q's. */
+static double blended(const rbm_model *m, const float *p, const float *q,
+                      double w, double (*answer)(const rbm_model *, const float *)) {
+  double a = answer(m, p);
+  return q ? w * a + (1 - w) * answer(m, q) : a;
+}
+
 void rbm_blend(const rbm_model *m, const float *p, const float *q,
                double w_rating, double w_like, double *rating, double *like) {
-  *rating = rbm_expected_rating(m, p);
-  *like = rbm_like_probability(m, p);
-  if (!q) return;
-  *rating = w_rating * *rating + (1 - w_rating) * rbm_expected_rating(m, q);
-  *like = w_like * *like + (1 - w_like) * rbm_like_probability(m, q);
+  *rating = blended(m, p, q, w_rating, rbm_expected_rating);
+  *like = blended(m, p, q, w_like, rbm_like_probability);
 }
 
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs) {
@@ -357,8 +363,7 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
 typedef struct visible_job {
   const rbm_model *m;
   const uint32_t *users;
-  const size_t *row;  /* user b's block of the product */
-  const float *product;
+  const float *product;  /* users*K x n */
   size_t n;
   float *probs;
 } visible_job;
@@ -369,7 +374,7 @@ static void finish_visible(void *ctx, size_t b, int worker) {
   size_t K = j->m->n_units, n = j->n;
   (void)worker;
   if (j->users[b] >= j->m->n_items) return;
-  const float *t = j->product + j->row[b] * K * n;
+  const float *t = j->product + b * K * n;
   const float *vb = j->m->vbias + (size_t)j->users[b] * K;
   float *c = j->probs + b * n * K;
   for (size_t i = 0; i < n; i++)
@@ -379,57 +384,48 @@ static void finish_visible(void *ctx, size_t b, int worker) {
 
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
-                             const float *hidden, float *probs, int threads) {
-  size_t K = m->n_units, F = m->n_hidden, placed = 0;
+                             const float *hidden, float *probs, float *scratch,
+                             int threads) {
+  size_t K = m->n_units, F = m->n_hidden;
   /* The users' weight blocks gathered into one (users*K x F) matrix make
   ** one GEMM for the batch, so BLAS packs the n hidden vectors once, not
-  ** once per user.  The product is users*K x n (OpenBLAS is several times
-  ** slower at n x users*K, whose rows are short) and is turned to n x K
-  ** per user afterwards. */
-  float *w = malloc((n_users ? n_users : 1) * K * F * sizeof *w);
-  float *t = malloc((n_users && n ? n_users * K * n : 1) * sizeof *t);
-  size_t *row = malloc((n_users ? n_users : 1) * sizeof *row);
-  if (w && t && row) {
-    for (size_t b = 0; b < n_users; b++) {
-      if (users[b] >= m->n_items) continue;
-      memcpy(w + placed * K * F, m->W + (size_t)users[b] * K * F,
-             K * F * sizeof *w);
-      row[b] = placed++;
+  ** once per user (a user the model does not know gets zeros, and no
+  ** answer).  The product is users*K x n (OpenBLAS is several times slower
+  ** at n x users*K, whose rows are short) and is turned to n x K per user
+  ** afterwards. */
+  float *w = scratch, *t = scratch + n_users * K * F;
+  for (size_t b = 0; b < n_users; b++) {
+    if (users[b] < m->n_items) {
+      memcpy(w + b * K * F, m->W + (size_t)users[b] * K * F, K * F * sizeof *w);
+    } else {
+      memset(w + b * K * F, 0, K * F * sizeof *w);
     }
-    if (placed && n)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(placed * K),
-                  (int)n, (int)F, 1.f, w, (int)F, hidden, (int)F, 0.f, t,
-                  (int)n);
-    visible_job job = {m, users, row, t, n, probs};
-    rbm_parallel_for(threads, n_users, finish_visible, &job);
   }
-  free(w);
-  free(t);
-  free(row);
+  if (n_users && n)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n_users * K),
+                (int)n, (int)F, 1.f, w, (int)F, hidden, (int)F, 0.f, t, (int)n);
+  visible_job job = {m, users, t, n, probs};
+  rbm_parallel_for(threads, n_users, finish_visible, &job);
 }
 
-int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
-                  const uint8_t *placed, const float *row_prior,
-                  const uint8_t *skip, const float *other_probs,
-                  double w_rating, double w_like, size_t k,
-                  rbm_recommendation *out, size_t *n_out) {
+void rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
+                   const uint8_t *placed, const float *row_prior,
+                   const uint8_t *skip, const float *other_probs,
+                   double w_rating, double w_like, size_t k,
+                   rbm_recommendation *out, size_t *n_out) {
   size_t K = m->n_units;
   *n_out = 0;
   for (size_t j = 0; j < n; j++) {
     if (skip && skip[j]) continue;
     const float *p = probs && placed[j] ? probs + j * K : row_prior + j * K;
     const float *q = other_probs ? other_probs + j * K : NULL;
-    double like = rbm_like_probability(m, p);
-    if (q) like = w_like * like + (1 - w_like) * rbm_like_probability(m, q);
-    rbm_recommendation r = {(uint32_t)j, (float)like, 0.f};
+    rbm_recommendation r = {(uint32_t)j,
+                            (float)blended(m, p, q, w_like, rbm_like_probability), 0.f};
     if (*n_out == k && (!k || !rec_less(&out[0], &r))) continue;  /* not in the top k */
-    double rating, unused;
-    rbm_blend(m, p, q, w_rating, w_like, &rating, &unused);
-    r.rating = (float)rating;
+    r.rating = (float)blended(m, p, q, w_rating, rbm_expected_rating);
     rec_offer(out, n_out, k, &r);
   }
   rec_sort(out, *n_out);
-  return RBM_OK;
 }
 
 /* ---- BLAS identification ------------------------------------------- */

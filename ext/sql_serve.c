@@ -380,7 +380,9 @@ struct rbm_user_reader {
                               ** row's item, or -1 */
   } all;
   /* rbm_user_reader_score_items: one user's answers for every item. */
-  float *score_like, *score_rating, *score_probs, *score_other;
+  float *score_like, *score_rating, *score_probs;
+  float *score_scratch;     /* item-based: rbm_visible_probs_batch's */
+  float *score_user_half;   /* 'both': the user-based half's answers */
   uint8_t *score_rated;
 };
 
@@ -409,7 +411,8 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->score_like);
   free(rd->score_rating);
   free(rd->score_probs);
-  free(rd->score_other);
+  free(rd->score_scratch);
+  free(rd->score_user_half);
   free(rd->score_rated);
   free(rd);
 }
@@ -593,8 +596,6 @@ int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
 
 /* ---- item-based models: ranking items for a user ---------------------- */
 
-#define PRIOR_WEIGHT 2.0  /* pseudo-ratings of the global distribution */
-
 /* Folds every row of the snapshot in, and indexes its columns. */
 static int fold_all_rows(rbm_user_reader *rd, char **err) {
   const rbm_keys *rows;
@@ -613,7 +614,8 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
-  const float *global = m->prior + (size_t)m->n_items * K;
+  double global[RBM_MAX_VALUES];  /* the model's, as the priors use it */
+  for (size_t k = 0; k < K; k++) global[k] = m->prior[(size_t)m->n_items * K + k];
   for (uint32_t j = 0; j < n; j++) {
     rbm_key key = rbm_keys_get(rows, j);
     const float *h;
@@ -628,9 +630,7 @@ static int fold_all_rows(rbm_user_reader *rd, char **err) {
       count[sn->unit_of_code[sn->r.col_code[q]]] += 1;
       total += 1;
     }
-    for (size_t k = 0; k < K; k++)
-      a->prior[j * K + k] =
-          (float)((count[k] + PRIOR_WEIGHT * global[k]) / (total + PRIOR_WEIGHT));
+    rbm_smooth_counts(K, count, total, global, a->prior + j * K);
   }
   /* Columns: counting sort of the snapshot's entries. */
   for (uint64_t q = 0; q < sn->r.n; q++) a->col_start[sn->r.col_item[q] + 1]++;
@@ -737,11 +737,12 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
   int threads = rd->s->threads;
   float *hidden = NULL, *user_probs = NULL, *other = NULL;
   float *item_probs = malloc(RANK_BATCH * n * K * sizeof *item_probs);
+  float *scratch = malloc(RBM_VISIBLE_SCRATCH(mi, RANK_BATCH, n) * sizeof *scratch);
   uint8_t *skip = malloc((size_t)threads * n);
   uint8_t placed[RANK_BATCH];
   uint32_t index[RANK_BATCH];
   size_t slot[RANK_BATCH];
-  if (!item_probs || !skip) rc = SQLITE_NOMEM;
+  if (!item_probs || !scratch || !skip) rc = SQLITE_NOMEM;
   if (rd->partner) {
     hidden = malloc(RANK_BATCH * F * sizeof *hidden);
     user_probs = malloc(RANK_BATCH * nI * K * sizeof *user_probs);
@@ -770,12 +771,14 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
       int64_t v = rbm_keys_find(&mi->items, &key);
       index[b] = v < 0 ? UINT32_MAX : (uint32_t)v;
     }
-    rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs, threads);
+    rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs, scratch,
+                            threads);
     rank_job job = {rd, ir, users, b0, k, index, placed, slot, user_probs,
                     item_probs, other, skip, out, n_out};
     rbm_parallel_for(threads, nb, rank_one_user, &job);
   }
   free(item_probs);
+  free(scratch);
   free(skip);
   free(hidden);
   free(user_probs);
@@ -860,11 +863,10 @@ static int score_buffers(rbm_user_reader *rd, size_t n, size_t K, char **err) {
     rd->score_like = malloc((n ? n : 1) * sizeof *rd->score_like);
     rd->score_rating = malloc((n ? n : 1) * sizeof *rd->score_rating);
     rd->score_probs = malloc((n ? n : 1) * K * sizeof *rd->score_probs);
-    rd->score_other = malloc((n ? n : 1) * K * sizeof *rd->score_other);
     rd->score_rated = malloc(n ? n : 1);
   }
   if (!rd->score_like || !rd->score_rating || !rd->score_probs ||
-      !rd->score_other || !rd->score_rated) {
+      !rd->score_rated) {
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
@@ -909,23 +911,28 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
   size_t K = mi->n_units;
   if (rc == SQLITE_OK) rc = score_buffers(rd, a->n, K, err);
   if (rc != SQLITE_OK) return rc;
+  if (!rd->score_scratch)
+    rd->score_scratch = malloc(RBM_VISIBLE_SCRATCH(mi, 1, a->n) * sizeof(float));
+  if (rd->partner && !rd->score_user_half)
+    rd->score_user_half = malloc((size_t)mu->n_items * K * sizeof(float));
+  if (!rd->score_scratch || (rd->partner && !rd->score_user_half)) {
+    *err = sqlite3_mprintf("out of memory");
+    return SQLITE_NOMEM;
+  }
   int64_t v = rbm_keys_find(&mi->items, user);
   uint32_t index = v < 0 ? UINT32_MAX : (uint32_t)v;
-  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs, 1);
-  float *all = NULL;
-  const float *h = NULL;
+  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs,
+                          rd->score_scratch, 1);
+  const float *all = NULL;  /* the user half's answers, if it placed the user */
   if (rd->partner) {
+    const float *h;
     const uint32_t *rated;
     size_t n_rated;
     rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
-    if (rc == SQLITE_OK && h) {
-      all = malloc((size_t)mu->n_items * K * sizeof *all);
-      if (!all) rc = SQLITE_NOMEM;
-      else rbm_all_item_probs(mu, h, all);
-    }
-    if (rc != SQLITE_OK) {
-      if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
-      return rc;
+    if (rc != SQLITE_OK) return rc;
+    if (h) {
+      rbm_all_item_probs(mu, h, rd->score_user_half);
+      all = rd->score_user_half;
     }
   }
   for (uint32_t j = 0; j < a->n; j++) {
@@ -940,7 +947,6 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
     rd->score_like[j] = (float)like;
     rd->score_rating[j] = (float)rating;
   }
-  free(all);
   memset(rd->score_rated, 0, a->n);
   int64_t col = rbm_keys_find(&ir->snap->r.items, user);
   if (col >= 0)

@@ -74,7 +74,8 @@ int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
   if (rc == SQLITE_OK) {
     int wrc = t->item_half ? rbm_pair_write(&pair, to_blob, &out)
                            : rbm_model_write(t->model, to_blob, &out);
-    if (wrc != RBM_OK) rc = wrc == RBM_NOMEM ? SQLITE_NOMEM : out.rc;
+    if (wrc != RBM_OK)
+      rc = wrc == RBM_NOMEM ? SQLITE_NOMEM : out.rc != SQLITE_OK ? out.rc : SQLITE_ERROR;
   }
   if (rc != SQLITE_OK)
     *err = sqlite3_mprintf("%s", rc == SQLITE_NOMEM ? "out of memory"

@@ -454,8 +454,11 @@ static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
     uint8_t unit_u[RBM_MAX_VALUES], unit_i[RBM_MAX_VALUES];
     units_of_codes(mu, &ut, unit_u);
     units_of_codes(mi, &it, unit_i);
-    rbm_predict_held(mu, &ut, &uh, unit_u, ru, lu);
-    rbm_predict_held(mi, &it, &ih, unit_i, ri, li);
+    if (rbm_predict_held(mu, &ut, &uh, unit_u, ru, lu) != RBM_OK ||
+        rbm_predict_held(mi, &it, &ih, unit_i, ri, li) != RBM_OK)
+      rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
     /* Each item-ordered pair's user-ordered twin, to compare the two. */
     for (uint32_t x = 0; x < ih.users.n; x++) {
       rbm_key ikey = rbm_keys_get(&by_item->users, x);

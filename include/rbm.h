@@ -305,10 +305,10 @@ void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs);
 /* For each row u of held (same users and items as train), the mean-field
 ** answers for its ratings given u's ratings in train: rating[j] and
 ** like[j] in held's CSR order.  A row with no training ratings gets the
-** items' priors. */
-void rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
-                      const rbm_ratings *held, const uint8_t *unit_of_code,
-                      float *rating, float *like);
+** items' priors.  RBM_OK or RBM_NOMEM. */
+int rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
+                     const rbm_ratings *held, const uint8_t *unit_of_code,
+                     float *rating, float *like);
 
 /* Expected rating and P(rating >= like_threshold) from a unit distribution. */
 double rbm_expected_rating(const rbm_model *m, const float *probs);
@@ -325,6 +325,11 @@ void rbm_blend(const rbm_model *m, const float *p, const float *q,
 ** global one): what a user the model cannot place gets. item may be
 ** UINT32_MAX for "unknown item", which gets the global distribution. */
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
+/* out = counts over K units smoothed towards global with 2 pseudo-ratings:
+** (count_k + 2 global_k) / (total + 2).  The priors of items (and, for an
+** item-based model, of the source's items) are made with it. */
+void rbm_smooth_counts(size_t K, const double *count, double total,
+                       const double *global, float *out);
 
 /* Runs fn(ctx, i, worker) for i in [0, n) on up to threads threads (the
 ** caller is worker 0; worker < threads).  The tasks must be independent. */
@@ -391,10 +396,15 @@ void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
 ** of its visible units each; UINT32_MAX for a user it does not know, whose
 ** block is left as it is): each user's unit probabilities in n items whose
 ** hidden probabilities are the rows of hidden (n x n_hidden); probs is
-** n_users blocks of n rows of n_units. */
+** n_users blocks of n rows of n_units.  scratch: RBM_VISIBLE_SCRATCH floats,
+** the caller's, so a batch after batch allocates nothing. */
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
-                             const float *hidden, float *probs, int threads);
+                             const float *hidden, float *probs, float *scratch,
+                             int threads);
+/* The floats of scratch rbm_visible_probs_batch needs. */
+#define RBM_VISIBLE_SCRATCH(m, n_users, n) \
+  ((size_t)(n_users) * (m)->n_units * ((m)->n_hidden + (size_t)(n)))
 
 /* One user's top k of n candidate rows by P(like), best first.  Row j's
 ** unit probabilities are probs + j * n_units when probs is given and
@@ -402,11 +412,11 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
 ** With other_probs (another model's n rows, the same units; orientation
 ** 'both'), P(like) = w_like * this + (1 - w_like) * other, the rating
 ** likewise with w_rating.  out[].item is j; *n_out at most k. */
-int rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
-                  const uint8_t *placed, const float *row_prior,
-                  const uint8_t *skip, const float *other_probs,
-                  double w_rating, double w_like, size_t k,
-                  rbm_recommendation *out, size_t *n_out);
+void rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
+                   const uint8_t *placed, const float *row_prior,
+                   const uint8_t *skip, const float *other_probs,
+                   double w_rating, double w_like, size_t k,
+                   rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
@@ -431,7 +441,6 @@ typedef struct rbm_pair {
 } rbm_pair;
 
 int rbm_blob_is_pair(const void *blob, size_t n);
-int rbm_pair_save(const rbm_pair *p, unsigned char **blob, size_t *n);
 size_t rbm_pair_blob_size(const rbm_pair *p);
 int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx);
 /* Takes p apart on failure (err says why). */
