@@ -145,10 +145,11 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
 /* The items a model answers for, j = 0 .. n-1: the model's items (user-
 ** based), or the source's (item-based, 'both'); and for one user, each
 ** one's P(like), expected rating and whether the user rated it (arrays
-** owned by the reader, valid until its next call). */
+** owned by the reader, valid until its next call), or only item j = only
+** (only >= 0: the other entries of like and rating are left as they are). */
 int rbm_user_reader_items(rbm_user_reader *rd, size_t *n, char **err);
 int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
-                                size_t *n, const float **like,
+                                int64_t only, size_t *n, const float **like,
                                 const float **rating, const uint8_t **rated,
                                 char **err);
 rbm_key rbm_user_reader_item_key(const rbm_user_reader *rd, uint32_t j);

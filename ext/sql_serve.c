@@ -875,7 +875,7 @@ static int score_buffers(rbm_user_reader *rd, size_t n, size_t K, char **err) {
 
 /* A user-based model: the model's items. */
 static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
-                            size_t *n, char **err) {
+                            int64_t only, size_t *n, char **err) {
   const rbm_model *m = rd->s->model;
   size_t K = m->n_units;
   int rc = score_buffers(rd, m->n_items, K, err);
@@ -884,13 +884,17 @@ static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
   size_t n_rated;
   if (rc == SQLITE_OK) rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
   if (rc != SQLITE_OK) return rc;
-  if (h) {
+  uint32_t lo = only >= 0 ? (uint32_t)only : 0;
+  uint32_t hi = only >= 0 ? lo + 1 : m->n_items;
+  if (h && only >= 0) {
+    rbm_item_probs(m, h, lo, rd->score_probs + (size_t)lo * K);
+  } else if (h) {
     rbm_all_item_probs(m, h, rd->score_probs);
   } else {
-    for (uint32_t i = 0; i < m->n_items; i++)
+    for (uint32_t i = lo; i < hi; i++)
       rbm_prior_probs(m, i, rd->score_probs + (size_t)i * K);
   }
-  for (uint32_t i = 0; i < m->n_items; i++) {
+  for (uint32_t i = lo; i < hi; i++) {
     rd->score_like[i] = (float)rbm_like_probability(m, rd->score_probs + (size_t)i * K);
     rd->score_rating[i] = (float)rbm_expected_rating(m, rd->score_probs + (size_t)i * K);
   }
@@ -902,7 +906,7 @@ static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
 
 /* Item-based and 'both' models: the source's items. */
 static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
-                            size_t *n, char **err) {
+                            int64_t only, size_t *n, char **err) {
   rbm_user_reader *ir = rd->partner ? rd->partner : rd;
   struct all_rows *a = &ir->all;
   int rc = a->ready ? SQLITE_OK : fold_all_rows(ir, err);
@@ -921,8 +925,9 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
   }
   int64_t v = rbm_keys_find(&mi->items, user);
   uint32_t index = v < 0 ? UINT32_MAX : (uint32_t)v;
-  rbm_visible_probs_batch(mi, 1, &index, a->n, a->hidden, rd->score_probs,
-                          rd->score_scratch, 1);
+  size_t lo = only >= 0 ? (size_t)only : 0, hi = only >= 0 ? lo + 1 : a->n;
+  rbm_visible_probs_batch(mi, 1, &index, hi - lo, a->hidden + lo * mi->n_hidden,
+                          rd->score_probs + lo * K, rd->score_scratch, 1);
   const float *all = NULL;  /* the user half's answers, if it placed the user */
   if (rd->partner) {
     const float *h;
@@ -930,12 +935,15 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
     size_t n_rated;
     rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
     if (rc != SQLITE_OK) return rc;
-    if (h) {
+    int64_t i = only >= 0 ? a->user_half_item[only] : -1;
+    if (h && only < 0) {
       rbm_all_item_probs(mu, h, rd->score_user_half);
-      all = rd->score_user_half;
+    } else if (h && i >= 0) {  /* the one item's, where all has it */
+      rbm_item_probs(mu, h, (uint32_t)i, rd->score_user_half + (size_t)i * K);
     }
+    if (h) all = rd->score_user_half;
   }
-  for (uint32_t j = 0; j < a->n; j++) {
+  for (size_t j = lo; j < hi; j++) {
     const float *p = index != UINT32_MAX && a->placed[j]
                          ? rd->score_probs + (size_t)j * K
                          : a->prior + (size_t)j * K;
@@ -957,11 +965,12 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
 }
 
 int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
-                                size_t *n, const float **like,
+                                int64_t only, size_t *n, const float **like,
                                 const float **rating, const uint8_t **rated,
                                 char **err) {
-  int rc = rbm_user_reader_ranks_items(rd) ? score_item_based(rd, user, n, err)
-                                           : score_user_based(rd, user, n, err);
+  int rc = rbm_user_reader_ranks_items(rd)
+               ? score_item_based(rd, user, only, n, err)
+               : score_user_based(rd, user, only, n, err);
   *like = rd->score_like;
   *rating = rd->score_rating;
   *rated = rd->score_rated;

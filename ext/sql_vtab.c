@@ -424,8 +424,8 @@ static int vt_close(sqlite3_vtab_cursor *cur) {
 /* Folds in the current user and scores the items the cursor will visit. */
 static int score_user(rbm_vcursor *c, char **err) {
   size_t n;
-  int rc = rbm_user_reader_score_items(c->rd, &c->user, &n, &c->like,
-                                       &c->rating, &c->rated, err);
+  int rc = rbm_user_reader_score_items(c->rd, &c->user, c->only_item, &n,
+                                       &c->like, &c->rating, &c->rated, err);
   if (rc != SQLITE_OK) return rc;
   c->item_at = c->only_item >= 0 ? (uint32_t)c->only_item : 0;
   c->item_end = c->only_item >= 0 ? (uint32_t)c->only_item + 1 : (uint32_t)n;
