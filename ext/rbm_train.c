@@ -88,7 +88,9 @@ struct trainer {
   int cd_k;                       /* this epoch's, from the schedules */
   uint8_t *pcd_units;   /* persistent CD: each rating's unit in its user's
                         ** chain, kept from epoch to epoch (t->r's layout) */
-  double momentum, learning_rate;
+  /* momentum_step's: this epoch's momentum and learning rate, and 1 / the
+  ** minibatch's users (set by train_batch and dense_batch). */
+  float momentum, learning_rate, grad_scale;
   /* The minibatch being trained, and the next one, which worker 0
   ** gathers while the others start on this one's chains. */
   minibatch mb[2], *b;
@@ -109,7 +111,8 @@ struct trainer {
   ** who have some, and the parameters of the best epoch so far. */
   rbm_ratings valid;
   uint32_t *valid_users, n_valid_users;
-  const rbm_ratings *measured;  /* what measure_user predicts */
+  const rbm_ratings *measured;  /* what measure_user predicts, */
+  const uint32_t *measured_users;  /* for these users */
   float *best_W, *best_vbias, *best_hbias;
   /* visible 'implicit': a minibatch as dense matrices (dense_batch). */
   struct dense {
@@ -421,8 +424,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
 RBM_CLONES static void momentum_step(const trainer *t, float *param,
                                      float *vel, const float *g, size_t n,
                                      float decay) {
-  float mom = (float)t->momentum, lr = (float)t->learning_rate;
-  float scale = 1.f / (float)t->b->n_users;
+  float mom = t->momentum, lr = t->learning_rate, scale = t->grad_scale;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
     vel[j] = mom * vel[j] + lr * (g[j] * scale - decay * param[j]);
@@ -499,16 +501,15 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
 }
 
 /* The hidden biases' step: sum over the minibatch's users, in order. */
-static void update_hidden_bias(trainer *t) {
-  minibatch *b = t->b;
-  int F = (int)t->m->n_hidden;
-  float *g = b->act;  /* free once the chain is done: scratch */
-  memset(g, 0, (size_t)F * sizeof *g);
-  for (uint32_t u = 0; u < b->n_users; u++) {
-    const float *hd = b->h_data + (size_t)u * F, *hm = b->h_model + (size_t)u * F;
-    for (int f = 0; f < F; f++) g[f] += hd[f] - hm[f];
-  }
-  momentum_step(t, t->m->hbias, t->vel_hbias, g, (size_t)F, 0.f);
+/* The hidden biases' step: sum over the minibatch's n users (rows of hd
+** and hm), in order; g is F floats of scratch. */
+static void hidden_bias_step(trainer *t, const float *hd, const float *hm,
+                             uint32_t n, float *g) {
+  size_t F = t->m->n_hidden;
+  memset(g, 0, F * sizeof *g);
+  for (uint32_t u = 0; u < n; u++)
+    for (size_t f = 0; f < F; f++) g[f] += hd[u * F + f] - hm[u * F + f];
+  momentum_step(t, t->m->hbias, t->vel_hbias, g, F, 0.f);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -650,13 +651,15 @@ static void gather_next(trainer *t) {
 ** next minibatch's gathering), then the update by items. */
 static int train_batch(trainer *t) {
   minibatch *b = t->b;
+  t->grad_scale = 1.f / (float)b->n_users;
   t->gathered = 1;
   /* A chain is long enough to take alone, and they come longest first. */
   run_workers(t, b->n_users, chain, 1, gather_next);
   if (!t->gathered) return 0;
   for (uint32_t j = 0; j < b->n_users; j++) t->epoch_sq += t->job_sq[j];
   run_workers(t, b->n_items, update_items, 0, NULL);
-  update_hidden_bias(t);
+  /* b->act is free once the chains are done: the scratch */
+  hidden_bias_step(t, b->h_data, b->h_model, b->n_users, b->act);
   release_batch(b);
   t->b = b == &t->mb[0] ? &t->mb[1] : &t->mb[0];
   return 1;
@@ -783,17 +786,12 @@ RBM_CLONES static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
                   decay);
     momentum_step(t, m->vbias + row, t->vel_vbias + row, &gb[i], 1, 0.f);
   }
-  float *gh = d->h_sample;  /* the hidden biases' gradient, in row 0 */
-  for (size_t f = 0; f < F; f++) gh[f] = d->h_data[f] - d->h_model[f];
-  for (uint32_t j = 1; j < nb; j++)
-    for (size_t f = 0; f < F; f++)
-      gh[f] += d->h_data[j * F + f] - d->h_model[j * F + f];
-  momentum_step(t, m->hbias, t->vel_hbias, gh, F, 0.f);
+  hidden_bias_step(t, d->h_data, d->h_model, nb, d->h_sample);
 }
 
 /* One minibatch of users order[lo .. lo+nb). */
 static void dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
-  t->b->n_users = nb;  /* momentum_step's divisor */
+  t->grad_scale = 1.f / (float)nb;
   dense_data(t, lo, nb, &t->w[0]);
   dense_chain(t, nb);
   dense_update(t, lo, nb);
@@ -802,14 +800,14 @@ static void dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
 /* ---- measuring the fit --------------------------------------------------- */
 
 /* Mean-field predictions of the ratings in t->measured of user
-** t->order[j] (training ratings) or t->valid_users[j] (validation), given
+** t->measured_users[j] (training or validation ratings), given
 ** the user's training ratings; errors against each rating's unit value
 ** (the rating, or 0/1 for a binary model). */
 RBM_CLONES static void measure_user(worker *w, uint32_t j) {
   trainer *t = w->t;
   const rbm_model *m = t->m;
   const rbm_ratings *r = t->r, *of = t->measured;
-  uint32_t u = of == r ? t->order[j] : t->valid_users[j];
+  uint32_t u = t->measured_users[j];
   size_t n = (size_t)(r->row[u + 1] - r->row[u]);
   const uint32_t *items = r->col_item + r->row[u];
   for (size_t q = 0; q < n; q++)
@@ -833,11 +831,12 @@ RBM_CLONES static void measure_user(worker *w, uint32_t j) {
   t->job_right[j] = right;
 }
 
-/* The model's fit to the first n users' ratings in of (order or
-** valid_users), summed in order. */
-static rbm_fit measure(trainer *t, const rbm_ratings *of, uint32_t n,
-                       uint64_t ratings) {
+/* The model's fit to the ratings in of of users[0 .. n) (t->order or
+** t->valid_users), summed in order. */
+static rbm_fit measure(trainer *t, const rbm_ratings *of,
+                       const uint32_t *users, uint32_t n, uint64_t ratings) {
   t->measured = of;
+  t->measured_users = users;
   run_workers(t, n, measure_user, 0, NULL);
   double sq = 0, ab = 0, right = 0;
   for (uint32_t j = 0; j < n; j++) {
@@ -1030,7 +1029,8 @@ static int alloc_trainer(trainer *t) {
   t->job_sq = malloc((nu + 1) * sizeof *t->job_sq);
   t->job_right = malloc((nu + 1) * sizeof *t->job_right);
   t->job_abs = malloc((nu + 1) * sizeof *t->job_abs);
-  for (int k = 0; k < 2; k++) {
+  /* The sparse minibatches (the dense path has its own, above). */
+  for (int k = 0; m->visible != RBM_VISIBLE_IMPLICIT && k < 2; k++) {
     minibatch *b = &t->mb[k];
     b->item = malloc(ni * sizeof *b->item);
     b->item_start = malloc((ni + 1) * sizeof *b->item_start);
@@ -1180,8 +1180,8 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
     t.cd_k = rbm_config_cd_k(cfg, epoch);
-    t.momentum = rbm_config_momentum(cfg, epoch);
-    t.learning_rate = rbm_config_learning_rate(cfg, epoch);
+    t.momentum = (float)rbm_config_momentum(cfg, epoch);
+    t.learning_rate = (float)rbm_config_learning_rate(cfg, epoch);
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
     uint32_t B = (uint32_t)cfg->batch_size;
@@ -1206,7 +1206,8 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     rbm_epoch_stats st = {epoch, 0, sqrt(t.epoch_sq / cells),
                           {0, NAN, NAN, NAN}, 0};
     if (t.valid.n) {
-      st.validation = measure(&t, &t.valid, t.n_valid_users, t.valid.n);
+      st.validation =
+          measure(&t, &t.valid, t.valid_users, t.n_valid_users, t.valid.n);
       if (!(st.validation.rmse >= best.rmse)) {  /* better, or the first */
         best = st.validation;
         report->best_epoch = epoch;
@@ -1220,12 +1221,8 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
         epoch - report->best_epoch >= cfg->patience)
       break;
   }
-  if (t.valid.n) {
-    if (!copy_params(&t, 1)) goto fail;  /* the best epoch's model */
-    report->validation = best;
-  } else {
-    report->validation = best;  /* not measured: NAN */
-  }
+  if (t.valid.n && !copy_params(&t, 1)) goto fail;  /* the best epoch's model */
+  report->validation = best;  /* without validation: not measured, NAN */
 
   /* Final fit: mean-field predictions of the training ratings, of all of
   ** them up to FIT_RATINGS, else of the users (in the last epoch's random
@@ -1237,7 +1234,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     uint32_t u = t.order[n_fit++];
     fit_ratings += t.r->row[u + 1] - t.r->row[u];
   }
-  rbm_fit fit = measure(&t, t.r, n_fit, fit_ratings);
+  rbm_fit fit = measure(&t, t.r, t.order, n_fit, fit_ratings);
   report->fit_ratings = fit_ratings;
   report->train_rmse = t.m->visible == RBM_VISIBLE_SOFTMAX ? fit.rmse : 0;
   report->train_like_accuracy = fit.like_accuracy;
