@@ -247,12 +247,14 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
   int rc = rbm_served_by_name(db, name, &served, err);
   if (rc != SQLITE_OK) goto done;
   e.m = rbm_served_model(served);
-  rc = rbm_read_source(db, src, NULL, 1, &ho, err);
+  rbm_source rows = *src;  /* an implicit model's held-out rows: rows only */
+  if (e.m->visible == RBM_VISIBLE_IMPLICIT) rows.rating = (char *)"";
+  rc = rbm_read_source(db, &rows, NULL, 1, &ho, err);
   if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
   if (rc != SQLITE_OK) goto done;
   e.ho = &ho;
   e.item_based = e.m->orientation == RBM_ORIENT_ITEM;
-  e.has_ratings = *src->rating && e.m->visible != RBM_VISIBLE_IMPLICIT;
+  e.has_ratings = *rows.rating != 0;
   int ranks_items = rbm_user_reader_ranks_items(e.rd);
   e.rank.k = (size_t)k;
   size_t longest = rbm_ratings_longest_row(&ho);

@@ -159,9 +159,6 @@ int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
 /* Every user in the source, whichever the model folds in. */
 int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
                                  char **err);
-/* Every user in the source, for full scans; key i valid until close. */
-int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
-                              char **err);
 
 /* ---- the model table (sql_store.c) --------------------------------- */
 

@@ -390,6 +390,20 @@ rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) {
   return rd->s;
 }
 
+/* fold_all_rows's arrays (not user_half_item, which outlives them). */
+static void free_all_rows(struct all_rows *a) {
+  free(a->hidden);
+  free(a->placed);
+  free(a->prior);
+  free(a->col_start);
+  free(a->col_rows);
+  a->hidden = a->prior = NULL;
+  a->placed = NULL;
+  a->col_start = NULL;
+  a->col_rows = NULL;
+  a->ready = 0;
+}
+
 void rbm_user_reader_close(rbm_user_reader *rd) {
   if (!rd) return;
   rbm_user_reader_close(rd->partner);
@@ -402,11 +416,7 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd->pos);
   free(rd->hidden);
   free(rd->last_text);
-  free(rd->all.hidden);
-  free(rd->all.placed);
-  free(rd->all.prior);
-  free(rd->all.col_start);
-  free(rd->all.col_rows);
+  free_all_rows(&rd->all);
   free(rd->all.user_half_item);
   free(rd->score_like);
   free(rd->score_rating);
@@ -581,8 +591,10 @@ int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
   return SQLITE_OK;
 }
 
-int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
-                              char **err) {
+/* The rows of the snapshot (the source's users, or items for an item-based
+** model, by the model's orientation); key i valid until close. */
+static int snapshot_rows(rbm_user_reader *rd, const rbm_keys **users,
+                         char **err) {
   if (!rd->snap) {
     int rc = fresh_snapshot(rd->db, rd->s, &rd->snap, err);
     if (rc != SQLITE_OK) return rc;
@@ -596,10 +608,12 @@ int rbm_user_reader_all_users(rbm_user_reader *rd, const rbm_keys **users,
 
 /* ---- item-based models: ranking items for a user ---------------------- */
 
-/* Folds every row of the snapshot in, and indexes its columns. */
+/* Folds every row of the snapshot in, and indexes its columns (again after
+** a failed attempt: what that one allocated is freed first). */
 static int fold_all_rows(rbm_user_reader *rd, char **err) {
+  free_all_rows(&rd->all);
   const rbm_keys *rows;
-  int rc = rbm_user_reader_all_users(rd, &rows, err);
+  int rc = snapshot_rows(rd, &rows, err);
   if (rc != SQLITE_OK) return rc;
   const rbm_model *m = rd->s->model;
   const snapshot *sn = rd->snap;
@@ -1001,7 +1015,7 @@ int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
 
 int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
                                  char **err) {
-  int rc = rbm_user_reader_all_users(rd, users, err);
+  int rc = snapshot_rows(rd, users, err);
   /* An item-based reader folds items in: its snapshot's "items" are the
   ** source's users. */
   if (rc == SQLITE_OK && rd->s->model->orientation == RBM_ORIENT_ITEM)

@@ -43,7 +43,7 @@ typedef struct train_log {
   const char *model;
   int may_live;          /* a file, no open transaction */
   sqlite3 *live;         /* opened at the first commit */
-  double started, last_commit;
+  double last_commit;
   int written;           /* rows committed through live */
   rbm_epoch_stats *rows;
   int n, cap;
@@ -67,7 +67,7 @@ static void log_open(train_log *log, sqlite3 *db, const char *model) {
   log->db = db;
   log->model = model;
   log->may_live = file && *file && sqlite3_get_autocommit(db);
-  log->started = log->last_commit = now_seconds();
+  log->last_commit = now_seconds();
 }
 
 /* Writes one row through db (NULLs for what was not measured). */

@@ -55,6 +55,7 @@ typedef struct rbm_vcursor {
   /* Which items: one (from "item = ?") or all; the current user's
   ** distributions over them and which of them the user rated. */
   int64_t only_item;
+  size_t n_items;  /* all there are: the rowid's stride */
   uint32_t item_at, item_end;
   const float *like, *rating;  /* the reader's, for the current user */
   const uint8_t *rated;
@@ -465,8 +466,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     rc = rbm_user_reader_open(v->db, v->served, &c->rd, &err);
     if (rc != SQLITE_OK) return vt_error(v, rc, err);
   }
-  size_t n_items;
-  rc = rbm_user_reader_items(c->rd, &n_items, &err);
+  rc = rbm_user_reader_items(c->rd, &c->n_items, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
   if (idxNum & HAS_USER) {
     c->one_user = sqlite3_value_dup(argv[a++]);
@@ -538,12 +538,8 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
-  size_t n_items = 0;
-  char *err = NULL;
-  rbm_user_reader_items(c->rd, &n_items, &err);  /* known by now */
-  sqlite3_free(err);
   *rowid = (sqlite3_int64)(c->user_at ? c->user_at - 1 : 0) *
-               (sqlite3_int64)n_items + c->item_at;
+               (sqlite3_int64)c->n_items + c->item_at;
   return SQLITE_OK;
 }
 

@@ -62,6 +62,10 @@ SELECT 'evaluate', json_extract(e, '$.rmse'), json_extract(e, '$.like_accuracy')
        json_extract(e, '$."precision@4"') >= 0.9, json_extract(e, '$."ndcg@4"') >= 0.9
   FROM (SELECT rbm_evaluate('imp', 'held', 'user_id', 'item_id', NULL, '{"k": 4}') AS e);
 
+-- An implicit model's held-out rows are rows only: NULL and text ratings too.
+SELECT 'evaluate reads rows only',
+       json_extract(rbm_evaluate('imp', 'events', 'user_id', 'item_id', 'rating', '{"k": 0}'), '$.ratings');
+
 -- The rating column named: an implicit model ignores it, NULL and text alike.
 SELECT 'rating column ignored', json_extract(j, '$.ratings'), json_extract(j, '$.rating_values')
   FROM (SELECT rbm_train('imp2', 'events', 'user_id', 'item_id', 'rating',
