@@ -52,11 +52,17 @@ static int64_t slot_key(const rbm_key *key) {
   return key->text ? (int64_t)key_hash(key) : key->i;
 }
 
-/* Slot holding key, or the empty slot where it would go. */
-static uint32_t find_slot(const rbm_keys *keys, const rbm_key *key) {
+/* Where probing for a slot key starts (a text key's is its hash already). */
+static uint32_t home_slot(int64_t skey, int is_text, uint32_t mask) {
+  return (uint32_t)(is_text ? (uint64_t)skey : mix64((uint64_t)skey)) & mask;
+}
+
+/* Slot holding key, whose slot key is want, or the empty slot where it
+** would go. */
+static uint32_t find_slot(const rbm_keys *keys, const rbm_key *key,
+                          int64_t want) {
   uint32_t mask = keys->nslot - 1, is_text = key->text != NULL;
-  int64_t want = slot_key(key);
-  uint32_t s = (uint32_t)(is_text ? (uint64_t)want : mix64((uint64_t)want)) & mask;
+  uint32_t s = home_slot(want, is_text, mask);
   for (;;) {
     const struct rbm_key_slot *v = &keys->slot[s];
     if (v->index1 == 0) return s;
@@ -69,33 +75,32 @@ static uint32_t find_slot(const rbm_keys *keys, const rbm_key *key) {
   }
 }
 
-static void fill_slot(rbm_keys *keys, uint32_t s, const rbm_key *key,
-                      uint32_t index) {
-  keys->slot[s].key = slot_key(key);
-  keys->slot[s].index1 = index + 1;
-  keys->slot[s].is_text = key->text != NULL;
-}
 
 int64_t rbm_keys_find(const rbm_keys *keys, const rbm_key *key) {
   if (!key->text && key->i >= 0 && (uint64_t)key->i < keys->ndense &&
       keys->dense[key->i])
     return (int64_t)keys->dense[key->i] - 1;
   if (keys->nslot == 0) return -1;
-  uint32_t v = keys->slot[find_slot(keys, key)].index1;
+  uint32_t v = keys->slot[find_slot(keys, key, slot_key(key))].index1;
   return v ? (int64_t)v - 1 : -1;
 }
 
+/* Twice the slots; the keys move by the slot keys they hold (distinct:
+** no comparing, no hashing again). */
 static int grow_slots(rbm_keys *keys) {
-  uint32_t nslot = keys->nslot ? keys->nslot * 2 : 1024;
+  uint32_t nslot = keys->nslot ? keys->nslot * 2 : 1024, mask = nslot - 1;
   struct rbm_key_slot *slot = calloc(nslot, sizeof *slot);
   if (!slot) return 0;
+  for (uint32_t o = 0; o < keys->nslot; o++) {
+    const struct rbm_key_slot *v = &keys->slot[o];
+    if (!v->index1) continue;
+    uint32_t s = home_slot(v->key, v->is_text, mask);
+    while (slot[s].index1) s = (s + 1) & mask;
+    slot[s] = *v;
+  }
   free(keys->slot);
   keys->slot = slot;
   keys->nslot = nslot;
-  for (uint32_t i = 0; i < keys->n; i++) {
-    rbm_key k = rbm_keys_get(keys, i);
-    fill_slot(keys, find_slot(keys, &k), &k, i);
-  }
   return 1;
 }
 
@@ -134,7 +139,8 @@ int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
 
 static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key) {
   if ((uint64_t)(keys->n + 1) * 2 > keys->nslot && !grow_slots(keys)) return -1;
-  uint32_t s = find_slot(keys, key);
+  int64_t want = slot_key(key);
+  uint32_t s = find_slot(keys, key, want);
   keys->last = keys->slot[s];
   if (keys->slot[s].index1) return (int64_t)keys->slot[s].index1 - 1;
   if (keys->n == UINT32_MAX - 1) return -1;
@@ -167,7 +173,9 @@ static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key) {
     keys->tlen[idx] = RBM_KEY_INT;
   }
   keys->n++;
-  fill_slot(keys, s, key, idx);
+  keys->slot[s].key = want;
+  keys->slot[s].index1 = idx + 1;
+  keys->slot[s].is_text = key->text != NULL;
   keys->last = keys->slot[s];
   return idx;
 }
