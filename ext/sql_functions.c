@@ -286,6 +286,14 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
 
 static void conn_destroy(void *db) { rbm_serve_shutdown(db); }
 
+/* rbm_train and rbm_evaluate return JSON with the JSON subtype, which
+** SQLite 3.45 and later keep only for functions that say they set one. */
+#ifdef SQLITE_RESULT_SUBTYPE
+#define JSON_RESULT SQLITE_RESULT_SUBTYPE
+#else
+#define JSON_RESULT 0
+#endif
+
 int rbm_register_functions(sqlite3 *db) {
   int rc = sqlite3_create_function_v2(
       db, "rbm_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
@@ -295,13 +303,13 @@ int rbm_register_functions(sqlite3 *db) {
                                  debug_func, NULL, NULL);
   for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
     rc = sqlite3_create_function(db, "rbm_train", n,
-                                 SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
-                                 train_func, NULL, NULL);
+                                 SQLITE_UTF8 | SQLITE_DIRECTONLY | JSON_RESULT,
+                                 NULL, train_func, NULL, NULL);
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
     rc = sqlite3_create_function(db, "rbm_predict", n, SQLITE_UTF8, NULL,
                                  predict_func, NULL, NULL);
   for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
-    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8, NULL,
-                                 evaluate_func, NULL, NULL);
+    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | JSON_RESULT,
+                                 NULL, evaluate_func, NULL, NULL);
   return rc;
 }
