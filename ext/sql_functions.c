@@ -19,6 +19,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef RBM_BUILD_FLAGS
@@ -215,53 +216,20 @@ done:
 
 /* rbm_evaluate's options: {"k": n}, n from 0 (no ranking) to
 ** RBM_EVALUATE_MAX_K. */
-static int evaluate_options(sqlite3 *db, sqlite3_value *json, int *k,
-                            char **err) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(
-      db, "SELECT key, type, value FROM json_each(?1)"
-          " WHERE json_type(?1) = 'object'", -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    *err = rbm_errorf("%s", sqlite3_errmsg(db));
-    return rc;
+/* rbm_evaluate's one option, k. */
+static int evaluate_option(void *k, const char *key, const char *type,
+                           const char *value, char **err) {
+  if (sqlite3_stricmp(key, "k") != 0) {
+    *err = rbm_errorf("unknown option '%s' (known: 'k')", key);
+    return SQLITE_ERROR;
   }
-  sqlite3_bind_value(st, 1, json);
-  int n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *key = (const char *)sqlite3_column_text(st, 0);
-    const char *type = (const char *)sqlite3_column_text(st, 1);
-    n++;
-    if (!key || sqlite3_stricmp(key, "k") != 0) {
-      *err = rbm_errorf("unknown option '%s' (known: 'k')", key ? key : "");
-      rc = SQLITE_ERROR;
-      break;
-    }
-    sqlite3_int64 v = sqlite3_column_int64(st, 2);
-    if (!type || strcmp(type, "integer") != 0 || v < 0 ||
-        v > RBM_EVALUATE_MAX_K) {
-      *err = rbm_errorf("k must be an integer from 0 to %d",
-                        RBM_EVALUATE_MAX_K);
-      rc = SQLITE_ERROR;
-      break;
-    }
-    *k = (int)v;
+  sqlite3_int64 v = strcmp(type, "integer") == 0 ? strtoll(value, NULL, 10) : -1;
+  if (v < 0 || v > RBM_EVALUATE_MAX_K) {
+    *err = rbm_errorf("k must be an integer from 0 to %d", RBM_EVALUATE_MAX_K);
+    return SQLITE_ERROR;
   }
-  if (rc == SQLITE_DONE) {
-    rc = SQLITE_OK;
-    /* json_each fails on malformed JSON; a non-object gives no rows */
-    if (n == 0 && sqlite3_value_type(json) == SQLITE_TEXT) {
-      const char *t = (const char *)sqlite3_value_text(json);
-      while (*t == ' ' || *t == '\t' || *t == '\n') t++;
-      if (*t != '{') {
-        *err = rbm_errorf("options must be a JSON object, like '{\"k\": 10}'");
-        rc = SQLITE_ERROR;
-      }
-    }
-  } else if (rc != SQLITE_ERROR || !*err) {
-    *err = rbm_errorf("options: %s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(st);
-  return rc;
+  *(int *)k = (int)v;
+  return SQLITE_OK;
 }
 
 static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
@@ -273,7 +241,8 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   char *err = NULL, *json = NULL;
   int rc = SQLITE_OK;
   if (argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL)
-    rc = evaluate_options(db, argv[5], &k, &err);
+    rc = rbm_json_members(db, (const char *)sqlite3_value_text(argv[5]),
+                          "{\"k\": 10}", evaluate_option, &k, &err);
   if (rc == SQLITE_OK) rc = rbm_evaluate_source(db, name, &src, k, &json, &err);
   rbm_source_free(&src);
   if (rc != SQLITE_OK) {

@@ -47,6 +47,13 @@ void rbm_sql_defaults(rbm_config *cfg);
 /* After the options are read: the defaults that depend on visible. */
 void rbm_sql_resolve_defaults(rbm_config *cfg);
 const char *rbm_visible_name(rbm_visible v);  /* 'softmax', ... */
+/* Calls member(ctx, key, JSON type, value as text) for each member of the
+** JSON object json, in order, until one fails; a malformed or non-object
+** json is an error that shows example. */
+typedef int (*rbm_json_member)(void *ctx, const char *key, const char *type,
+                               const char *value, char **err);
+int rbm_json_members(sqlite3 *db, const char *json, const char *example,
+                     rbm_json_member member, void *ctx, char **err);
 int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
                           char **err);
 /* Every option, resolved, as a JSON object: sqlite3_free. */

@@ -212,9 +212,10 @@ void rbm_sql_resolve_defaults(rbm_config *cfg) {
     cfg->learning_rate = implicit ? 0.02 : engine.learning_rate;
 }
 
-int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
-                          char **err) {
+int rbm_json_members(sqlite3 *db, const char *json, const char *example,
+                     rbm_json_member member, void *ctx, char **err) {
   sqlite3_stmt *st = NULL;
+  /* The last row always comes: a non-object is told from an empty one. */
   int rc = sqlite3_prepare_v2(
       db,
       "SELECT json_type(?1), key, value, type FROM json_each(?1)"
@@ -228,25 +229,14 @@ int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *top = (const char *)sqlite3_column_text(st, 0);
     if (!top || strcmp(top, "object") != 0) {
-      *err = sqlite3_mprintf("options must be a JSON object, like "
-                             "'{\"hidden\": 100}'");
+      *err = sqlite3_mprintf("options must be a JSON object, like '%s'", example);
       rc = SQLITE_ERROR;
       break;
     }
     if (sqlite3_column_type(st, 1) == SQLITE_NULL) continue;
-    const char *key = (const char *)sqlite3_column_text(st, 1);
-    const char *type = (const char *)sqlite3_column_text(st, 3);
-    const char *value = (const char *)sqlite3_column_text(st, 2);
-    if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
-    int schedule = !strcmp(type, "array") && !sqlite3_stricmp(key, "cd_k");
-    if (!strcmp(type, "null") || (!strcmp(type, "array") && !schedule) ||
-        !strcmp(type, "object")) {
-      *err = sqlite3_mprintf("option %s cannot be %s", key,
-                             !strcmp(type, "null") ? "null" : "a JSON container");
-      rc = SQLITE_ERROR;
-      break;
-    }
-    rc = rbm_option_set(cfg, key, value, err);
+    rc = member(ctx, (const char *)sqlite3_column_text(st, 1),
+                (const char *)sqlite3_column_text(st, 3),
+                (const char *)sqlite3_column_text(st, 2), err);
     if (rc != SQLITE_OK) break;
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -254,6 +244,25 @@ int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
     *err = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return rc;
+}
+
+/* One member of rbm_train's options. */
+static int train_option(void *cfg, const char *key, const char *type,
+                        const char *value, char **err) {
+  if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
+  int schedule = !strcmp(type, "array") && !sqlite3_stricmp(key, "cd_k");
+  if (!strcmp(type, "null") || (!strcmp(type, "array") && !schedule) ||
+      !strcmp(type, "object")) {
+    *err = sqlite3_mprintf("option %s cannot be %s", key,
+                           !strcmp(type, "null") ? "null" : "a JSON container");
+    return SQLITE_ERROR;
+  }
+  return rbm_option_set(cfg, key, value, err);
+}
+
+int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
+                          char **err) {
+  return rbm_json_members(db, json, "{\"hidden\": 100}", train_option, cfg, err);
 }
 
 char *rbm_options_to_json(const rbm_config *c) {

@@ -84,6 +84,7 @@ SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', '{"k": 1001}
 SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', '{"k": "ten"}');
 SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', '{"kk": 3}');
 SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', '[1]');
+SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', 5);
 SELECT rbm_evaluate('m', 'heldout', 'user_id', 'item_id', 'rating', '{"k":');
 SELECT rbm_evaluate('nosuch', 'heldout', 'user_id', 'item_id', 'rating');
 SELECT rbm_evaluate('m', 'nosuch', 'user_id', 'item_id', 'rating');
