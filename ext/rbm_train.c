@@ -79,7 +79,12 @@ struct trainer {
   const rbm_ratings *r;
   rbm_model *m;
   uint8_t unit_of_code[RBM_MAX_VALUES];
-  float *vel_W, *vel_vbias, *vel_hbias;  /* momentum */
+  /* Momentum.  The weights' velocities are kept as bfloat16 (the top half
+  ** of a float, rounded): a velocity only steers the next steps, and at
+  ** hidden 600 the half it saves is a fifth of the bytes a minibatch moves
+  ** (weights_step). */
+  uint16_t *vel_W;
+  float *vel_vbias, *vel_hbias;
   /* Binary models: per item, its like row less its dislike row.  The chain
   ** reads one row per rating instead of two (see binary_probs). */
   float *diff_W;
@@ -420,6 +425,33 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   t->job_sq[j] = sq_err;
 }
 
+/* bfloat16 <-> float: the top 16 bits, rounded to nearest even. */
+static inline float bf16_to_float(uint16_t x) {
+  uint32_t u = (uint32_t)x << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* momentum_step for a weight row, whose velocity is bfloat16: the step
+** taken is the one computed, and the velocity kept is it rounded. */
+RBM_CLONES static void weights_step(const trainer *t, float *w, uint16_t *vel,
+                                    const float *g, size_t n, float decay) {
+  float mom = t->momentum, lr = t->learning_rate, scale = t->grad_scale;
+#pragma omp simd
+  for (size_t j = 0; j < n; j++) {
+    float v = mom * bf16_to_float(vel[j]) + lr * (g[j] * scale - decay * w[j]);
+    vel[j] = float_to_bf16(v);
+    w[j] += v;
+  }
+}
+
 /* vel = momentum * vel + lr * (grad / batch - decay * param); param += vel */
 RBM_CLONES static void momentum_step(const trainer *t, float *param,
                                      float *vel, const float *g, size_t n,
@@ -471,7 +503,7 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
     for (int c = 0; c < K; c++) {
       if (!next[c]) continue;
       rbm_prefetch(m->W + (next_row + c) * F, (size_t)F * sizeof(float));
-      rbm_prefetch(t->vel_W + (next_row + c) * F, (size_t)F * sizeof(float));
+      rbm_prefetch(t->vel_W + (next_row + c) * F, (size_t)F * sizeof *t->vel_W);
     }
   }
   float *g = w->grad, gb[RBM_MAX_VALUES] = {0};
@@ -492,7 +524,7 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   }
   for (int c = 0; c < K; c++) {
     if (!touched[c]) continue;
-    momentum_step(t, m->W + (row + c) * F, t->vel_W + (row + c) * F,
+    weights_step(t, m->W + (row + c) * F, t->vel_W + (row + c) * F,
                   g + (size_t)c * F, (size_t)F, (float)t->cfg->weight_decay);
     momentum_step(t, m->vbias + row + c, t->vel_vbias + row + c, &gb[c], 1,
                   0.f);
@@ -782,7 +814,7 @@ RBM_CLONES static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
   }
   for (size_t i = 0; i < n; i++) {
     size_t row = i * 2 + 1;
-    momentum_step(t, m->W + row * F, t->vel_W + row * F, d->grad + i * F, F,
+    weights_step(t, m->W + row * F, t->vel_W + row * F, d->grad + i * F, F,
                   decay);
     momentum_step(t, m->vbias + row, t->vel_vbias + row, &gb[i], 1, 0.f);
   }
