@@ -114,6 +114,9 @@ static inline void rbm_dot4(const float *restrict w, size_t stride,
 ** model into a few hundred.  Freed with free(). */
 void *rbm_alloc_big(size_t bytes);
 
+/* In place, for rows of K logits each: the softmax of each row. */
+void rbm_softmax_rows(float *p, size_t rows, int K);
+
 /* Asks for bytes at p to be brought into cache.  Rows of weights are
 ** visited in data order (the items a user rated), which the hardware
 ** prefetcher cannot guess: asking a few rows ahead hides the misses. */

@@ -75,7 +75,7 @@ static inline void softmax_rows_k(float *p, size_t rows, int K) {
   }
 }
 
-RBM_CLONES static void softmax_rows(float *p, size_t rows, int K) {
+RBM_CLONES void rbm_softmax_rows(float *p, size_t rows, int K) {
   /* Two units (binary models): p1 = sigmoid(l1 - l0), one exp per row in a
   ** loop that vectorises.  Otherwise K is made a constant for the common
   ** scales, so the per-row loops unroll. */
@@ -113,7 +113,7 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
     for (; k < K; k++) probs[j * K + k] = rbm_dot(w + (size_t)k * F, hidden, F);
     for (k = 0; k < K; k++) probs[j * K + k] += vb[k];
   }
-  softmax_rows(probs, n, K);
+  rbm_softmax_rows(probs, n, K);
 }
 
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
@@ -141,7 +141,7 @@ static void finish_all_items(void *ctx, size_t u, int worker) {
   size_t nv = (size_t)j->m->n_items * j->m->n_units;
   (void)worker;
   add_bias(j->probs + u * nv, j->m->vbias, nv);
-  softmax_rows(j->probs + u * nv, j->m->n_items, (int)j->m->n_units);
+  rbm_softmax_rows(j->probs + u * nv, j->m->n_items, (int)j->m->n_units);
 }
 
 void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
@@ -325,7 +325,7 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                     m->W + i0 * K * F, (int)F, 0.f, logits, (int)cols);
       for (size_t u = 0; u < placed; u++) {
         add_bias(logits + u * cols, m->vbias + i0 * K, cols);
-        softmax_rows(logits + u * cols, nbi, (int)K);
+        rbm_softmax_rows(logits + u * cols, nbi, (int)K);
       }
       if (placed < nb)  /* someone the model cannot place: priors */
         for (size_t i = 0; i < nbi; i++)
@@ -379,7 +379,7 @@ static void finish_visible(void *ctx, size_t b, int worker) {
   float *c = j->probs + b * n * K;
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < K; k++) c[i * K + k] = t[k * n + i] + vb[k];
-  softmax_rows(c, n, (int)K);
+  rbm_softmax_rows(c, n, (int)K);
 }
 
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,

@@ -2,6 +2,8 @@
 ** rbm_train.c -- minibatch contrastive divergence (CD-k) over users.
 **
 ** Read top to bottom:
+**   split_rows        while training, each weight row as bfloat16 tops (what
+**                     the chains read) and the remainders that make it exact
 **   init_model        weights ~ N(0, 0.01), visible biases = log base rates
 **   gather_batch      a minibatch's ratings, grouped by user and by item
 **   chain             one user's CD-k chain: up, then k x (down, up)
@@ -85,6 +87,7 @@ struct trainer {
   ** (weights_step). */
   uint16_t *vel_W;
   float *vel_vbias, *vel_hbias;
+  int split;  /* the weight rows are split (split_rows), not floats */
   /* Binary models: per item, its like row less its dislike row.  The chain
   ** reads one row per rating instead of two (see binary_probs). */
   float *diff_W;
@@ -134,10 +137,75 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static inline const float *w_row(const rbm_model *m, uint32_t item,
-                                 uint32_t unit) {
-  return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
+/* bfloat16 <-> float: the top 16 bits, rounded to nearest even. */
+static inline float bf16_to_float(uint16_t x) {
+  uint32_t u = (uint32_t)x << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
 }
+
+static inline uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* ---- split weight rows ------------------------------------------------- */
+
+/* While a sparse model trains, each weight row of F floats holds, in the
+** same bytes, two planes of F 16-bit halves: first the weights rounded to
+** bfloat16 -- what the chains read, at half the bytes of the floats --
+** then the remainders that make each weight exact again:
+**   float bits = (top << 16) + (int16_t)rest.
+** The chains' passes read twice as many weights per byte moved, and the
+** update reads and writes both planes, as many bytes as the floats.
+** split_rows and join_rows turn rows of floats into this and back. */
+static inline uint16_t *split_row(const rbm_model *m, uint32_t item,
+                                  uint32_t unit) {
+  return (uint16_t *)(m->W + ((size_t)item * m->n_units + unit) * m->n_hidden);
+}
+
+static inline float join_weight(uint16_t top, uint16_t rest) {
+  uint32_t u = ((uint32_t)top << 16) + (uint32_t)(int32_t)(int16_t)rest;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline void split_weight(float f, uint16_t *top, uint16_t *rest) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  uint32_t t = (u + 0x8000u) >> 16;  /* rounded: the rest is in [-2^15, 2^15) */
+  *top = (uint16_t)t;
+  *rest = (uint16_t)(u - (t << 16));
+}
+
+/* Rows [c * SPLIT_CHUNK, ...) of the model, in place through a row of
+** scratch (the worker's hidden vector). */
+#define SPLIT_CHUNK 256
+static void split_rows(worker *w, uint32_t c) {
+  const rbm_model *m = w->t->m;
+  size_t F = m->n_hidden, rows = (size_t)m->n_items * m->n_units;
+  for (size_t r = (size_t)c * SPLIT_CHUNK; r < rows && r < (size_t)(c + 1) * SPLIT_CHUNK; r++) {
+    float *row = m->W + r * F;
+    uint16_t *top = (uint16_t *)row, *rest = top + F;
+    memcpy(w->hidden, row, F * sizeof *row);
+    for (size_t f = 0; f < F; f++) split_weight(w->hidden[f], &top[f], &rest[f]);
+  }
+}
+
+static void join_rows(worker *w, uint32_t c) {
+  const rbm_model *m = w->t->m;
+  size_t F = m->n_hidden, rows = (size_t)m->n_items * m->n_units;
+  for (size_t r = (size_t)c * SPLIT_CHUNK; r < rows && r < (size_t)(c + 1) * SPLIT_CHUNK; r++) {
+    float *row = m->W + r * F;
+    const uint16_t *top = (const uint16_t *)row, *rest = top + F;
+    for (size_t f = 0; f < F; f++) w->hidden[f] = join_weight(top[f], rest[f]);
+    memcpy(row, w->hidden, F * sizeof *row);
+  }
+}
+
 
 /* ---- initialisation --------------------------------------------------- */
 
@@ -172,14 +240,26 @@ static void run_workers(trainer *t, uint32_t n,
                         void (*job)(worker *, uint32_t), uint32_t chunk,
                         void (*side)(trainer *));
 
-/* The difference rows of items lo .. hi-1 (binary models). */
+/* Splits (split 1) or joins the weight rows, if they are not so already. */
+static void set_split(trainer *t, int split) {
+  if (t->split == split) return;
+  size_t rows = (size_t)t->m->n_items * t->m->n_units;
+  run_workers(t, (uint32_t)((rows + SPLIT_CHUNK - 1) / SPLIT_CHUNK),
+              split ? split_rows : join_rows, 0, NULL);
+  t->split = split;
+}
+
+/* The difference rows of items lo .. hi-1 (binary models), from the split
+** rows. */
 static inline void set_diff_rows(trainer *t, size_t lo, size_t hi) {
   size_t F = t->m->n_hidden;
   for (size_t i = lo; i < hi; i++) {
-    const float *w0 = t->m->W + i * 2 * F, *w1 = w0 + F;
+    const uint16_t *w0 = split_row(t->m, (uint32_t)i, 0);
+    const uint16_t *w1 = split_row(t->m, (uint32_t)i, 1);
     float *d = t->diff_W + i * F;
 #pragma omp simd
-    for (size_t f = 0; f < F; f++) d[f] = w1[f] - w0[f];
+    for (size_t f = 0; f < F; f++)
+      d[f] = join_weight(w1[f], w1[F + f]) - join_weight(w0[f], w0[F + f]);
   }
 }
 
@@ -215,6 +295,7 @@ static int init_model(trainer *t) {
       m->count[i * 2] = (uint32_t)(nu - m->count[i * 2 + 1]);
     }
   }
+  if (m->visible != RBM_VISIBLE_IMPLICIT) set_split(t, 1);
   if (t->diff_W) set_diff_rows(t, 0, m->n_items);
   return 1;
 }
@@ -341,6 +422,148 @@ RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
   }
 }
 
+/* Prefetch whole rows only when the weights outgrow the caches (as in
+** rbm_predict.c). */
+static inline int weights_cold(const rbm_model *m) {
+  return (size_t)m->n_items * m->n_units * m->n_hidden * sizeof(float) >
+         ((size_t)16 << 20);
+}
+
+/* Dot products of top planes with a hidden vector: top_dot for one row,
+** top_dot4 for four rows stride halves apart (the vector read once for
+** all four).  A 32-byte load of sixteen top halves gives, per 32-bit lane,
+** an even weight (lane << 16) and the odd one after it (lane with its low
+** half cleared), so the vector is taken in that order: in blocks of
+** sixteen, its even floats and then its odd ones (even_odd).  Eight-lane
+** vectors and separate accumulators, as rbm_dot and rbm_dot4. */
+static void even_odd(const float *h, float *out, int n) {
+  int f = 0;
+  for (; f + 16 <= n; f += 16)
+    for (int i = 0; i < 8; i++) {
+      out[f + i] = h[f + 2 * i];
+      out[f + 8 + i] = h[f + 2 * i + 1];
+    }
+  for (; f < n; f++) out[f] = h[f];
+}
+
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+typedef uint32_t rbm_u32x8 __attribute__((vector_size(32)));
+#define TOP_EVEN(x) ((rbm_v8)((x) << 16))
+#define TOP_ODD(x) ((rbm_v8)((x) & 0xffff0000u))
+
+static inline float sum_lanes(rbm_v8 a) {
+  rbm_v4 lo = {a[0], a[1], a[2], a[3]}, hi = {a[4], a[5], a[6], a[7]};
+  lo += hi;
+  return (lo[0] + lo[2]) + (lo[1] + lo[3]);
+}
+
+/* always_inline: GCC otherwise calls one baseline copy from the clones */
+static inline __attribute__((always_inline)) float top_dot(const uint16_t *restrict w,
+                            const float *restrict h, int n) {
+  rbm_v8 a0 = {0}, a1 = {0}, y0, y1;
+  rbm_u32x8 x;
+  int f = 0;
+  for (; f + 16 <= n; f += 16) {
+    __builtin_memcpy(&x, w + f, sizeof x);
+    __builtin_memcpy(&y0, h + f, sizeof y0);
+    __builtin_memcpy(&y1, h + f + 8, sizeof y1);
+    a0 += TOP_EVEN(x) * y0;
+    a1 += TOP_ODD(x) * y1;
+  }
+  float s = sum_lanes(a0 + a1);
+  for (; f < n; f++) s += bf16_to_float(w[f]) * h[f];
+  return s;
+}
+
+static inline __attribute__((always_inline)) void top_dot4(const uint16_t *restrict w, size_t stride,
+                            const float *restrict h, int n, float *out) {
+  rbm_v8 e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+  rbm_v8 o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0}, y0, y1;
+  rbm_u32x8 x;
+  int f = 0;
+  for (; f + 16 <= n; f += 16) {
+    __builtin_memcpy(&y0, h + f, sizeof y0);
+    __builtin_memcpy(&y1, h + f + 8, sizeof y1);
+    __builtin_memcpy(&x, w + f, sizeof x);
+    e0 += TOP_EVEN(x) * y0;
+    o0 += TOP_ODD(x) * y1;
+    __builtin_memcpy(&x, w + stride + f, sizeof x);
+    e1 += TOP_EVEN(x) * y0;
+    o1 += TOP_ODD(x) * y1;
+    __builtin_memcpy(&x, w + 2 * stride + f, sizeof x);
+    e2 += TOP_EVEN(x) * y0;
+    o2 += TOP_ODD(x) * y1;
+    __builtin_memcpy(&x, w + 3 * stride + f, sizeof x);
+    e3 += TOP_EVEN(x) * y0;
+    o3 += TOP_ODD(x) * y1;
+  }
+  rbm_v8 sums[4] = {e0 + o0, e1 + o1, e2 + o2, e3 + o3};
+  for (int r = 0; r < 4; r++) {
+    float s = sum_lanes(sums[r]);
+    for (int g = f; g < n; g++) s += bf16_to_float(w[r * stride + g]) * h[g];
+    out[r] = s;
+  }
+}
+#else
+static inline float top_dot(const uint16_t *restrict w,
+                            const float *restrict h, int n) {
+  float s = 0.f;
+  int f = 0;
+  for (; f + 16 <= n; f += 16)
+    for (int i = 0; i < 16; i++) s += bf16_to_float(w[f + i]) * h[f + (i & 1) * 8 + i / 2];
+  for (; f < n; f++) s += bf16_to_float(w[f]) * h[f];
+  return s;
+}
+
+static inline void top_dot4(const uint16_t *restrict w, size_t stride,
+                            const float *restrict h, int n, float *out) {
+  for (int r = 0; r < 4; r++) out[r] = top_dot(w + r * stride, h, n);
+}
+#endif
+
+/* rbm_hidden_input on split rows: act = hbias + the top planes of the rows
+** of (items[j], units[j]). */
+RBM_CLONES static void split_hidden_input(const trainer *t, size_t n,
+                                          const uint32_t *items,
+                                          const uint8_t *units, float *act) {
+  const rbm_model *m = t->m;
+  int F = (int)m->n_hidden, cold = weights_cold(m);
+  memcpy(act, m->hbias, (size_t)F * sizeof *act);
+  for (size_t j = 0; j < n; j++) {
+    if (cold && j + RBM_PREFETCH_AHEAD < n)
+      rbm_prefetch(split_row(m, items[j + RBM_PREFETCH_AHEAD],
+                             units[j + RBM_PREFETCH_AHEAD]),
+                   (size_t)F * sizeof(uint16_t));
+    const uint16_t *top = split_row(m, items[j], units[j]);
+#pragma omp simd
+    for (int f = 0; f < F; f++) act[f] += bf16_to_float(top[f]);
+  }
+}
+
+/* rbm_items_probs on split rows: the softmaxes of n items given hidden h
+** (in even_odd order), from the top planes. */
+RBM_CLONES static void split_items_probs(const trainer *t, const float *h,
+                                         size_t n, const uint32_t *items,
+                                         float *probs) {
+  const rbm_model *m = t->m;
+  int F = (int)m->n_hidden, K = (int)m->n_units, cold = weights_cold(m);
+  for (size_t j = 0; j < n; j++) {
+    if (cold && j + 1 < n)
+      for (int k = 0; k < K; k++)
+        rbm_prefetch(split_row(m, items[j + 1], (uint32_t)k),
+                     (size_t)F * sizeof(uint16_t));
+    const uint16_t *w = split_row(m, items[j], 0);
+    size_t stride = 2 * (size_t)F;  /* halves from one row's top to the next's */
+    float *p = probs + j * K;
+    int k = 0;
+    for (; k + 4 <= K; k += 4) top_dot4(w + k * stride, stride, h, F, p + k);
+    for (; k < K; k++) p[k] = top_dot(w + k * stride, h, F);
+    const float *vb = m->vbias + (size_t)items[j] * K;
+    for (k = 0; k < K; k++) p[k] += vb[k];
+  }
+  rbm_softmax_rows(probs, n, K);
+}
+
 /* One user's CD-k chain, for minibatch user j (users are independent
 ** while the weights stand still):
 **   positive phase  h_data = p(h | v_data), and a hidden sample from it;
@@ -365,20 +588,21 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   /* The down pass runs over blocks of items whose rows fit in L1 cache
   ** together, so the rows of a changed unit are still there for the
   ** hidden input's update. */
-  size_t row_floats = t->diff_W ? (size_t)F : (size_t)K * F;
-  size_t block = 16384 / (row_floats * sizeof(float));
+  size_t row_bytes = t->diff_W ? (size_t)F * sizeof(float)
+                               : (size_t)K * F * sizeof(uint16_t);
+  size_t block = 16384 / row_bytes;
   if (block < 4) block = 4;
   double sq_err = 0;
   rbm_rng rng;
   rbm_rng_seed(&rng, t->cfg->seed, (uint64_t)t->epoch, user);
 
   memcpy(w->units, unit_data, n);
-  rbm_hidden_input(m, n, items, w->units, act);
+  split_hidden_input(t, n, items, w->units, act);
   rbm_sigmoid_all(act, hd, F);
   uint8_t *persistent = t->pcd_units ? t->pcd_units + r->row[user] : NULL;
   if (persistent) {  /* PCD: the negative phase goes on from the user's last sample */
     memcpy(w->units, persistent, n);
-    rbm_hidden_input(m, n, items, w->units, act);
+    split_hidden_input(t, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
     sample_bernoulli(&rng, hm, hs, F);
   } else {
@@ -386,12 +610,13 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   }
 
   for (int step = 1; step <= t->cd_k; step++) {
+    if (!t->diff_W) even_odd(hs, w->hidden, F);  /* for split_items_probs */
     for (size_t q0 = 0; q0 < n; q0 += block) {
       size_t nb = n - q0 < block ? n - q0 : block;
       if (t->diff_W) {
         binary_probs(t, hs, nb, items + q0, w->probs);
       } else {
-        rbm_items_probs(m, hs, nb, items + q0, w->probs);
+        split_items_probs(t, w->hidden, nb, items + q0, w->probs);
       }
       for (size_t q = q0; q < q0 + nb; q++) {
         const float *p = w->probs + (q - q0) * K;
@@ -410,13 +635,14 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
           rbm_axpy(act, unit ? 1.f : -1.f, t->diff_W + (size_t)items[q] * F, F);
           continue;
         }
-        const float *now = w_row(m, items[q], (uint32_t)unit);
-        const float *old = w_row(m, items[q], was);
+        const uint16_t *now = split_row(m, items[q], (uint32_t)unit);
+        const uint16_t *old = split_row(m, items[q], was);
 #pragma omp simd
-        for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
+        for (int f = 0; f < F; f++)
+          act[f] += bf16_to_float(now[f]) - bf16_to_float(old[f]);
       }
     }
-    if (step % 16 == 0) rbm_hidden_input(m, n, items, w->units, act);
+    if (step % 16 == 0) split_hidden_input(t, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
     if (step < t->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
@@ -425,30 +651,33 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   t->job_sq[j] = sq_err;
 }
 
-/* bfloat16 <-> float: the top 16 bits, rounded to nearest even. */
-static inline float bf16_to_float(uint16_t x) {
-  uint32_t u = (uint32_t)x << 16;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
+/* momentum_step for one weight, whose velocity is bfloat16: the step taken
+** is the one computed, and the velocity kept is it rounded.  Returns the
+** new weight. */
+static inline float weight_stepped(const trainer *t, float w, uint16_t *vel,
+                                   float g, float decay) {
+  float v = t->momentum * bf16_to_float(*vel) +
+            t->learning_rate * (g * t->grad_scale - decay * w);
+  *vel = float_to_bf16(v);
+  return w + v;
 }
 
-static inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-/* momentum_step for a weight row, whose velocity is bfloat16: the step
-** taken is the one computed, and the velocity kept is it rounded. */
+/* The momentum step of a row of float weights (the dense path). */
 RBM_CLONES static void weights_step(const trainer *t, float *w, uint16_t *vel,
                                     const float *g, size_t n, float decay) {
-  float mom = t->momentum, lr = t->learning_rate, scale = t->grad_scale;
+#pragma omp simd
+  for (size_t j = 0; j < n; j++) w[j] = weight_stepped(t, w[j], &vel[j], g[j], decay);
+}
+
+/* The same on a split row. */
+RBM_CLONES static void split_weights_step(const trainer *t, uint16_t *row,
+                                          uint16_t *vel, const float *g,
+                                          size_t n, float decay) {
+  uint16_t *top = row, *rest = row + n;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
-    float v = mom * bf16_to_float(vel[j]) + lr * (g[j] * scale - decay * w[j]);
-    vel[j] = float_to_bf16(v);
-    w[j] += v;
+    float w = weight_stepped(t, join_weight(top[j], rest[j]), &vel[j], g[j], decay);
+    split_weight(w, &top[j], &rest[j]);
   }
 }
 
@@ -524,8 +753,8 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   }
   for (int c = 0; c < K; c++) {
     if (!touched[c]) continue;
-    weights_step(t, m->W + (row + c) * F, t->vel_W + (row + c) * F,
-                  g + (size_t)c * F, (size_t)F, (float)t->cfg->weight_decay);
+    split_weights_step(t, split_row(m, item, (uint32_t)c), t->vel_W + (row + c) * F,
+                       g + (size_t)c * F, (size_t)F, (float)t->cfg->weight_decay);
     momentum_step(t, m->vbias + row + c, t->vel_vbias + row + c, &gb[c], 1,
                   0.f);
   }
@@ -1238,6 +1467,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     rbm_epoch_stats st = {epoch, 0, sqrt(t.epoch_sq / cells),
                           {0, NAN, NAN, NAN}, 0};
     if (t.valid.n) {
+      set_split(&t, 0);  /* measured, and kept, as floats */
       st.validation =
           measure(&t, &t.valid, t.valid_users, t.n_valid_users, t.valid.n);
       if (!(st.validation.rmse >= best.rmse)) {  /* better, or the first */
@@ -1246,6 +1476,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
         if (!copy_params(&t, 0)) goto fail;
       }
       st.best_epoch = report->best_epoch;
+      if (epoch < cfg->epochs) set_split(&t, 1);
     }
     st.seconds = now_seconds() - start;
     if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &st);
@@ -1253,6 +1484,7 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
         epoch - report->best_epoch >= cfg->patience)
       break;
   }
+  set_split(&t, 0);
   if (t.valid.n && !copy_params(&t, 1)) goto fail;  /* the best epoch's model */
   report->validation = best;  /* without validation: not measured, NAN */
 
