@@ -69,13 +69,17 @@ dist/score: tests/score.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lm
 
+dist/core_latency: bench/core_latency.c | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -pthread -o $@ $<
+
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
 test: dist/rbm.so dist/test_engine dist/synth_ratings dist/score
 	@sh tests/run.sh
 
-bench: dist/rbm.so dist/synth_ratings
+bench: dist/rbm.so dist/synth_ratings dist/core_latency
 	@sh bench/run.sh
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -69,6 +69,9 @@ repeated() {
   } | sqlite3 -batch "$db" 2>&1 | awk '/^Run Time: real/ {print $4}' | median
 }
 
+# The VM's two vCPUs: how far apart they sit now (see bench/core_latency.c).
+latency_start=$(./dist/core_latency 2>/dev/null || echo "?")
+
 echo "| benchmark | rbm | peer |" | tee -a "$table"
 echo "|---|---|---|" | tee -a "$table"
 
@@ -179,6 +182,8 @@ for m in $sizes; do
   row "synthetic ${m}M: top-10 for 1,000 users" "${top} s" ""
 done
 
+latency_end=$(./dist/core_latency 2>/dev/null || echo "?")
+
 # ---- the record ---------------------------------------------------------
 {
   echo "# Benchmark results"
@@ -193,6 +198,12 @@ done
   echo "ratios within one run are the figures to compare, not single times across"
   echo "runs.  \`make bench\` reproduces the table (about twelve minutes; the synthetic"
   echo "databases are kept in dist/bench between runs)."
+  echo
+  echo "Core-to-core round trip of a cache line (bench/core_latency.c): ${latency_start} ns"
+  echo "at the start of this run, ${latency_end} ns at the end.  It is about 110 ns when"
+  echo "the host puts the two vCPUs on cores that share a cache and about 500 ns when"
+  echo "it does not; in the second case what one thread writes and the other reads"
+  echo "crosses slowly, and the 2-thread figures are the worse for it."
   echo
   cat "$table"
 } > bench/RESULTS.md

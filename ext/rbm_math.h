@@ -207,4 +207,38 @@ static inline float rbm_rng_uniform(rbm_rng *r) {
   return (float)(rbm_rng_next(r) >> 40) * (1.0f / 16777216.0f);
 }
 
+/* bfloat16 <-> float: the top 16 bits of a float, rounded to nearest even
+** one way (NaNs aside). */
+static inline float rbm_bf16_to_float(uint16_t x) {
+  uint32_t u = (uint32_t)x << 16;
+  float f;
+  __builtin_memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+static inline uint16_t rbm_float_to_bf16(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, sizeof u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* A float as two 16-bit halves: top, the float rounded to bfloat16 (half
+** way rounds away from zero), and rest, what makes it exact again:
+**   float bits = (top << 16) + (int16_t)rest   (mod 2^32).
+** rbm_join_weight(rbm_split_weight(x)) is x, bit for bit, for every x. */
+static inline void rbm_split_weight(float f, uint16_t *top, uint16_t *rest) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, sizeof u);
+  uint32_t t = (u + 0x8000u) >> 16;  /* rounded: the rest is in [-2^15, 2^15) */
+  *top = (uint16_t)t;
+  *rest = (uint16_t)(u - (t << 16));
+}
+
+static inline float rbm_join_weight(uint16_t top, uint16_t rest) {
+  uint32_t u = ((uint32_t)top << 16) + (uint32_t)(int32_t)(int16_t)rest;
+  float f;
+  __builtin_memcpy(&f, &u, sizeof f);
+  return f;
+}
+
 #endif

@@ -137,20 +137,6 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* bfloat16 <-> float: the top 16 bits, rounded to nearest even. */
-static inline float bf16_to_float(uint16_t x) {
-  uint32_t u = (uint32_t)x << 16;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-static inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 /* ---- split weight rows ------------------------------------------------- */
 
 /* While a sparse model trains, each weight row of F floats holds, in the
@@ -166,21 +152,6 @@ static inline uint16_t *split_row(const rbm_model *m, uint32_t item,
   return (uint16_t *)(m->W + ((size_t)item * m->n_units + unit) * m->n_hidden);
 }
 
-static inline float join_weight(uint16_t top, uint16_t rest) {
-  uint32_t u = ((uint32_t)top << 16) + (uint32_t)(int32_t)(int16_t)rest;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-static inline void split_weight(float f, uint16_t *top, uint16_t *rest) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  uint32_t t = (u + 0x8000u) >> 16;  /* rounded: the rest is in [-2^15, 2^15) */
-  *top = (uint16_t)t;
-  *rest = (uint16_t)(u - (t << 16));
-}
-
 /* Rows [c * SPLIT_CHUNK, ...) of the model, in place through a row of
 ** scratch (the worker's hidden vector). */
 #define SPLIT_CHUNK 256
@@ -191,7 +162,7 @@ static void split_rows(worker *w, uint32_t c) {
     float *row = m->W + r * F;
     uint16_t *top = (uint16_t *)row, *rest = top + F;
     memcpy(w->hidden, row, F * sizeof *row);
-    for (size_t f = 0; f < F; f++) split_weight(w->hidden[f], &top[f], &rest[f]);
+    for (size_t f = 0; f < F; f++) rbm_split_weight(w->hidden[f], &top[f], &rest[f]);
   }
 }
 
@@ -201,11 +172,10 @@ static void join_rows(worker *w, uint32_t c) {
   for (size_t r = (size_t)c * SPLIT_CHUNK; r < rows && r < (size_t)(c + 1) * SPLIT_CHUNK; r++) {
     float *row = m->W + r * F;
     const uint16_t *top = (const uint16_t *)row, *rest = top + F;
-    for (size_t f = 0; f < F; f++) w->hidden[f] = join_weight(top[f], rest[f]);
+    for (size_t f = 0; f < F; f++) w->hidden[f] = rbm_join_weight(top[f], rest[f]);
     memcpy(row, w->hidden, F * sizeof *row);
   }
 }
-
 
 /* ---- initialisation --------------------------------------------------- */
 
@@ -259,7 +229,7 @@ static inline void set_diff_rows(trainer *t, size_t lo, size_t hi) {
     float *d = t->diff_W + i * F;
 #pragma omp simd
     for (size_t f = 0; f < F; f++)
-      d[f] = join_weight(w1[f], w1[F + f]) - join_weight(w0[f], w0[F + f]);
+      d[f] = rbm_join_weight(w1[f], w1[F + f]) - rbm_join_weight(w0[f], w0[F + f]);
   }
 }
 
@@ -451,7 +421,9 @@ typedef uint32_t rbm_u32x8 __attribute__((vector_size(32)));
 #define TOP_EVEN(x) ((rbm_v8)((x) << 16))
 #define TOP_ODD(x) ((rbm_v8)((x) & 0xffff0000u))
 
-static inline float sum_lanes(rbm_v8 a) {
+/* By pointer: a vector argument would change the baseline clone's ABI. */
+static inline float sum_lanes(const rbm_v8 *v) {
+  rbm_v8 a = *v;
   rbm_v4 lo = {a[0], a[1], a[2], a[3]}, hi = {a[4], a[5], a[6], a[7]};
   lo += hi;
   return (lo[0] + lo[2]) + (lo[1] + lo[3]);
@@ -470,8 +442,9 @@ static inline __attribute__((always_inline)) float top_dot(const uint16_t *restr
     a0 += TOP_EVEN(x) * y0;
     a1 += TOP_ODD(x) * y1;
   }
-  float s = sum_lanes(a0 + a1);
-  for (; f < n; f++) s += bf16_to_float(w[f]) * h[f];
+  a0 += a1;
+  float s = sum_lanes(&a0);
+  for (; f < n; f++) s += rbm_bf16_to_float(w[f]) * h[f];
   return s;
 }
 
@@ -499,8 +472,8 @@ static inline __attribute__((always_inline)) void top_dot4(const uint16_t *restr
   }
   rbm_v8 sums[4] = {e0 + o0, e1 + o1, e2 + o2, e3 + o3};
   for (int r = 0; r < 4; r++) {
-    float s = sum_lanes(sums[r]);
-    for (int g = f; g < n; g++) s += bf16_to_float(w[r * stride + g]) * h[g];
+    float s = sum_lanes(&sums[r]);
+    for (int g = f; g < n; g++) s += rbm_bf16_to_float(w[r * stride + g]) * h[g];
     out[r] = s;
   }
 }
@@ -510,8 +483,8 @@ static inline float top_dot(const uint16_t *restrict w,
   float s = 0.f;
   int f = 0;
   for (; f + 16 <= n; f += 16)
-    for (int i = 0; i < 16; i++) s += bf16_to_float(w[f + i]) * h[f + (i & 1) * 8 + i / 2];
-  for (; f < n; f++) s += bf16_to_float(w[f]) * h[f];
+    for (int i = 0; i < 16; i++) s += rbm_bf16_to_float(w[f + i]) * h[f + (i & 1) * 8 + i / 2];
+  for (; f < n; f++) s += rbm_bf16_to_float(w[f]) * h[f];
   return s;
 }
 
@@ -536,7 +509,7 @@ RBM_CLONES static void split_hidden_input(const trainer *t, size_t n,
                    (size_t)F * sizeof(uint16_t));
     const uint16_t *top = split_row(m, items[j], units[j]);
 #pragma omp simd
-    for (int f = 0; f < F; f++) act[f] += bf16_to_float(top[f]);
+    for (int f = 0; f < F; f++) act[f] += rbm_bf16_to_float(top[f]);
   }
 }
 
@@ -639,7 +612,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
         const uint16_t *old = split_row(m, items[q], was);
 #pragma omp simd
         for (int f = 0; f < F; f++)
-          act[f] += bf16_to_float(now[f]) - bf16_to_float(old[f]);
+          act[f] += rbm_bf16_to_float(now[f]) - rbm_bf16_to_float(old[f]);
       }
     }
     if (step % 16 == 0) split_hidden_input(t, n, items, w->units, act);
@@ -656,9 +629,9 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
 ** new weight. */
 static inline float weight_stepped(const trainer *t, float w, uint16_t *vel,
                                    float g, float decay) {
-  float v = t->momentum * bf16_to_float(*vel) +
+  float v = t->momentum * rbm_bf16_to_float(*vel) +
             t->learning_rate * (g * t->grad_scale - decay * w);
-  *vel = float_to_bf16(v);
+  *vel = rbm_float_to_bf16(v);
   return w + v;
 }
 
@@ -676,8 +649,8 @@ RBM_CLONES static void split_weights_step(const trainer *t, uint16_t *row,
   uint16_t *top = row, *rest = row + n;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
-    float w = weight_stepped(t, join_weight(top[j], rest[j]), &vel[j], g[j], decay);
-    split_weight(w, &top[j], &rest[j]);
+    float w = weight_stepped(t, rbm_join_weight(top[j], rest[j]), &vel[j], g[j], decay);
+    rbm_split_weight(w, &top[j], &rest[j]);
   }
 }
 

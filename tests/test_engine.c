@@ -7,6 +7,7 @@
 ** learn is known without tuning to it.
 */
 #include "rbm.h"
+#include "../ext/rbm_math.h"  /* the training's number formats */
 
 #include <math.h>
 #include <stdio.h>
@@ -593,8 +594,42 @@ static void test_recommend(void) {
   rbm_ratings_free(&r);
 }
 
+/* The trainer keeps each weight as a bfloat16 top, which the chains read,
+** and a 16-bit rest: the two must give back every float exactly, and the
+** top must be the float rounded.  Checked on every 251st bit pattern (all
+** exponents, signs and mantissa bits) and on the edges. */
+static void test_split_weights(void) {
+  int exact = 1, rounded = 1;
+  uint32_t edges[] = {0, 0x80000000u, 1, 0x807fffffu, 0x7f7fffffu, 0xff7fffffu,
+                      0x3f800000u, 0x3f808000u, 0x3f807fffu, 0xbf808000u,
+                      0x7f800000u, 0xff800000u};
+  for (uint64_t x = 0; x < (1ull << 32) + 12 * 251; x += 251) {
+    uint32_t u = x < (1ull << 32) ? (uint32_t)x : edges[(x - (1ull << 32)) / 251];
+    float f, back;
+    memcpy(&f, &u, sizeof f);
+    if (isnan(f)) continue;
+    uint16_t top, rest;
+    rbm_split_weight(f, &top, &rest);
+    back = rbm_join_weight(top, rest);
+    uint32_t v;
+    memcpy(&v, &back, sizeof v);
+    if (v != u) exact = 0;
+    /* rounded: no other bfloat16 is nearer (ties either way) */
+    double d = fabs((double)rbm_bf16_to_float(top) - f);
+    double below = rbm_bf16_to_float((uint16_t)(top - 1)), above = rbm_bf16_to_float((uint16_t)(top + 1));
+    if (isfinite(rbm_bf16_to_float(top)) && (d > fabs(below - f) || d > fabs(above - f)))
+      rounded = 0;
+  }
+  check(exact, "split weights: top and rest give back every float bit for bit");
+  check(rounded, "split weights: the top is the float rounded to bfloat16");
+  uint16_t bf = rbm_float_to_bf16(1.00390625f);  /* 1 + 2^-8: a tie, to even */
+  check(bf == 0x3f80 && rbm_bf16_to_float(rbm_float_to_bf16(-2.5f)) == -2.5f,
+        "bfloat16 velocity: ties to even, exact values kept");
+}
+
 int main(void) {
   test_keys();
+  test_split_weights();
   test_ratings();
   test_config();
   test_training();
