@@ -117,6 +117,14 @@ void *rbm_alloc_big(size_t bytes);
 /* In place, for rows of K logits each: the softmax of each row. */
 void rbm_softmax_rows(float *p, size_t rows, int K);
 
+/* Prefetch whole weight rows only when n floats of weights outgrow the
+** caches: on a model that fits, the prefetch loop costs more than the
+** misses it saves (the first line of a row, which starts the hardware
+** prefetcher on it, is always asked for). */
+static inline int rbm_weights_are_cold(size_t n) {
+  return n * sizeof(float) > ((size_t)16 << 20);
+}
+
 /* Asks for bytes at p to be brought into cache.  Rows of weights are
 ** visited in data order (the items a user rated), which the hardware
 ** prefetcher cannot guess: asking a few rows ahead hides the misses. */

@@ -20,13 +20,8 @@ static inline const float *weight_row(const rbm_model *m, uint32_t item,
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
-/* Prefetch whole weight rows only when the weights outgrow the caches: on
-** a model that fits, the prefetch loop costs more than the misses it saves
-** (the first line of a row, which starts the hardware prefetcher on it,
-** is always asked for). */
 static inline int weights_are_cold(const rbm_model *m) {
-  return (size_t)m->n_items * m->n_units * m->n_hidden * sizeof(float) >
-         ((size_t)16 << 20);
+  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
 }
 
 RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,

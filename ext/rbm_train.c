@@ -376,7 +376,7 @@ RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
   const rbm_model *m = t->m;
   int F = (int)m->n_hidden;
   size_t row_bytes = (size_t)F * sizeof(float);
-  int cold = row_bytes * m->n_items > ((size_t)16 << 20);
+  int cold = rbm_weights_are_cold((size_t)m->n_items * F);
   for (size_t q = 0; q < n; q++) {
     if (q + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(t->diff_W + (size_t)items[q + RBM_PREFETCH_AHEAD] * F,
@@ -392,11 +392,8 @@ RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
   }
 }
 
-/* Prefetch whole rows only when the weights outgrow the caches (as in
-** rbm_predict.c). */
 static inline int weights_cold(const rbm_model *m) {
-  return (size_t)m->n_items * m->n_units * m->n_hidden * sizeof(float) >
-         ((size_t)16 << 20);
+  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
 }
 
 /* Dot products of top planes with a hidden vector: top_dot for one row,
