@@ -2,8 +2,9 @@
 ** rbm_train.c -- minibatch contrastive divergence (CD-k) over users.
 **
 ** Read top to bottom:
-**   split_rows        while training, each weight row as bfloat16 tops (what
-**                     the chains read) and the remainders that make it exact
+**   split_rows        while a large model trains, each weight row as bfloat16
+**                     tops (what the chains read) and the remainders that
+**                     make it exact
 **   init_model        weights ~ N(0, 0.01), visible biases = log base rates
 **   gather_batch      a minibatch's ratings, grouped by user and by item
 **   chain             one user's CD-k chain: up, then k x (down, up)
@@ -139,17 +140,26 @@ static double now_seconds(void) {
 
 /* ---- split weight rows ------------------------------------------------- */
 
-/* While a sparse model trains, each weight row of F floats holds, in the
-** same bytes, two planes of F 16-bit halves: first the weights rounded to
-** bfloat16 -- what the chains read, at half the bytes of the floats --
-** then the remainders that make each weight exact again:
-**   float bits = (top << 16) + (int16_t)rest.
-** The chains' passes read twice as many weights per byte moved, and the
-** update reads and writes both planes, as many bytes as the floats.
+/* While a sparse model whose weights outgrow the caches trains, each
+** weight row of F floats holds, in the same bytes, two planes of F 16-bit
+** halves: first the weights rounded to bfloat16 -- what the chains read,
+** at half the bytes of the floats -- then the remainders that make each
+** weight exact again (rbm_split_weight).  The chains' passes read twice as
+** many weights per byte moved, and the update reads and writes both planes,
+** as many bytes as the floats.  A model that fits the caches gains nothing
+** by it and pays the conversions, so it stays in floats (t->split 0).
 ** split_rows and join_rows turn rows of floats into this and back. */
+static inline float *w_row(const rbm_model *m, uint32_t item, uint32_t unit) {
+  return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
+}
+
+static inline int weights_cold(const rbm_model *m) {
+  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
+}
+
 static inline uint16_t *split_row(const rbm_model *m, uint32_t item,
                                   uint32_t unit) {
-  return (uint16_t *)(m->W + ((size_t)item * m->n_units + unit) * m->n_hidden);
+  return (uint16_t *)w_row(m, item, unit);
 }
 
 /* Rows [c * SPLIT_CHUNK, ...) of the model, in place through a row of
@@ -219,17 +229,22 @@ static void set_split(trainer *t, int split) {
   t->split = split;
 }
 
-/* The difference rows of items lo .. hi-1 (binary models), from the split
-** rows. */
+/* The difference rows of items lo .. hi-1 (binary models). */
 static inline void set_diff_rows(trainer *t, size_t lo, size_t hi) {
   size_t F = t->m->n_hidden;
   for (size_t i = lo; i < hi; i++) {
-    const uint16_t *w0 = split_row(t->m, (uint32_t)i, 0);
-    const uint16_t *w1 = split_row(t->m, (uint32_t)i, 1);
     float *d = t->diff_W + i * F;
+    if (t->split) {
+      const uint16_t *w0 = split_row(t->m, (uint32_t)i, 0);
+      const uint16_t *w1 = split_row(t->m, (uint32_t)i, 1);
 #pragma omp simd
-    for (size_t f = 0; f < F; f++)
-      d[f] = rbm_join_weight(w1[f], w1[F + f]) - rbm_join_weight(w0[f], w0[F + f]);
+      for (size_t f = 0; f < F; f++)
+        d[f] = rbm_join_weight(w1[f], w1[F + f]) - rbm_join_weight(w0[f], w0[F + f]);
+    } else {
+      const float *w0 = w_row(t->m, (uint32_t)i, 0), *w1 = w0 + F;
+#pragma omp simd
+      for (size_t f = 0; f < F; f++) d[f] = w1[f] - w0[f];
+    }
   }
 }
 
@@ -265,7 +280,7 @@ static int init_model(trainer *t) {
       m->count[i * 2] = (uint32_t)(nu - m->count[i * 2 + 1]);
     }
   }
-  if (m->visible != RBM_VISIBLE_IMPLICIT) set_split(t, 1);
+  if (m->visible != RBM_VISIBLE_IMPLICIT && weights_cold(m)) set_split(t, 1);
   if (t->diff_W) set_diff_rows(t, 0, m->n_items);
   return 1;
 }
@@ -392,9 +407,6 @@ RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
   }
 }
 
-static inline int weights_cold(const rbm_model *m) {
-  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
-}
 
 /* Dot products of top planes with a hidden vector: top_dot for one row,
 ** top_dot4 for four rows stride halves apart (the vector read once for
@@ -510,6 +522,17 @@ RBM_CLONES static void split_hidden_input(const trainer *t, size_t n,
   }
 }
 
+/* The chain's hidden input, from split rows or floats. */
+static inline void chain_hidden_input(const trainer *t, size_t n,
+                                      const uint32_t *items,
+                                      const uint8_t *units, float *act) {
+  if (t->split) {
+    split_hidden_input(t, n, items, units, act);
+  } else {
+    rbm_hidden_input(t->m, n, items, units, act);
+  }
+}
+
 /* rbm_items_probs on split rows: the softmaxes of n items given hidden h
 ** (in even_odd order), from the top planes. */
 RBM_CLONES static void split_items_probs(const trainer *t, const float *h,
@@ -559,7 +582,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   ** together, so the rows of a changed unit are still there for the
   ** hidden input's update. */
   size_t row_bytes = t->diff_W ? (size_t)F * sizeof(float)
-                               : (size_t)K * F * sizeof(uint16_t);
+                    : (size_t)K * F * (t->split ? sizeof(uint16_t) : sizeof(float));
   size_t block = 16384 / row_bytes;
   if (block < 4) block = 4;
   double sq_err = 0;
@@ -567,12 +590,12 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   rbm_rng_seed(&rng, t->cfg->seed, (uint64_t)t->epoch, user);
 
   memcpy(w->units, unit_data, n);
-  split_hidden_input(t, n, items, w->units, act);
+  chain_hidden_input(t, n, items, w->units, act);
   rbm_sigmoid_all(act, hd, F);
   uint8_t *persistent = t->pcd_units ? t->pcd_units + r->row[user] : NULL;
   if (persistent) {  /* PCD: the negative phase goes on from the user's last sample */
     memcpy(w->units, persistent, n);
-    split_hidden_input(t, n, items, w->units, act);
+    chain_hidden_input(t, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
     sample_bernoulli(&rng, hm, hs, F);
   } else {
@@ -580,13 +603,15 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   }
 
   for (int step = 1; step <= t->cd_k; step++) {
-    if (!t->diff_W) even_odd(hs, w->hidden, F);  /* for split_items_probs */
+    if (t->split && !t->diff_W) even_odd(hs, w->hidden, F);  /* for split_items_probs */
     for (size_t q0 = 0; q0 < n; q0 += block) {
       size_t nb = n - q0 < block ? n - q0 : block;
       if (t->diff_W) {
         binary_probs(t, hs, nb, items + q0, w->probs);
-      } else {
+      } else if (t->split) {
         split_items_probs(t, w->hidden, nb, items + q0, w->probs);
+      } else {
+        rbm_items_probs(m, hs, nb, items + q0, w->probs);
       }
       for (size_t q = q0; q < q0 + nb; q++) {
         const float *p = w->probs + (q - q0) * K;
@@ -605,14 +630,21 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
           rbm_axpy(act, unit ? 1.f : -1.f, t->diff_W + (size_t)items[q] * F, F);
           continue;
         }
-        const uint16_t *now = split_row(m, items[q], (uint32_t)unit);
-        const uint16_t *old = split_row(m, items[q], was);
+        if (t->split) {
+          const uint16_t *now = split_row(m, items[q], (uint32_t)unit);
+          const uint16_t *old = split_row(m, items[q], was);
 #pragma omp simd
-        for (int f = 0; f < F; f++)
-          act[f] += rbm_bf16_to_float(now[f]) - rbm_bf16_to_float(old[f]);
+          for (int f = 0; f < F; f++)
+            act[f] += rbm_bf16_to_float(now[f]) - rbm_bf16_to_float(old[f]);
+          continue;
+        }
+        const float *now = w_row(m, items[q], (uint32_t)unit);
+        const float *old = w_row(m, items[q], was);
+#pragma omp simd
+        for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
       }
     }
-    if (step % 16 == 0) split_hidden_input(t, n, items, w->units, act);
+    if (step % 16 == 0) chain_hidden_input(t, n, items, w->units, act);
     rbm_sigmoid_all(act, hm, F);
     if (step < t->cd_k) sample_bernoulli(&rng, hm, hs, F);
   }
@@ -632,7 +664,7 @@ static inline float weight_stepped(const trainer *t, float w, uint16_t *vel,
   return w + v;
 }
 
-/* The momentum step of a row of float weights (the dense path). */
+/* The momentum step of a row of float weights. */
 RBM_CLONES static void weights_step(const trainer *t, float *w, uint16_t *vel,
                                     const float *g, size_t n, float decay) {
 #pragma omp simd
@@ -723,8 +755,14 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   }
   for (int c = 0; c < K; c++) {
     if (!touched[c]) continue;
-    split_weights_step(t, split_row(m, item, (uint32_t)c), t->vel_W + (row + c) * F,
-                       g + (size_t)c * F, (size_t)F, (float)t->cfg->weight_decay);
+    float decay = (float)t->cfg->weight_decay;
+    if (t->split) {
+      split_weights_step(t, split_row(m, item, (uint32_t)c),
+                         t->vel_W + (row + c) * F, g + (size_t)c * F, (size_t)F, decay);
+    } else {
+      weights_step(t, w_row(m, item, (uint32_t)c), t->vel_W + (row + c) * F,
+                   g + (size_t)c * F, (size_t)F, decay);
+    }
     momentum_step(t, m->vbias + row + c, t->vel_vbias + row + c, &gb[c], 1,
                   0.f);
   }
