@@ -439,8 +439,9 @@ static inline float sum_lanes(const rbm_v8 *v) {
 }
 
 /* always_inline: GCC otherwise calls one baseline copy from the clones */
-static inline __attribute__((always_inline)) float top_dot(const uint16_t *restrict w,
-                            const float *restrict h, int n) {
+#define TOP_INLINE static inline __attribute__((always_inline))
+TOP_INLINE float top_dot(const uint16_t *restrict w, const float *restrict h,
+                         int n) {
   rbm_v8 a0 = {0}, a1 = {0}, y0, y1;
   rbm_u32x8 x;
   int f = 0;
@@ -457,8 +458,8 @@ static inline __attribute__((always_inline)) float top_dot(const uint16_t *restr
   return s;
 }
 
-static inline __attribute__((always_inline)) void top_dot4(const uint16_t *restrict w, size_t stride,
-                            const float *restrict h, int n, float *out) {
+TOP_INLINE void top_dot4(const uint16_t *restrict w, size_t stride,
+                         const float *restrict h, int n, float *out) {
   rbm_v8 e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
   rbm_v8 o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0}, y0, y1;
   rbm_u32x8 x;
@@ -504,15 +505,16 @@ static inline void top_dot4(const uint16_t *restrict w, size_t stride,
 #endif
 
 /* rbm_hidden_input on split rows: act = hbias + the top planes of the rows
-** of (items[j], units[j]). */
+** of (items[j], units[j]).  Rows are split only when the weights are
+** large, so they are always prefetched. */
 RBM_CLONES static void split_hidden_input(const trainer *t, size_t n,
                                           const uint32_t *items,
                                           const uint8_t *units, float *act) {
   const rbm_model *m = t->m;
-  int F = (int)m->n_hidden, cold = weights_cold(m);
+  int F = (int)m->n_hidden;
   memcpy(act, m->hbias, (size_t)F * sizeof *act);
   for (size_t j = 0; j < n; j++) {
-    if (cold && j + RBM_PREFETCH_AHEAD < n)
+    if (j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(split_row(m, items[j + RBM_PREFETCH_AHEAD],
                              units[j + RBM_PREFETCH_AHEAD]),
                    (size_t)F * sizeof(uint16_t));
@@ -539,9 +541,9 @@ RBM_CLONES static void split_items_probs(const trainer *t, const float *h,
                                          size_t n, const uint32_t *items,
                                          float *probs) {
   const rbm_model *m = t->m;
-  int F = (int)m->n_hidden, K = (int)m->n_units, cold = weights_cold(m);
+  int F = (int)m->n_hidden, K = (int)m->n_units;
   for (size_t j = 0; j < n; j++) {
-    if (cold && j + 1 < n)
+    if (j + 1 < n)  /* split rows are large ones: always prefetched */
       for (int k = 0; k < K; k++)
         rbm_prefetch(split_row(m, items[j + 1], (uint32_t)k),
                      (size_t)F * sizeof(uint16_t));
