@@ -6,6 +6,8 @@
 #ifndef RBM_MATH_H
 #define RBM_MATH_H
 
+#include "rbm.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,6 +125,11 @@ void rbm_softmax_rows(float *p, size_t rows, int K);
 ** prefetcher on it, is always asked for). */
 static inline int rbm_weights_are_cold(size_t n) {
   return n * sizeof(float) > ((size_t)16 << 20);
+}
+
+/* The same for a model's weights. */
+static inline int rbm_model_is_cold(const rbm_model *m) {
+  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
 }
 
 /* Asks for bytes at p to be brought into cache.  Rows of weights are

@@ -20,15 +20,11 @@ static inline const float *weight_row(const rbm_model *m, uint32_t item,
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
 }
 
-static inline int weights_are_cold(const rbm_model *m) {
-  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
-}
-
 RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
                                  const uint32_t *items, const uint8_t *units,
                                  float *act) {
   int F = (int)m->n_hidden;
-  int cold = weights_are_cold(m);
+  int cold = rbm_model_is_cold(m);
   memcpy(act, m->hbias, (size_t)F * sizeof *act);
   for (size_t j = 0; j < n; j++) {
     if (cold && j + RBM_PREFETCH_AHEAD < n)
@@ -91,7 +87,7 @@ RBM_CLONES void rbm_softmax_rows(float *p, size_t rows, int K) {
 
 RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
                                 size_t n, const uint32_t *items, float *probs) {
-  int F = (int)m->n_hidden, K = (int)m->n_units, cold = weights_are_cold(m);
+  int F = (int)m->n_hidden, K = (int)m->n_units, cold = rbm_model_is_cold(m);
   size_t bytes = (size_t)K * F * sizeof(float);
   /* Whole rows are asked for only as far ahead as fits in L1 cache with
   ** the row being read. */
@@ -363,13 +359,15 @@ typedef struct visible_job {
   float *probs;
 } visible_job;
 
-/* User b's K x n block of the product, turned to n x K, biased, softmaxed. */
+/* User b's K x n block of the product (the blocks of the users the model
+** knows, in order), turned to n x K, biased, softmaxed. */
 static void finish_visible(void *ctx, size_t b, int worker) {
   const visible_job *j = ctx;
-  size_t K = j->m->n_units, n = j->n;
+  size_t K = j->m->n_units, n = j->n, at = 0;
   (void)worker;
   if (j->users[b] >= j->m->n_items) return;
-  const float *t = j->product + b * K * n;
+  for (size_t c = 0; c < b; c++) at += j->users[c] < j->m->n_items;
+  const float *t = j->product + at * K * n;
   const float *vb = j->m->vbias + (size_t)j->users[b] * K;
   float *c = j->probs + b * n * K;
   for (size_t i = 0; i < n; i++)
@@ -382,22 +380,20 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const float *hidden, float *probs, float *scratch,
                              int threads) {
   size_t K = m->n_units, F = m->n_hidden;
-  /* The users' weight blocks gathered into one (users*K x F) matrix make
-  ** one GEMM for the batch, so BLAS packs the n hidden vectors once, not
-  ** once per user (a user the model does not know gets zeros, and no
-  ** answer).  The product is users*K x n (OpenBLAS is several times slower
-  ** at n x users*K, whose rows are short) and is turned to n x K per user
-  ** afterwards. */
+  /* The weight blocks of the users the model knows, gathered into one
+  ** (known*K x F) matrix, make one GEMM for the batch, so BLAS packs the n
+  ** hidden vectors once, not once per user (a user it does not know gets
+  ** no answer, and costs nothing).  The product is known*K x n (OpenBLAS is
+  ** several times slower at n x known*K, whose rows are short) and is
+  ** turned to n x K per user afterwards. */
   float *w = scratch, *t = scratch + n_users * K * F;
-  for (size_t b = 0; b < n_users; b++) {
-    if (users[b] < m->n_items) {
-      memcpy(w + b * K * F, m->W + (size_t)users[b] * K * F, K * F * sizeof *w);
-    } else {
-      memset(w + b * K * F, 0, K * F * sizeof *w);
-    }
-  }
-  if (n_users && n)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n_users * K),
+  size_t known = 0;
+  for (size_t b = 0; b < n_users; b++)
+    if (users[b] < m->n_items)
+      memcpy(w + known++ * K * F, m->W + (size_t)users[b] * K * F,
+             K * F * sizeof *w);
+  if (known && n)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(known * K),
                 (int)n, (int)F, 1.f, w, (int)F, hidden, (int)F, 0.f, t, (int)n);
   visible_job job = {m, users, t, n, probs};
   rbm_parallel_for(threads, n_users, finish_visible, &job);

@@ -2,7 +2,7 @@
 ** rbm_train.c -- minibatch contrastive divergence (CD-k) over users.
 **
 ** Read top to bottom:
-**   split_rows        while a large model trains, each weight row as bfloat16
+**   convert_rows      while a large model trains, each weight row as bfloat16
 **                     tops (what the chains read) and the remainders that
 **                     make it exact
 **   init_model        weights ~ N(0, 0.01), visible biases = log base rates
@@ -88,7 +88,7 @@ struct trainer {
   ** (weights_step). */
   uint16_t *vel_W;
   float *vel_vbias, *vel_hbias;
-  int split;  /* the weight rows are split (split_rows), not floats */
+  int split;  /* the weight rows are split (convert_rows), not floats */
   /* Binary models: per item, its like row less its dislike row.  The chain
   ** reads one row per rating instead of two (see binary_probs). */
   float *diff_W;
@@ -148,13 +148,9 @@ static double now_seconds(void) {
 ** many weights per byte moved, and the update reads and writes both planes,
 ** as many bytes as the floats.  A model that fits the caches gains nothing
 ** by it and pays the conversions, so it stays in floats (t->split 0).
-** split_rows and join_rows turn rows of floats into this and back. */
+** convert_rows turns rows of floats into this and back. */
 static inline float *w_row(const rbm_model *m, uint32_t item, uint32_t unit) {
   return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
-}
-
-static inline int weights_cold(const rbm_model *m) {
-  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
 }
 
 static inline uint16_t *split_row(const rbm_model *m, uint32_t item,
@@ -162,28 +158,23 @@ static inline uint16_t *split_row(const rbm_model *m, uint32_t item,
   return (uint16_t *)w_row(m, item, unit);
 }
 
-/* Rows [c * SPLIT_CHUNK, ...) of the model, in place through a row of
-** scratch (the worker's hidden vector). */
+/* Rows [c * SPLIT_CHUNK, ...) of the model turned to what t->split says
+** (split, or floats), in place through a row of scratch (the worker's
+** hidden vector). */
 #define SPLIT_CHUNK 256
-static void split_rows(worker *w, uint32_t c) {
+static void convert_rows(worker *w, uint32_t c) {
   const rbm_model *m = w->t->m;
   size_t F = m->n_hidden, rows = (size_t)m->n_items * m->n_units;
   for (size_t r = (size_t)c * SPLIT_CHUNK; r < rows && r < (size_t)(c + 1) * SPLIT_CHUNK; r++) {
-    float *row = m->W + r * F;
+    float *row = m->W + r * F, *tmp = w->hidden;
     uint16_t *top = (uint16_t *)row, *rest = top + F;
-    memcpy(w->hidden, row, F * sizeof *row);
-    for (size_t f = 0; f < F; f++) rbm_split_weight(w->hidden[f], &top[f], &rest[f]);
-  }
-}
-
-static void join_rows(worker *w, uint32_t c) {
-  const rbm_model *m = w->t->m;
-  size_t F = m->n_hidden, rows = (size_t)m->n_items * m->n_units;
-  for (size_t r = (size_t)c * SPLIT_CHUNK; r < rows && r < (size_t)(c + 1) * SPLIT_CHUNK; r++) {
-    float *row = m->W + r * F;
-    const uint16_t *top = (const uint16_t *)row, *rest = top + F;
-    for (size_t f = 0; f < F; f++) w->hidden[f] = rbm_join_weight(top[f], rest[f]);
-    memcpy(row, w->hidden, F * sizeof *row);
+    if (w->t->split) {
+      memcpy(tmp, row, F * sizeof *row);
+      for (size_t f = 0; f < F; f++) rbm_split_weight(tmp[f], &top[f], &rest[f]);
+    } else {
+      for (size_t f = 0; f < F; f++) tmp[f] = rbm_join_weight(top[f], rest[f]);
+      memcpy(row, tmp, F * sizeof *row);
+    }
   }
 }
 
@@ -224,9 +215,9 @@ static void run_workers(trainer *t, uint32_t n,
 static void set_split(trainer *t, int split) {
   if (t->split == split) return;
   size_t rows = (size_t)t->m->n_items * t->m->n_units;
-  run_workers(t, (uint32_t)((rows + SPLIT_CHUNK - 1) / SPLIT_CHUNK),
-              split ? split_rows : join_rows, 0, NULL);
   t->split = split;
+  run_workers(t, (uint32_t)((rows + SPLIT_CHUNK - 1) / SPLIT_CHUNK),
+              convert_rows, 0, NULL);
 }
 
 /* The difference rows of items lo .. hi-1 (binary models). */
@@ -280,7 +271,6 @@ static int init_model(trainer *t) {
       m->count[i * 2] = (uint32_t)(nu - m->count[i * 2 + 1]);
     }
   }
-  if (m->visible != RBM_VISIBLE_IMPLICIT && weights_cold(m)) set_split(t, 1);
   if (t->diff_W) set_diff_rows(t, 0, m->n_items);
   return 1;
 }
@@ -406,7 +396,6 @@ RBM_CLONES static void binary_probs(const trainer *t, const float *h, size_t n,
     probs[2 * q + 1] = like;
   }
 }
-
 
 /* Dot products of top planes with a hidden vector: top_dot for one row,
 ** top_dot4 for four rows stride halves apart (the vector read once for
@@ -559,6 +548,41 @@ RBM_CLONES static void split_items_probs(const trainer *t, const float *h,
   rbm_softmax_rows(probs, n, K);
 }
 
+/* The softmaxes of n items in a chain's down pass, given the hidden sample
+** hs (and, for split rows, it in even_odd order, hs_eo): one dot with the
+** difference row for a binary model, K dots with the top planes of split
+** rows, or K with the float rows. */
+static inline void chain_items_probs(const trainer *t, const float *hs,
+                                     const float *hs_eo, size_t n,
+                                     const uint32_t *items, float *probs) {
+  if (t->diff_W) {
+    binary_probs(t, hs, n, items, probs);
+  } else if (t->split) {
+    split_items_probs(t, hs_eo, n, items, probs);
+  } else {
+    rbm_items_probs(t->m, hs, n, items, probs);
+  }
+}
+
+/* act += the rows of item's new unit less those of the unit it had. */
+static inline void unit_changed(const trainer *t, float *restrict act,
+                                uint32_t item, uint32_t unit, uint32_t was) {
+  const rbm_model *m = t->m;
+  int F = (int)m->n_hidden;
+  if (t->diff_W) {  /* like: + (W1 - W0); dislike: - (W1 - W0) */
+    rbm_axpy(act, unit ? 1.f : -1.f, t->diff_W + (size_t)item * F, F);
+  } else if (t->split) {
+    const uint16_t *now = split_row(m, item, unit), *old = split_row(m, item, was);
+#pragma omp simd
+    for (int f = 0; f < F; f++)
+      act[f] += rbm_bf16_to_float(now[f]) - rbm_bf16_to_float(old[f]);
+  } else {
+    const float *now = w_row(m, item, unit), *old = w_row(m, item, was);
+#pragma omp simd
+    for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
+  }
+}
+
 /* One user's CD-k chain, for minibatch user j (users are independent
 ** while the weights stand still):
 **   positive phase  h_data = p(h | v_data), and a hidden sample from it;
@@ -608,13 +632,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
     if (t->split && !t->diff_W) even_odd(hs, w->hidden, F);  /* for split_items_probs */
     for (size_t q0 = 0; q0 < n; q0 += block) {
       size_t nb = n - q0 < block ? n - q0 : block;
-      if (t->diff_W) {
-        binary_probs(t, hs, nb, items + q0, w->probs);
-      } else if (t->split) {
-        split_items_probs(t, w->hidden, nb, items + q0, w->probs);
-      } else {
-        rbm_items_probs(m, hs, nb, items + q0, w->probs);
-      }
+      chain_items_probs(t, hs, w->hidden, nb, items + q0, w->probs);
       for (size_t q = q0; q < q0 + nb; q++) {
         const float *p = w->probs + (q - q0) * K;
         if (step == 1) {  /* reconstruction error of the first step */
@@ -628,22 +646,7 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
         uint8_t was = w->units[q];
         w->units[q] = (uint8_t)unit;
         if (step % 16 == 0 || unit == was) continue;
-        if (t->diff_W) {  /* like: + (W1 - W0); dislike: - (W1 - W0) */
-          rbm_axpy(act, unit ? 1.f : -1.f, t->diff_W + (size_t)items[q] * F, F);
-          continue;
-        }
-        if (t->split) {
-          const uint16_t *now = split_row(m, items[q], (uint32_t)unit);
-          const uint16_t *old = split_row(m, items[q], was);
-#pragma omp simd
-          for (int f = 0; f < F; f++)
-            act[f] += rbm_bf16_to_float(now[f]) - rbm_bf16_to_float(old[f]);
-          continue;
-        }
-        const float *now = w_row(m, items[q], (uint32_t)unit);
-        const float *old = w_row(m, items[q], was);
-#pragma omp simd
-        for (int f = 0; f < F; f++) act[f] += now[f] - old[f];
+        unit_changed(t, act, items[q], (uint32_t)unit, was);
       }
     }
     if (step % 16 == 0) chain_hidden_input(t, n, items, w->units, act);
@@ -655,13 +658,24 @@ RBM_CLONES static void chain(worker *w, uint32_t job) {
   t->job_sq[j] = sq_err;
 }
 
+/* momentum_step's rates, in locals: read from the trainer through a
+** pointer, the compiler reloads them for every vector of a row. */
+typedef struct step_rates {
+  float momentum, learning_rate, grad_scale, decay;
+} step_rates;
+
+static inline step_rates rates_of(const trainer *t, float decay) {
+  step_rates r = {t->momentum, t->learning_rate, t->grad_scale, decay};
+  return r;
+}
+
 /* momentum_step for one weight, whose velocity is bfloat16: the step taken
 ** is the one computed, and the velocity kept is it rounded.  Returns the
 ** new weight. */
-static inline float weight_stepped(const trainer *t, float w, uint16_t *vel,
-                                   float g, float decay) {
-  float v = t->momentum * rbm_bf16_to_float(*vel) +
-            t->learning_rate * (g * t->grad_scale - decay * w);
+static inline float weight_stepped(step_rates r, float w, uint16_t *vel,
+                                   float g) {
+  float v = r.momentum * rbm_bf16_to_float(*vel) +
+            r.learning_rate * (g * r.grad_scale - r.decay * w);
   *vel = rbm_float_to_bf16(v);
   return w + v;
 }
@@ -669,18 +683,20 @@ static inline float weight_stepped(const trainer *t, float w, uint16_t *vel,
 /* The momentum step of a row of float weights. */
 RBM_CLONES static void weights_step(const trainer *t, float *w, uint16_t *vel,
                                     const float *g, size_t n, float decay) {
+  step_rates r = rates_of(t, decay);
 #pragma omp simd
-  for (size_t j = 0; j < n; j++) w[j] = weight_stepped(t, w[j], &vel[j], g[j], decay);
+  for (size_t j = 0; j < n; j++) w[j] = weight_stepped(r, w[j], &vel[j], g[j]);
 }
 
 /* The same on a split row. */
 RBM_CLONES static void split_weights_step(const trainer *t, uint16_t *row,
                                           uint16_t *vel, const float *g,
                                           size_t n, float decay) {
+  step_rates r = rates_of(t, decay);
   uint16_t *top = row, *rest = row + n;
 #pragma omp simd
   for (size_t j = 0; j < n; j++) {
-    float w = weight_stepped(t, rbm_join_weight(top[j], rest[j]), &vel[j], g[j], decay);
+    float w = weight_stepped(r, rbm_join_weight(top[j], rest[j]), &vel[j], g[j]);
     rbm_split_weight(w, &top[j], &rest[j]);
   }
 }
@@ -771,7 +787,6 @@ RBM_CLONES static void update_items(worker *w, uint32_t k) {
   if (t->diff_W) set_diff_rows(t, item, item + 1);
 }
 
-/* The hidden biases' step: sum over the minibatch's users, in order. */
 /* The hidden biases' step: sum over the minibatch's n users (rows of hd
 ** and hm), in order; g is F floats of scratch. */
 static void hidden_bias_step(trainer *t, const float *hd, const float *hm,
@@ -1447,12 +1462,14 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
 
   uint32_t n_users = r->users.n;
   int implicit = cfg->visible == RBM_VISIBLE_IMPLICIT;
+  int split = !implicit && rbm_model_is_cold(t.m);  /* the rows while training */
   rbm_fit best = {0, NAN, NAN, NAN};
   for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
     t.epoch = epoch;
     t.cd_k = rbm_config_cd_k(cfg, epoch);
     t.momentum = (float)rbm_config_momentum(cfg, epoch);
     t.learning_rate = (float)rbm_config_learning_rate(cfg, epoch);
+    set_split(&t, split);
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
     uint32_t B = (uint32_t)cfg->batch_size;
@@ -1486,7 +1503,6 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
         if (!copy_params(&t, 0)) goto fail;
       }
       st.best_epoch = report->best_epoch;
-      if (epoch < cfg->epochs) set_split(&t, 1);
     }
     st.seconds = now_seconds() - start;
     if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &st);

@@ -520,12 +520,10 @@ static void test_heavy_user(void) {
   rbm_ratings_free(&r);
 }
 
-/* Validation on short rows: a user can hold out more ratings than the
-** longest training row has (3 ratings, 2 held out; the others keep 1 of 2),
-** and measuring them must fit in the scratch (the sanitizer run checks). */
 /* 3,060 items x 5 units x 300 hidden units are 18 MB of weights (x 2 x
-** 700 for a binary model: 17 MB), more than the caches hold, so the trainer keeps them as split rows (bfloat16
-** tops for the chains, and remainders) while it trains.  Such a model must
+** 700 for a binary model: 17 MB), more than the caches hold, so the
+** trainer keeps them as split rows (bfloat16 tops for the chains, and
+** remainders) while it trains.  Such a model must
 ** learn the planted tastes as a small one does, be the same for one and two
 ** threads, and come back as plain floats (with validation the rows are
 ** joined and split again every epoch). */
@@ -545,8 +543,7 @@ static void test_large_model(void) {
     int rc = rbm_train(&c, &r, NULL, &m1, &rep, err, sizeof err);
     c.threads = 2;
     rc |= rbm_train(&c, &r, NULL, &m2, &rep, err, sizeof err);
-    int large = rc == RBM_OK &&
-                (size_t)m1->n_items * m1->n_units * m1->n_hidden * sizeof(float) > ((size_t)16 << 20);
+    int large = rc == RBM_OK && rbm_model_is_cold(m1);
     double acc = rc == RBM_OK ? heldout_like_accuracy(m1, &r, NULL) : 0;
     printf("# large %s model: held-out like accuracy %.3f\n", binary ? "binary" : "softmax", acc);
     check(large && acc >= 0.95, binary ? "large binary model: learns the planted tastes"
@@ -568,6 +565,9 @@ static void test_large_model(void) {
   }
 }
 
+/* Validation on short rows: a user can hold out more ratings than the
+** longest training row has (3 ratings, 2 held out; the others keep 1 of 2),
+** and measuring them must fit in the scratch (the sanitizer run checks). */
 static void test_validation_short_rows(void) {
   rbm_ratings r;
   memset(&r, 0, sizeof r);
