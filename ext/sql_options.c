@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_INT, OPT_REAL, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
+/* OPT_RAMP: a real, or null for none (stored as -1). */
+typedef enum { OPT_INT, OPT_REAL, OPT_RAMP, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
 
 /* The words an OPT_CHOICE option takes, in the order of its enum's values. */
 static const char *const VISIBLE_WORDS[] = {"softmax", "binary", "implicit",
@@ -41,7 +42,7 @@ static const struct option {
     {"threads", OPT_INT, offsetof(rbm_config, threads), NULL},
     {"verbose", OPT_BOOL, offsetof(rbm_config, verbose), NULL},
     {"validation", OPT_REAL, offsetof(rbm_config, validation), NULL},
-    {"momentum_start", OPT_REAL, offsetof(rbm_config, momentum_start), NULL},
+    {"momentum_start", OPT_RAMP, offsetof(rbm_config, momentum_start), NULL},
     {"momentum_epochs", OPT_INT, offsetof(rbm_config, momentum_epochs), NULL},
     {"lr_decay", OPT_REAL, offsetof(rbm_config, lr_decay), NULL},
     {"pcd", OPT_BOOL, offsetof(rbm_config, pcd), NULL},
@@ -57,12 +58,15 @@ static int parse_number(const char *text, double *out) {
   return *end == 0 && isfinite(*out);
 }
 
+/* The blanks the text of a cd_k schedule may hold. */
+#define SPACE " \t\n\r"
+
 /* cd_k as [[epoch, k], ...]: the steps of a schedule (cd_k itself, the k
 ** before the first step, is set to the first step's k). */
 static int parse_cd_k_steps(rbm_config *cfg, const char *text, char **err) {
   const char *p = text;
   int n = 0;
-#define SKIP() while (*p == ' ' || *p == '\t' || *p == '\n') p++
+#define SKIP() p += strspn(p, SPACE)
   SKIP();
   if (*p++ != '[') goto bad;
   SKIP();
@@ -104,8 +108,11 @@ bad:
 
 int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
                    char **err) {
-  if (sqlite3_stricmp(key, "cd_k") == 0 && value && value[strspn(value, " ")] == '[')
-    return parse_cd_k_steps(cfg, value, err);
+  if (sqlite3_stricmp(key, "cd_k") == 0) {
+    if (value && value[strspn(value, SPACE)] == '[')
+      return parse_cd_k_steps(cfg, value, err);
+    cfg->n_cd_k_steps = 0;  /* a plain k replaces a schedule */
+  }
   const struct option *opt = NULL;
   for (size_t i = 0; i < N_OPTIONS; i++)
     if (sqlite3_stricmp(OPTIONS[i].name, key) == 0) opt = &OPTIONS[i];
@@ -115,6 +122,14 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
   }
   void *field = (char *)cfg + opt->offset;
   double d;
+  if (opt->type == OPT_RAMP && (!value || !sqlite3_stricmp(value, "null"))) {
+    *(double *)field = -1;
+    return SQLITE_OK;
+  }
+  if (!value) {  /* JSON null */
+    *err = sqlite3_mprintf("option %s cannot be null", opt->name);
+    return SQLITE_ERROR;
+  }
   switch (opt->type) {
     case OPT_CHOICE:
       for (int w = 0; value && opt->words[w]; w++) {
@@ -250,11 +265,10 @@ int rbm_json_members(sqlite3 *db, const char *json, const char *example,
 static int train_option(void *cfg, const char *key, const char *type,
                         const char *value, char **err) {
   if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
+  if (!strcmp(type, "null")) value = NULL;  /* rbm_option_set: only a ramp may be */
   int schedule = !strcmp(type, "array") && !sqlite3_stricmp(key, "cd_k");
-  if (!strcmp(type, "null") || (!strcmp(type, "array") && !schedule) ||
-      !strcmp(type, "object")) {
-    *err = sqlite3_mprintf("option %s cannot be %s", key,
-                           !strcmp(type, "null") ? "null" : "a JSON container");
+  if ((!strcmp(type, "array") && !schedule) || !strcmp(type, "object")) {
+    *err = sqlite3_mprintf("option %s cannot be a JSON container", key);
     return SQLITE_ERROR;
   }
   return rbm_option_set(cfg, key, value, err);
@@ -277,8 +291,13 @@ char *rbm_options_to_json(const rbm_config *c) {
     sqlite3_str_appendf(steps, "%d", c->cd_k);
   }
   char *cd = sqlite3_str_finish(steps);
-  char *ramp = c->momentum_start < 0 ? NULL
+  char *ramp = c->momentum_start < 0 ? sqlite3_mprintf("null")
                                      : sqlite3_mprintf("%!.15g", c->momentum_start);
+  if (!cd || !ramp) {  /* out of memory: no options rather than wrong ones */
+    sqlite3_free(cd);
+    sqlite3_free(ramp);
+    return NULL;
+  }
   char *json = sqlite3_mprintf(
       "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
       "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%s,\"seed\":%llu,"
@@ -287,11 +306,11 @@ char *rbm_options_to_json(const rbm_config *c) {
       "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g,"
       "\"pcd\":%s}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
-      c->weight_decay, cd ? cd : "1", (unsigned long long)c->seed,
+      c->weight_decay, cd, (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
       c->like_threshold, c->threads, c->verbose ? "true" : "false",
       c->validation, c->patience,
-      ramp ? ramp : "null", c->momentum_epochs, c->lr_decay,
+      ramp, c->momentum_epochs, c->lr_decay,
       c->pcd ? "true" : "false");
   sqlite3_free(cd);
   sqlite3_free(ramp);

@@ -37,10 +37,24 @@ SELECT 'options keep the ramp', json_extract(options, '$.momentum_start'), json_
        json_extract(options, '$.lr_decay') FROM rbm_models WHERE name = 'ramp';
 SELECT 'no ramp is null', json_extract(options, '$.momentum_start') IS NULL FROM rbm_models WHERE name = 'k1';
 SELECT 'options keep pcd', json_extract(options, '$.pcd') FROM rbm_models WHERE name = 'pcd';
+-- A model's stored options train it again (null momentum_start included).
+SELECT 'stored options retrain', json_extract(rbm_train('again', 'ratings', 'user_id', 'item_id', 'rating',
+         (SELECT options FROM rbm_models WHERE name = 'k1')), '$.epochs_run');
+SELECT 'same model again', (SELECT model FROM rbm_models WHERE name = 'again') = (SELECT model FROM blob WHERE name = 'k1');
+SELECT 'null momentum_start = no ramp', json_extract(rbm_train('null ramp', 'ratings', 'user_id', 'item_id', 'rating',
+         '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "momentum_start": null}'), '$.epochs_run'),
+       (SELECT model FROM rbm_models WHERE name = 'null ramp') = (SELECT model FROM blob WHERE name = 'k1');
+-- A plain cd_k after a schedule replaces it.
+SELECT 'plain k replaces a schedule', json_extract(rbm_train('k again', 'ratings', 'user_id', 'item_id', 'rating',
+         '{"orientation": "user", "hidden": 8, "epochs": 6, "batch_size": 10, "cd_k": [[1, 1], [4, 3]], "cd_k": 2}'), '$.epochs_run'),
+       (SELECT model FROM rbm_models WHERE name = 'k again') = (SELECT model FROM blob WHERE name = 'k2');
 -- The virtual table takes the same, as key=value.
 CREATE VIRTUAL TABLE v USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
   orientation=user, hidden=8, epochs=6, batch_size=10, cd_k='[[1, 1], [4, 3]]');
 SELECT 'vtab schedule', (SELECT model FROM v_model) = (SELECT model FROM blob WHERE name = 'k1 then 3');
+CREATE VIRTUAL TABLE vn USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
+  orientation=user, hidden=8, epochs=6, batch_size=10, momentum_start=null);
+SELECT 'vtab null momentum_start', (SELECT model FROM vn_model) = (SELECT model FROM blob WHERE name = 'k1');
 
 -- Errors.
 SELECT rbm_train('x', 'ratings', 'user_id', 'item_id', 'rating', '{"cd_k": [[2, 1], [1, 3]]}');
