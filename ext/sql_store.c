@@ -56,6 +56,8 @@ int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
     sqlite3_finalize(st);
     return SQLITE_TOOBIG;
   }
+  /* Outside a transaction the savepoint starts one, and RELEASE commits. */
+  int outer = sqlite3_get_autocommit(db);
   int saved = sqlite3_exec(db, "SAVEPOINT rbm_store", NULL, NULL, NULL) == SQLITE_OK;
   sqlite3_int64 uid;
   sqlite3_randomness(sizeof uid, &uid);
@@ -86,8 +88,13 @@ int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
     if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK TO rbm_store", NULL, NULL, NULL);
     int released = sqlite3_exec(db, "RELEASE rbm_store", NULL, NULL, NULL);
     if (rc == SQLITE_OK && released != SQLITE_OK) {
+      /* A commit that failed (SQLITE_BUSY: a reader holds the file) leaves
+      ** the transaction open: end it, or the connection would keep the
+      ** lock and commit the half-stored row with its next statement. */
       rc = released;
       *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+      if (outer && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     }
   }
   return rc;
