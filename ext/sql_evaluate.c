@@ -148,28 +148,33 @@ static int rank_batch(evaluation *e, size_t n) {
 }
 
 /* Item-based and 'both' models: ranks each held-out user over the
-** source's items and adds their ranking metrics. */
+** source's items and adds their ranking metrics, EVAL_USERS users at a time
+** (their top k held at once: k may be 1000). */
+#define EVAL_USERS 1024
 static int rank_item_based(evaluation *e, char **err) {
   const rbm_ratings *ho = e->ho;
   size_t k = e->rank.k, nu = ho->users.n;
-  rbm_recommendation *top = malloc((nu && k ? nu * k : 1) * sizeof *top);
-  size_t *n_top = malloc((nu ? nu : 1) * sizeof *n_top);
+  rbm_recommendation *top = malloc((k ? EVAL_USERS * k : 1) * sizeof *top);
+  size_t *n_top = malloc(EVAL_USERS * sizeof *n_top);
   uint32_t *rows = malloc((k ? k : 1) * sizeof *rows);
   uint32_t *relevant = malloc(rbm_ratings_longest_row(ho) * sizeof *relevant);
   int rc = top && n_top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
-  if (rc == SQLITE_OK)  /* every held-out user at once: GEMMs by batch */
-    rc = rbm_user_reader_rank_users(e->rd, nu, &ho->users, k, top, n_top, err);
-  for (uint32_t u = 0; rc == SQLITE_OK && u < nu; u++) {
-    size_t n_rel = 0;
-    for (uint64_t j = ho->row[u]; j < ho->row[u + 1]; j++) {
-      rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
-      int64_t row = rbm_user_reader_item_index(e->rd, &ik);
-      if (row >= 0) relevant[n_rel++] = (uint32_t)row;
+  for (size_t u0 = 0; rc == SQLITE_OK && u0 < nu; u0 += EVAL_USERS) {
+    size_t nb = nu - u0 < EVAL_USERS ? nu - u0 : EVAL_USERS;
+    rc = rbm_user_reader_rank_users(e->rd, u0, nb, &ho->users, k, top, n_top, err);
+    for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
+      uint32_t u = (uint32_t)(u0 + b);
+      size_t n_rel = 0;
+      for (uint64_t j = ho->row[u]; j < ho->row[u + 1]; j++) {
+        rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
+        int64_t row = rbm_user_reader_item_index(e->rd, &ik);
+        if (row >= 0) relevant[n_rel++] = (uint32_t)row;
+      }
+      qsort(relevant, n_rel, sizeof *relevant, cmp_u32);
+      for (size_t r = 0; r < n_top[b]; r++) rows[r] = top[b * k + r].item;
+      rbm_ranking_add(&e->rank, rows, n_top[b], relevant, n_rel,
+                      (size_t)(ho->row[u + 1] - ho->row[u]));
     }
-    qsort(relevant, n_rel, sizeof *relevant, cmp_u32);
-    for (size_t r = 0; r < n_top[u]; r++) rows[r] = top[u * k + r].item;
-    rbm_ranking_add(&e->rank, rows, n_top[u], relevant, n_rel,
-                    (size_t)(ho->row[u + 1] - ho->row[u]));
   }
   if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
   free(top);

@@ -141,11 +141,11 @@ int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
 ** 'both' models) rather than rbm_recommend. */
 int rbm_user_reader_ranks_items(const rbm_user_reader *rd);
 /* Item-based and 'both' models: the top k items of the source by P(like)
-** of each of the first n users of users, leaving out the items each rated;
-** out[u * k ..], n_out[u]; out[].item is a row number for
+** of users first .. first+n-1 of users, leaving out the items each rated;
+** user first+u's in out[u * k ..], n_out[u]; out[].item is a row number for
 ** rbm_user_reader_item_key.  The first call folds every item in, and the
 ** user-based half's answers are scored for many users at once. */
-int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
+int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t first, size_t n_users,
                                const rbm_keys *users, size_t k,
                                rbm_recommendation *out, size_t *n_out,
                                char **err);

@@ -187,7 +187,7 @@ static int answer_item_based(rec_cursor *c, char **err) {
     *err = rbm_errorf("out of memory");
     return SQLITE_NOMEM;
   }
-  return rbm_user_reader_rank_users(c->rd, n, &c->users, k, c->rec, c->n_rec,
+  return rbm_user_reader_rank_users(c->rd, 0, n, &c->users, k, c->rec, c->n_rec,
                                     err);
 }
 

@@ -700,7 +700,7 @@ static int map_rows_to_user_half(rbm_user_reader *rd, rbm_user_reader *ir,
 typedef struct rank_job {
   rbm_user_reader *rd, *ir;
   const rbm_keys *users;
-  size_t b0, k;
+  size_t first, b0, k;     /* users first+b0+b; out rows b0+b */
   const uint32_t *index;   /* per user: the item-based half's index or none */
   const uint8_t *placed;   /* per user: the user-based half could place them */
   const size_t *slot;      /*   and their row of user_probs */
@@ -718,7 +718,7 @@ static void rank_one_user(void *ctx, size_t b, int worker) {
   size_t K = mu->n_units, nI = mu->n_items;
   float *other = j->other ? j->other + (size_t)worker * a->n * K : NULL;
   uint8_t *skip = j->skip + (size_t)worker * a->n;
-  rbm_key key = rbm_keys_get(j->users, (uint32_t)(j->b0 + b));
+  rbm_key key = rbm_keys_get(j->users, (uint32_t)(j->first + j->b0 + b));
   if (other) {
     const float *all = j->placed[b] ? j->user_probs + j->slot[b] * nI * K : NULL;
     for (uint32_t r = 0; r < a->n; r++)
@@ -736,7 +736,7 @@ static void rank_one_user(void *ctx, size_t b, int worker) {
                 j->n_out + j->b0 + b);
 }
 
-int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
+int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t first, size_t n_users,
                                const rbm_keys *users, size_t k,
                                rbm_recommendation *out, size_t *n_out,
                                char **err) {
@@ -749,10 +749,12 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
   const rbm_model *mi = ir->s->model, *mu = rd->s->model;
   size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items, n = a->n ? a->n : 1;
   int threads = rd->s->threads;
+  /* Per-worker buffers: rbm_parallel_for runs at most this many. */
+  size_t workers = threads < RBM_MAX_TASK_THREADS ? (size_t)threads : RBM_MAX_TASK_THREADS;
   float *hidden = NULL, *user_probs = NULL, *other = NULL;
   float *item_probs = malloc(RANK_BATCH * n * K * sizeof *item_probs);
   float *scratch = malloc(RBM_VISIBLE_SCRATCH(mi, RANK_BATCH, n) * sizeof *scratch);
-  uint8_t *skip = malloc((size_t)threads * n);
+  uint8_t *skip = malloc(workers * n);
   uint8_t placed[RANK_BATCH];
   uint32_t index[RANK_BATCH];
   size_t slot[RANK_BATCH];
@@ -760,14 +762,14 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
   if (rd->partner) {
     hidden = malloc(RANK_BATCH * F * sizeof *hidden);
     user_probs = malloc(RANK_BATCH * nI * K * sizeof *user_probs);
-    other = malloc((size_t)threads * n * K * sizeof *other);
+    other = malloc(workers * n * K * sizeof *other);
     if (!hidden || !user_probs || !other) rc = SQLITE_NOMEM;
   }
   for (size_t b0 = 0; rc == SQLITE_OK && b0 < n_users; b0 += RANK_BATCH) {
     size_t nb = n_users - b0 < RANK_BATCH ? n_users - b0 : RANK_BATCH, np = 0;
     if (rd->partner) {  /* the user-based half: one GEMM for the batch */
       for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
-        rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
+        rbm_key key = rbm_keys_get(users, (uint32_t)(first + b0 + b));
         const float *h;
         const uint32_t *rated;
         size_t n_rated;
@@ -781,13 +783,13 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t n_users,
     }
     /* The item-based half: each user's units in every item's RBM. */
     for (size_t b = 0; b < nb; b++) {
-      rbm_key key = rbm_keys_get(users, (uint32_t)(b0 + b));
+      rbm_key key = rbm_keys_get(users, (uint32_t)(first + b0 + b));
       int64_t v = rbm_keys_find(&mi->items, &key);
       index[b] = v < 0 ? UINT32_MAX : (uint32_t)v;
     }
     rbm_visible_probs_batch(mi, nb, index, a->n, a->hidden, item_probs, scratch,
                             threads);
-    rank_job job = {rd, ir, users, b0, k, index, placed, slot, user_probs,
+    rank_job job = {rd, ir, users, first, b0, k, index, placed, slot, user_probs,
                     item_probs, other, skip, out, n_out};
     rbm_parallel_for(threads, nb, rank_one_user, &job);
   }

@@ -230,7 +230,7 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
     if (erc != RBM_OK) break;
   }
   int close_rc = rbm_feed_close(feed);
-  if (erc == RBM_OK && (rc == SQLITE_ROW || rc == SQLITE_DONE)) erc = close_rc;
+  if (erc == RBM_OK && rc == SQLITE_DONE) erc = close_rc;  /* read to the end */
   if (erc == RBM_ERROR) {
     *err = sqlite3_mprintf(
         "source %s: %s has more than %d distinct values; is it a rating?",

@@ -69,6 +69,14 @@ SELECT 'precision agrees', abs(avg(hits / 10.0) - (SELECT json_extract(j, '$."pr
                   JOIN heldout x ON x.user_id = u.user_id AND x.item_id = r.item) AS hits
           FROM (SELECT DISTINCT user_id FROM heldout) u);
 
+-- A batch that holds a user the model does not know: the others get what
+-- they get alone, the stranger the priors.
+CREATE TABLE one AS SELECT x.u AS uu, r.item, r.p_like
+  FROM (SELECT 2 AS u UNION ALL SELECT 9999 UNION ALL SELECT 3) x, rbm_recommend('mi', x.u, 5) r;
+SELECT 'batch with a stranger', count(*), sum(abs(a.p_like - b.p_like) < 1e-6)
+  FROM one a JOIN (SELECT user AS uu, item, p_like FROM rbm_recommend('mi', '[2, 9999, 3]', 5)) b
+    ON a.uu = b.uu AND a.item = b.item;
+
 -- orientation 'both': a user-based and an item-based half, trained as
 -- those two alone would be, and blended with weights fitted on held-out
 -- pairs.
