@@ -46,6 +46,44 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   rbm_sigmoid_all(hidden, hidden, (int)m->n_hidden);
 }
 
+/* The sums in double: each term is a float, so a sum of any order, or one
+** kept by adding and taking away terms, is the same float once rounded. */
+RBM_CLONES void rbm_hidden_sum(const rbm_model *m, size_t n,
+                               const uint32_t *items, const uint8_t *units,
+                               double *sum) {
+  int F = (int)m->n_hidden;
+  int cold = rbm_model_is_cold(m);
+#pragma omp simd
+  for (int f = 0; f < F; f++) sum[f] = m->hbias[f];
+  for (size_t j = 0; j < n; j++) {
+    if (cold && j + RBM_PREFETCH_AHEAD < n)
+      rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
+                              units[j + RBM_PREFETCH_AHEAD]),
+                   (size_t)F * sizeof(float));
+    const float *w = weight_row(m, items[j], units[j]);
+#pragma omp simd
+    for (int f = 0; f < F; f++) sum[f] += w[f];
+  }
+}
+
+RBM_CLONES void rbm_hidden_sum_add(const rbm_model *m, uint32_t item,
+                                   uint32_t unit, int sign, double *sum) {
+  int F = (int)m->n_hidden;
+  const float *w = weight_row(m, item, unit);
+  if (sign > 0) {
+#pragma omp simd
+    for (int f = 0; f < F; f++) sum[f] += w[f];
+  } else {
+#pragma omp simd
+    for (int f = 0; f < F; f++) sum[f] -= w[f];
+  }
+}
+
+RBM_CLONES void rbm_sigmoid_sums(const double *sum, float *p, int n) {
+#pragma omp simd
+  for (int f = 0; f < n; f++) p[f] = rbm_sigmoid((float)sum[f]);
+}
+
 /* In place, for rows of K logits each: softmax per row.  Split in passes
 ** (less each row's largest, one exp over everything, normalise) so the exps
 ** form a loop that vectorises instead of one dependent chain per row. */
@@ -279,11 +317,12 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                   size_t k, rbm_recommendation *out, size_t *n_out) {
   size_t ni = m->n_items, K = m->n_units, F = m->n_hidden;
   size_t want = k < ni ? k : ni;  /* out keeps the stride k */
-  float *hidden = malloc(USERS * F * sizeof *hidden);
-  float *logits = malloc(USERS * ITEMS_PER_BLOCK * K * sizeof *logits);
+  size_t most = n < USERS ? (n ? n : 1) : USERS;  /* users in a batch */
+  float *hidden = malloc(most * F * sizeof *hidden);
+  float *logits = malloc(most * ITEMS_PER_BLOCK * K * sizeof *logits);
   float *prior = malloc(ITEMS_PER_BLOCK * K * sizeof *prior);
-  uint32_t **rated = calloc(USERS, sizeof *rated);
-  size_t *next_rated = malloc(USERS * sizeof *next_rated);
+  uint32_t **rated = calloc(most, sizeof *rated);
+  size_t *next_rated = malloc(most * sizeof *next_rated);
   int rc = hidden && logits && prior && rated && next_rated ? RBM_OK : RBM_NOMEM;
 
   for (size_t b = 0; rc == RBM_OK && b < n; b += USERS) {
@@ -310,7 +349,12 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
     for (size_t i0 = 0; rc == RBM_OK && i0 < ni; i0 += ITEMS_PER_BLOCK) {
       size_t nbi = ni - i0 < ITEMS_PER_BLOCK ? ni - i0 : ITEMS_PER_BLOCK;
       size_t cols = nbi * K;
-      if (placed)
+      /* One user: a GEMV, which reads the block once (a GEMM of one row
+      ** first packs it, copying it). */
+      if (placed == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)cols, (int)F, 1.f,
+                    m->W + i0 * K * F, (int)F, hidden, 1, 0.f, logits, 1);
+      else if (placed)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)placed,
                     (int)cols, (int)F, 1.f, hidden, (int)F,
                     m->W + i0 * K * F, (int)F, 0.f, logits, (int)cols);
@@ -342,7 +386,7 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
     for (size_t u = 0; rc == RBM_OK && u < nb; u++)
       rec_sort(out + (b + u) * k, n_out[b + u]);
   }
-  for (size_t u = 0; rated && u < USERS; u++) free(rated[u]);
+  for (size_t u = 0; rated && u < most; u++) free(rated[u]);
   free(rated);
   free(next_rated);
   free(hidden);
@@ -375,6 +419,35 @@ static void finish_visible(void *ctx, size_t b, int worker) {
   rbm_softmax_rows(c, n, (int)K);
 }
 
+/* One user's unit probabilities in n items, without a GEMM: for each item
+** j, probs[j] = softmax(vbias + the user's K weight rows . hidden[j]), in
+** chunks of items shared out to threads.  This reads the hidden vectors
+** once, where a GEMM for one user first copies them into its packed
+** layout, and needs no transpose after. */
+#define PRODUCT_CHUNK 512
+typedef struct product_job {
+  const rbm_model *m;
+  const float *w, *vb, *hidden;
+  float *probs;
+  size_t n;
+} product_job;
+
+RBM_CLONES static void product_chunk(void *ctx, size_t c, int worker) {
+  const product_job *p = ctx;
+  size_t K = p->m->n_units, F = p->m->n_hidden, n = p->n;
+  size_t j0 = c * PRODUCT_CHUNK, j1 = j0 + PRODUCT_CHUNK < n ? j0 + PRODUCT_CHUNK : n;
+  (void)worker;
+  for (size_t j = j0; j < j1; j++) {
+    const float *h = p->hidden + j * F;
+    float *out = p->probs + j * K;
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) rbm_dot4(p->w + k * F, F, h, (int)F, out + k);
+    for (; k < K; k++) out[k] = rbm_dot(p->w + k * F, h, (int)F);
+    for (k = 0; k < K; k++) out[k] += p->vb[k];
+  }
+  rbm_softmax_rows(p->probs + j0 * K, j1 - j0, (int)K);
+}
+
 void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
                              const float *hidden, float *probs, float *scratch,
@@ -392,9 +465,19 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
     if (users[b] < m->n_items)
       memcpy(w + known++ * K * F, m->W + (size_t)users[b] * K * F,
              K * F * sizeof *w);
-  if (known && n)
+  if (known == 1) {
+    size_t b = 0;
+    while (users[b] >= m->n_items) b++;
+    product_job p = {m, m->W + (size_t)users[b] * K * F,
+                     m->vbias + (size_t)users[b] * K, hidden, probs + b * n * K, n};
+    rbm_parallel_for(threads, (n + PRODUCT_CHUNK - 1) / PRODUCT_CHUNK,
+                     product_chunk, &p);
+    return;
+  }
+  if (known && n) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(known * K),
                 (int)n, (int)F, 1.f, w, (int)F, hidden, (int)F, 0.f, t, (int)n);
+  }
   visible_job job = {m, users, t, n, probs};
   rbm_parallel_for(threads, n_users, finish_visible, &job);
 }

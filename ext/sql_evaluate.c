@@ -254,7 +254,7 @@ int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
   e.m = rbm_served_model(served);
   rbm_source rows = *src;  /* an implicit model's held-out rows: rows only */
   if (e.m->visible == RBM_VISIBLE_IMPLICIT) rows.rating = (char *)"";
-  rc = rbm_read_source(db, &rows, NULL, 1, &ho, err);
+  rc = rbm_read_source(db, &rows, NULL, 1, NULL, &ho, err);
   if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
   if (rc != SQLITE_OK) goto done;
   e.ho = &ho;

@@ -3,6 +3,8 @@
 **
 **   rbm_version()                                    '0.1.0'
 **   rbm_debug()                                      build, BLAS, threads
+**   rbm_debug(model)                                 how this connection
+**                                                    serves the model (JSON)
 **   rbm_train(model, source, user_col, item_col, rating_col [, options])
 **                                                    trains, stores, returns
 **                                                    a JSON summary
@@ -53,9 +55,30 @@ static void version_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_text(ctx, RBM_VERSION, -1, SQLITE_STATIC);
 }
 
+static const char *text_arg(sqlite3_value *v);
+
+/* rbm_debug(model): the model as this connection serves it. */
+static void debug_model(sqlite3_context *ctx, sqlite3_value *model) {
+  const char *name = text_arg(model);
+  char *json = NULL, *err = NULL;
+  if (!name) {
+    result_error(ctx, "rbm_debug", SQLITE_MISUSE, rbm_errorf("model name must be text"));
+    return;
+  }
+  int rc = rbm_serve_describe(sqlite3_context_db_handle(ctx), name, &json, &err);
+  if (rc != SQLITE_OK) {
+    result_error(ctx, "rbm_debug", rc, err);
+    return;
+  }
+  sqlite3_result_text(ctx, json, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+}
+
 static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  (void)argc;
-  (void)argv;
+  if (argc == 1) {
+    debug_model(ctx, argv[0]);
+    return;
+  }
   char *s = sqlite3_mprintf(
       "rbm %s (model format %d)\n"
       "sqlite: %s\n"
@@ -267,9 +290,9 @@ int rbm_register_functions(sqlite3 *db) {
   int rc = sqlite3_create_function_v2(
       db, "rbm_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
       db, version_func, NULL, NULL, conn_destroy);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_create_function(db, "rbm_debug", 0, SQLITE_UTF8, NULL,
-                                 debug_func, NULL, NULL);
+  for (int n = 0; rc == SQLITE_OK && n <= 1; n++)
+    rc = sqlite3_create_function(db, "rbm_debug", n, SQLITE_UTF8 | (n ? JSON_RESULT : 0),
+                                 NULL, debug_func, NULL, NULL);
   for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
     rc = sqlite3_create_function(db, "rbm_train", n,
                                  SQLITE_UTF8 | SQLITE_DIRECTONLY | JSON_RESULT,

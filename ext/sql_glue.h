@@ -76,10 +76,62 @@ void rbm_result_key(sqlite3_context *ctx, const rbm_key *key);
 ** empty source is an error.  For fold-in (fold_for, the model served) such
 ** rows are skipped, as the per-user query skips them, and each value is
 ** stored as fold_for's unit for it.  threads > 1 interns the ids on a
-** second thread while this one reads. */
+** second thread while this one reads.  order_by (a column, or NULL) sets
+** the order rows arrive in, which decides which row of a repeated (user,
+** item) pair is kept: the later. */
 int rbm_read_source(sqlite3 *db, const rbm_source *src,
-                    const rbm_model *fold_for, int threads, rbm_ratings *r,
-                    char **err);
+                    const rbm_model *fold_for, int threads,
+                    const char *order_by, rbm_ratings *r, char **err);
+
+/* ---- what changed in a source since serving read it (sql_track.c) ---- */
+
+/* A row of the source: ids (text copied, freed with the list), the rating,
+** and whether the row counts (ids not NULL, the rating a number). */
+typedef struct rbm_new_row {
+  sqlite3_int64 rowid;
+  rbm_key user, item;
+  double value;
+  int usable;
+} rbm_new_row;
+
+typedef struct rbm_appended {
+  rbm_new_row *row;
+  size_t n;
+} rbm_appended;
+
+/* What serving last read of a source, and how to tell what changed since. */
+typedef struct rbm_sync {
+  int settled;          /* the fields below describe what was read */
+  char *schema;         /* the schema the table is in */
+  char *rowid;          /* a name of its rowid, NULL: none (no tracking) */
+  int replace_pairs;    /* a UNIQUE index: REPLACE may drop a pair's row */
+  int replace_other;    /* a UNIQUE index without both id columns */
+  int provisional;      /* read inside a write transaction */
+  sqlite3_int64 data_version, total_changes, schema_version;
+  sqlite3_int64 watermark;   /* rows up to this rowid are in, committed */
+  /* Rows past the watermark read inside a write transaction, in rowid
+  ** order: checked again until committed. */
+  struct rbm_pending {
+    sqlite3_int64 rowid;
+    uint64_t hash;
+  } *pending;
+  size_t n_pending;
+} rbm_sync;
+
+enum { RBM_SYNC_SAME, RBM_SYNC_APPENDED, RBM_SYNC_UNKNOWN };
+
+/* After reading the whole source (in the same statement): what was read. */
+int rbm_sync_read(sqlite3 *db, const rbm_source *src, rbm_sync *sync);
+/* What changed since: *what is RBM_SYNC_SAME, RBM_SYNC_APPENDED (the rows
+** in *out, to be applied by the caller) or RBM_SYNC_UNKNOWN (read the
+** whole source again).  Free *out with rbm_appended_free. */
+int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
+                   rbm_appended *out, int *what, char **err);
+void rbm_appended_free(rbm_appended *a);
+/* Only where the table is and what it is: schema, rowid and the replace
+** flags (a view, a WITHOUT ROWID or virtual table: rowid NULL). */
+void rbm_sync_shape(sqlite3 *db, const rbm_source *src, rbm_sync *sync);
+void rbm_sync_free(rbm_sync *sync);
 
 /* ---- training from SQL (sql_train.c) ---------------------------------- */
 
@@ -137,6 +189,13 @@ int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
 int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
                             const rbm_key *item, double *rating, double *like,
                             int *unplaced, int *unknown, char **err);
+/* The virtual table's row for (user, item), one fold-in of each: *found 0
+** when the model does not answer for the item (a user-based model: not one
+** of its items; else: not in the source); *rated whether the source holds
+** a rating of the pair. */
+int rbm_user_reader_point(rbm_user_reader *rd, const rbm_key *user,
+                          const rbm_key *item, int *found, double *like,
+                          double *rating, int *rated, char **err);
 /* Whether rankings go through rbm_user_reader_rank_users (item-based and
 ** 'both' models) rather than rbm_recommend. */
 int rbm_user_reader_ranks_items(const rbm_user_reader *rd);
@@ -166,6 +225,9 @@ int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
 /* Every user in the source, whichever the model folds in. */
 int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
                                  char **err);
+
+/* rbm_debug(model): how this connection serves it, as JSON. */
+int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err);
 
 /* ---- the model table (sql_store.c) --------------------------------- */
 

@@ -153,18 +153,22 @@ static char *describe_value(sqlite3_value *v) {
 }
 
 int rbm_read_source(sqlite3 *db, const rbm_source *src,
-                    const rbm_model *fold_for, int threads, rbm_ratings *r,
-                    char **err) {
+                    const rbm_model *fold_for, int threads,
+                    const char *order_by, rbm_ratings *r, char **err) {
   char *from = rbm_source_from_clause(src), *rating = rbm_source_rating_sql(src);
+  char *order = order_by ? sqlite3_mprintf(" ORDER BY \"%w\".\"%w\"", src->table,
+                                           order_by)
+                         : sqlite3_mprintf("");
   /* Qualified column names (table AS table): an unqualified "name" that is
   ** no column would be taken for a string literal (SQLite's double-quoted
   ** strings), where "table"."name" is "no such column: table.name". */
-  char *sql = from && rating ? sqlite3_mprintf(
-                                   "SELECT \"%w\".\"%w\", \"%w\".\"%w\", %s"
-                                   " FROM %s AS \"%w\"",
-                                   src->table, src->user, src->table, src->item,
-                                   rating, from, src->table)
-                             : NULL;
+  char *sql = from && rating && order
+                  ? sqlite3_mprintf("SELECT \"%w\".\"%w\", \"%w\".\"%w\", %s"
+                                    " FROM %s AS \"%w\"%s",
+                                    src->table, src->user, src->table, src->item,
+                                    rating, from, src->table, order)
+                  : NULL;
+  sqlite3_free(order);
   sqlite3_free(rating);
   sqlite3_stmt *st = NULL;
   int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;

@@ -242,7 +242,7 @@ static int read_oriented(sqlite3 *db, const rbm_source *src, int by_item,
     read_as.by_item = 1;
   }
   memset(r, 0, sizeof *r);
-  return rbm_read_source(db, &read_as, NULL, threads, r, err);
+  return rbm_read_source(db, &read_as, NULL, threads, NULL, r, err);
 }
 
 /* One rbm_train, interruptible, with its epochs in rbm_training_log under

@@ -292,6 +292,15 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
 void rbm_hidden_input(const rbm_model *m, size_t n, const uint32_t *items,
                       const uint8_t *units, float *act);
 void rbm_sigmoid_all(const float *act, float *p, int n);
+/* Serving's fold-in: the same input summed in double (sum = hbias + the
+** rated rows), so a sum kept up to date by adding and taking away rows as
+** ratings come and go is, rounded to float, the one made afresh in any
+** order; then p = sigmoid((float)sum) over n values. */
+void rbm_hidden_sum(const rbm_model *m, size_t n, const uint32_t *items,
+                    const uint8_t *units, double *sum);
+void rbm_hidden_sum_add(const rbm_model *m, uint32_t item, uint32_t unit,
+                        int sign, double *sum);  /* sign: +1 or -1 */
+void rbm_sigmoid_sums(const double *sum, float *p, int n);
 
 /* Softmax over item's units given hidden probabilities. */
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,

@@ -32,12 +32,17 @@ SELECT name FROM pragma_module_list WHERE name GLOB 'rbm*' ORDER BY name;
 
 -- Wrong arities are refused when the statement is prepared.
 SELECT rbm_version(1);
-SELECT rbm_debug('x');
+SELECT rbm_debug('x', 1);
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{}', 'extra');
 SELECT rbm_predict('m', 1);
 SELECT rbm_predict('m', 1, 2, 'like', 'extra');
 SELECT * FROM rbm_recommend('m', 1, 2, 3);
+
+-- rbm_debug(model) describes how this connection serves a model (see
+-- cache.sql); without one, the model errors of rbm_predict.
+SELECT rbm_debug('x');
+SELECT rbm_debug(1);
 
 -- Nothing above created any table.
 SELECT 'tables after failed calls', count(*) FROM sqlite_schema;

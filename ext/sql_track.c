@@ -1,0 +1,345 @@
+/*
+** sql_track.c -- what changed in a source since serving last read it.
+**
+** Serving keeps, per connection, what it read from a source: a snapshot of
+** it, or the folded-in items of an item-based model.  Before a statement
+** uses that, it asks what changed since (rbm_sync_check):
+**
+**   same       data_version and total_changes have not moved;
+**   appended   this connection inserted rows and did nothing else: the
+**              rows past the watermark (the largest rowid read) are
+**              exactly as many as the changes it counted since;
+**   unknown    anything else: another connection committed, or this one
+**              updated or deleted rows, or wrote to another table (the
+**              counts then differ), or the source is a view or has no
+**              rowid.  The caller reads the source again.
+**
+** Three things SQLite does not count are ruled out by the table's shape:
+**   - REPLACE deletes a conflicting row without counting it.  A table
+**     whose UNIQUE indexes all hold the user and the item column can only
+**     lose a row of the pair just inserted, which the caller folds afresh
+**     (rbm_shape.replace_pairs); with any other UNIQUE index nothing is
+**     tracked.
+**   - ROLLBACK and ROLLBACK TO undo changes without uncounting them.  What
+**     is read inside a write transaction is therefore never settled: rows
+**     appended there stay pending, and every check reads them again until
+**     they are committed; a whole read made there is trusted for nothing
+**     after the statement that made it.
+**   - A schema change (a view redefined, an index made): schema_version
+**     must not have moved.
+** One change looks like an append and is not: an UPDATE that moves a row
+** to a rowid past every other.  It is not tracked (see ARCHITECTURE.md).
+*/
+#include "sql_glue.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_APPENDED 1000000  /* more than this: read the source again */
+
+void rbm_sync_free(rbm_sync *sync) {
+  sqlite3_free(sync->schema);
+  sqlite3_free(sync->rowid);
+  free(sync->pending);
+  memset(sync, 0, sizeof *sync);
+}
+
+void rbm_appended_free(rbm_appended *a) {
+  for (size_t j = 0; j < a->n; j++) {
+    free((void *)a->row[j].user.text);
+    free((void *)a->row[j].item.text);
+  }
+  free(a->row);
+  memset(a, 0, sizeof *a);
+}
+
+/* One integer from a query with text parameters (NULL ones left unbound);
+** *v untouched when it returns no row. */
+static int query_int(sqlite3 *db, const char *sql, const char *p1,
+                     const char *p2, const char *p3, const char *p4,
+                     sqlite3_int64 *v) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) return rc;
+  const char *p[4] = {p1, p2, p3, p4};
+  for (int i = 0; i < 4; i++)
+    if (p[i]) sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *v = sqlite3_column_int64(st, 0);
+  rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Where the table is and what it is: sets sync->schema (where name
+** resolution finds it), sync->rowid (NULL when it has none) and
+** sync->replace_pairs / replace_other.  Any failure leaves it untracked. */
+void rbm_sync_shape(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
+  sqlite3_stmt *st;
+  /* temp first, then main, then attached ones: SQLite's resolution order */
+  if (sqlite3_prepare_v2(db,
+                         "SELECT schema, type, wr FROM pragma_table_list"
+                         " WHERE name = ?1 COLLATE NOCASE"
+                         "  AND (?2 IS NULL OR schema = ?2 COLLATE NOCASE)"
+                         " ORDER BY schema <> 'temp', schema <> 'main'",
+                         -1, &st, NULL) != SQLITE_OK)
+    return;  /* before SQLite 3.37: not tracked */
+  sqlite3_bind_text(st, 1, src->table, -1, SQLITE_STATIC);
+  if (src->schema) sqlite3_bind_text(st, 2, src->schema, -1, SQLITE_STATIC);
+  int table = 0;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    sync->schema = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+    table = strcmp((const char *)sqlite3_column_text(st, 1), "table") == 0 &&
+            sqlite3_column_int(st, 2) == 0;
+  }
+  sqlite3_finalize(st);
+  if (!table || !sync->schema) return;
+  /* The rowid by a name no column of the table takes. */
+  static const char *names[] = {"rowid", "_rowid_", "oid"};
+  for (int i = 0; i < 3 && !sync->rowid; i++) {
+    sqlite3_int64 taken = 1;
+    if (query_int(db,
+                  "SELECT count(*) FROM pragma_table_xinfo(?1, ?2)"
+                  " WHERE name = ?3 COLLATE NOCASE",
+                  src->table, sync->schema, names[i], NULL, &taken) != SQLITE_OK)
+      return;
+    if (!taken) sync->rowid = sqlite3_mprintf("%s", names[i]);
+  }
+  sqlite3_int64 unique = 0, other = 0;
+  if (query_int(db, "SELECT count(*) FROM pragma_index_list(?1, ?2) WHERE \"unique\"",
+                src->table, sync->schema, NULL, NULL, &unique) != SQLITE_OK ||
+      query_int(db,
+                "SELECT count(*) FROM pragma_index_list(?1, ?2) l WHERE l.\"unique\""
+                " AND (SELECT count(DISTINCT lower(c.name))"
+                "      FROM pragma_index_info(l.name, ?2) c"
+                "      WHERE c.name IN (?3 COLLATE NOCASE, ?4 COLLATE NOCASE)) < 2",
+                src->table, sync->schema, src->user, src->item, &other) != SQLITE_OK) {
+    sqlite3_free(sync->rowid);
+    sync->rowid = NULL;
+    return;
+  }
+  sync->replace_pairs = unique > 0;
+  sync->replace_other = other > 0;
+}
+
+static sqlite3_int64 pragma_int(sqlite3 *db, const char *schema,
+                                const char *pragma) {
+  char *sql = sqlite3_mprintf("PRAGMA \"%w\".%s", schema, pragma);
+  sqlite3_int64 v = -1;
+  if (!sql || query_int(db, sql, NULL, NULL, NULL, NULL, &v) != SQLITE_OK) v = -1;
+  sqlite3_free(sql);
+  return v;
+}
+
+/* What moves when the source may have changed: data_version (another
+** connection committed), schema_version (the schema changed, a view's
+** definition say) and total_changes (this connection changed rows).  The
+** pragmas, not the file control: outside a read transaction (a statement
+** that reads no table, as SELECT rbm_predict(...) is) the file control
+** gives the version as of the last one, and it also moves with this
+** connection's own commits. */
+static void counters(sqlite3 *db, const char *schema, sqlite3_int64 *dv,
+                     sqlite3_int64 *sv, sqlite3_int64 *tc, int *writing) {
+  *dv = pragma_int(db, schema, "data_version");
+  *sv = pragma_int(db, schema, "schema_version");
+  *tc = sqlite3_total_changes64(db);
+#if SQLITE_VERSION_NUMBER >= 3034000
+  if (sqlite3_libversion_number() >= 3034000) {
+    *writing = sqlite3_txn_state(db, schema) == SQLITE_TXN_WRITE;
+    return;
+  }
+#endif
+  *writing = !sqlite3_get_autocommit(db);  /* any open transaction */
+}
+
+int rbm_sync_read(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
+  rbm_sync_free(sync);
+  rbm_sync_shape(db, src, sync);
+  if (!sync->schema) {
+    sync->schema = sqlite3_mprintf("%s", src->schema ? src->schema : "main");
+    if (!sync->schema) return SQLITE_NOMEM;
+  }
+  int writing;
+  counters(db, sync->schema, &sync->data_version, &sync->schema_version,
+           &sync->total_changes, &writing);
+  sync->provisional = writing;
+  sync->watermark = 0;
+  if (sync->rowid) {
+    char *sql = sqlite3_mprintf("SELECT coalesce(max(\"%w\"), 0) FROM \"%w\".\"%w\"",
+                                sync->rowid, sync->schema, src->table);
+    if (!sql || query_int(db, sql, NULL, NULL, NULL, NULL, &sync->watermark) !=
+                    SQLITE_OK) {
+      sqlite3_free(sync->rowid);  /* read, but not tracked */
+      sync->rowid = NULL;
+    }
+    sqlite3_free(sql);
+  }
+  sync->settled = sync->data_version >= 0 && sync->schema_version >= 0;
+  return SQLITE_OK;
+}
+
+/* A row's fingerprint, to tell a pending row still there from another
+** that took its rowid. */
+static uint64_t row_hash(const rbm_new_row *r) {
+  uint64_t h = rbm_key_hash(&r->user) * 0x9e3779b97f4a7c15ULL ^ rbm_key_hash(&r->item);
+  uint64_t v;
+  memcpy(&v, &r->value, sizeof v);
+  return (h ^ v) * 0xbf58476d1ce4e5b9ULL ^ (uint64_t)r->usable;
+}
+
+static int copy_key(rbm_key *dst, sqlite3_value *v, int *have) {
+  char buf[32];
+  rbm_key k;
+  *have = rbm_key_from_value(v, &k, buf, sizeof buf);
+  *dst = k;
+  if (*have && k.text) {
+    char *t = malloc(k.len ? k.len : 1);
+    if (!t) {
+      dst->text = NULL;
+      return SQLITE_NOMEM;
+    }
+    memcpy(t, k.text, k.len);
+    dst->text = t;
+  }
+  return SQLITE_OK;
+}
+
+/* The rows past the watermark, in rowid order, at most MAX_APPENDED + 1. */
+static int rows_past(sqlite3 *db, const rbm_source *src, const rbm_sync *sync,
+                     rbm_appended *out, char **err) {
+  char *rating = rbm_source_rating_sql(src);
+  char *sql = rating ? sqlite3_mprintf(
+                           "SELECT \"%w\".\"%w\", \"%w\".\"%w\", \"%w\".\"%w\", %s"
+                           " FROM \"%w\".\"%w\" AS \"%w\" WHERE \"%w\".\"%w\" > ?1"
+                           " ORDER BY \"%w\".\"%w\" LIMIT %d",
+                           src->table, sync->rowid, src->table, src->user,
+                           src->table, src->item, rating, sync->schema,
+                           src->table, src->table, src->table, sync->rowid,
+                           src->table, sync->rowid, MAX_APPENDED + 1)
+                     : NULL;
+  sqlite3_free(rating);
+  sqlite3_stmt *st = NULL;
+  int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) sqlite3_bind_int64(st, 1, sync->watermark);
+  size_t cap = 0;
+  int step = SQLITE_DONE;
+  while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (out->n == cap) {
+      cap = cap ? 2 * cap : 16;
+      rbm_new_row *grown = realloc(out->row, cap * sizeof *grown);
+      if (!grown) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      out->row = grown;
+    }
+    rbm_new_row *r = &out->row[out->n];
+    memset(r, 0, sizeof *r);
+    int have_user, have_item;
+    r->rowid = sqlite3_column_int64(st, 0);
+    rc = copy_key(&r->user, sqlite3_column_value(st, 1), &have_user);
+    if (rc == SQLITE_OK) rc = copy_key(&r->item, sqlite3_column_value(st, 2), &have_item);
+    out->n++;  /* counted even when unusable, and freed with the rest */
+    sqlite3_value *rv = sqlite3_column_value(st, 3);
+    int type = sqlite3_value_numeric_type(rv);
+    r->value = sqlite3_value_double(rv);
+    r->usable = have_user && have_item &&
+                (type == SQLITE_INTEGER || type == SQLITE_FLOAT) && isfinite(r->value);
+    if (!r->usable) r->value = 0;
+  }
+  if (rc == SQLITE_OK && step != SQLITE_DONE && step != SQLITE_ROW) rc = step;
+  if (rc != SQLITE_OK)
+    *err = sqlite3_mprintf("source %s: %s", src->table,
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
+                   rbm_appended *out, int *what, char **err) {
+  memset(out, 0, sizeof *out);
+  *what = RBM_SYNC_UNKNOWN;
+  if (!sync->settled) return SQLITE_OK;
+  sqlite3_int64 dv, sv, tc;
+  int writing;
+  counters(db, sync->schema, &dv, &sv, &tc, &writing);
+  if (dv < 0 || dv != sync->data_version || sv != sync->schema_version ||
+      sync->provisional) {
+    sync->settled = 0;
+    return SQLITE_OK;
+  }
+  if (tc == sync->total_changes && sync->n_pending == 0) {
+    *what = RBM_SYNC_SAME;
+    return SQLITE_OK;
+  }
+  sync->settled = 0;  /* until shown otherwise below */
+  if (!sync->rowid || sync->replace_other) return SQLITE_OK;
+  int rc = rows_past(db, src, sync, out, err);
+  if (rc != SQLITE_OK || out->n > MAX_APPENDED) {
+    rbm_appended_free(out);
+    return rc;
+  }
+  /* The pending rows must all still be there, unchanged (both lists are in
+  ** rowid order); the others are what is new. */
+  size_t p = 0, kept = 0;
+  for (size_t j = 0; j < out->n; j++) {
+    rbm_new_row *r = &out->row[j];
+    while (p < sync->n_pending && sync->pending[p].rowid < r->rowid) p++;
+    int was_pending = p < sync->n_pending && sync->pending[p].rowid == r->rowid;
+    if (was_pending && sync->pending[p].hash != row_hash(r)) {
+      rbm_appended_free(out);
+      return SQLITE_OK;  /* a pending row was replaced */
+    }
+    if (was_pending) {
+      free((void *)r->user.text);
+      free((void *)r->item.text);
+      p++;
+      continue;
+    }
+    out->row[kept++] = *r;
+  }
+  size_t still_pending = out->n - kept;
+  if (still_pending != sync->n_pending ||
+      (sqlite3_int64)kept != tc - sync->total_changes) {
+    out->n = kept;  /* a pending row is gone, or something else changed */
+    rbm_appended_free(out);
+    return SQLITE_OK;
+  }
+  out->n = kept;
+  /* Settled again.  Inside a write transaction, the new rows join the
+  ** pending ones; outside, everything read is committed. */
+  if (writing) {
+    size_t n = sync->n_pending + kept, a = 0, b = 0, w = 0;
+    struct rbm_pending *merged = malloc((n ? n : 1) * sizeof *merged);
+    if (!merged) {
+      rbm_appended_free(out);
+      *err = sqlite3_mprintf("out of memory");
+      return SQLITE_NOMEM;
+    }
+    while (a < sync->n_pending || b < kept) {
+      if (b == kept || (a < sync->n_pending && sync->pending[a].rowid < out->row[b].rowid)) {
+        merged[w++] = sync->pending[a++];
+      } else {
+        merged[w].rowid = out->row[b].rowid;
+        merged[w++].hash = row_hash(&out->row[b++]);
+      }
+    }
+    free(sync->pending);
+    sync->pending = merged;
+    sync->n_pending = n;
+  } else {
+    for (size_t j = 0; j < kept; j++)
+      if (out->row[j].rowid > sync->watermark) sync->watermark = out->row[j].rowid;
+    for (size_t j = 0; j < sync->n_pending; j++)
+      if (sync->pending[j].rowid > sync->watermark) sync->watermark = sync->pending[j].rowid;
+    free(sync->pending);
+    sync->pending = NULL;
+    sync->n_pending = 0;
+  }
+  sync->total_changes = tc;
+  sync->settled = 1;
+  *what = kept ? RBM_SYNC_APPENDED : RBM_SYNC_SAME;
+  return SQLITE_OK;
+}
