@@ -60,6 +60,11 @@ typedef struct rbm_vcursor {
   const float *like, *rating;  /* the reader's, for the current user */
   const uint8_t *rated;
   int eof;
+  /* "user = ? AND item = ?": the one row, from one fold-in of each. */
+  int point;
+  sqlite3_value *point_item;
+  double point_like, point_rating;
+  int point_rated;
 } rbm_vcursor;
 
 /* ---- arguments ---------------------------------------------------------- */
@@ -223,35 +228,47 @@ static int train_into_shadow(rbm_vtab *v, int create, char **err) {
   return rc;
 }
 
-/* The stored model, reloaded if another connection retrained it. */
-static int load_served(rbm_vtab *v, char **err) {
-  sqlite3_stmt *st;
-  char *sql = sqlite3_mprintf(
-      "SELECT uid, model FROM \"%w\".\"%w_model\" WHERE id = 1", v->schema,
-      v->name);
-  int rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+/* One row of the shadow table: "SELECT what FROM <name>_model WHERE id = 1". */
+static int shadow_row(rbm_vtab *v, const char *what, sqlite3_stmt **st,
+                      char **err) {
+  char *sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w_model\" WHERE id = 1",
+                              what, v->schema, v->name);
+  int rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, st, NULL) : SQLITE_NOMEM;
   sqlite3_free(sql);
   if (rc != SQLITE_OK) {
     *err = rbm_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
     return rc;
   }
-  rc = sqlite3_step(st);
+  rc = sqlite3_step(*st);
   if (rc != SQLITE_ROW) {
     *err = rbm_errorf("the shadow table %s_model holds no model", v->name);
-    sqlite3_finalize(st);
+    sqlite3_finalize(*st);
+    *st = NULL;
     return SQLITE_CORRUPT;
   }
-  sqlite3_int64 uid = sqlite3_column_int64(st, 0);
-  rc = SQLITE_OK;
-  if (!v->served || rbm_served_uid(v->served) != uid) {
-    rbm_served *s;
-    rc = rbm_served_from_blob(sqlite3_column_blob(st, 1),
-                              sqlite3_column_bytes(st, 1), &v->src, uid,
-                              v->cfg.threads, &s, err);
-    if (rc == SQLITE_OK) {
-      rbm_served_release(v->served);
-      v->served = s;
-    }
+  return SQLITE_OK;
+}
+
+/* The stored model, reloaded if another connection retrained it: its uid
+** and length are read every statement, the blob only when they changed
+** (as rbm_models' models are). */
+static int load_served(rbm_vtab *v, char **err) {
+  sqlite3_stmt *st;
+  int rc = shadow_row(v, "uid, length(model)", &st, err);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_int64 uid =
+      (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 0) ^
+                      ((sqlite3_uint64)sqlite3_column_int64(st, 1) << 40));
+  sqlite3_finalize(st);
+  if (v->served && rbm_served_uid(v->served) == uid) return SQLITE_OK;
+  rc = shadow_row(v, "model", &st, err);
+  if (rc != SQLITE_OK) return rc;
+  rbm_served *s;
+  rc = rbm_served_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
+                            &v->src, uid, v->cfg.threads, &s, err);
+  if (rc == SQLITE_OK) {
+    rbm_served_release(v->served);
+    v->served = s;
   }
   sqlite3_finalize(st);
   return rc;
@@ -418,6 +435,7 @@ static int vt_close(sqlite3_vtab_cursor *cur) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
   rbm_user_reader_close(c->rd);
   sqlite3_value_free(c->one_user);
+  sqlite3_value_free(c->point_item);
   free(c);
   return SQLITE_OK;
 }
@@ -443,6 +461,25 @@ static int next_user(rbm_vcursor *c, char **err) {
   return score_user(c, err);
 }
 
+/* "user = ? AND item = ?": folds in the user and the item alone. */
+static int point_filter(rbm_vcursor *c, sqlite3_value **argv, rbm_vtab *v) {
+  char ibuf[32], *err = NULL;
+  rbm_key item;
+  int found = 0;
+  c->one_user = sqlite3_value_dup(argv[0]);
+  c->point_item = sqlite3_value_dup(argv[1]);
+  if (!c->one_user || !c->point_item) return vt_error(v, SQLITE_NOMEM, NULL);
+  if (rbm_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf) &&
+      rbm_key_from_value(c->point_item, &item, ibuf, sizeof ibuf)) {
+    int rc = rbm_user_reader_point(c->rd, &c->user, &item, &found, &c->point_like,
+                                   &c->point_rating, &c->point_rated, &err);
+    if (rc != SQLITE_OK) return vt_error(v, rc, err);
+  }
+  c->point = 1;
+  c->eof = !found;  /* NULL ids, or not an item the model answers for */
+  return SQLITE_OK;
+}
+
 static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv) {
   (void)idxStr;
@@ -454,8 +491,10 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->eof = 0;
   c->only_item = -1;
   c->user_at = c->n_users = 0;
+  c->point = 0;
   sqlite3_value_free(c->one_user);
-  c->one_user = NULL;
+  sqlite3_value_free(c->point_item);
+  c->one_user = c->point_item = NULL;
 
   int rc = load_served(v, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
@@ -466,6 +505,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     rc = rbm_user_reader_open(v->db, v->served, &c->rd, &err);
     if (rc != SQLITE_OK) return vt_error(v, rc, err);
   }
+  if ((idxNum & HAS_USER) && (idxNum & HAS_ITEM)) return point_filter(c, argv, v);
   rc = rbm_user_reader_items(c->rd, &c->n_items, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
   if (idxNum & HAS_USER) {
@@ -500,6 +540,10 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 static int vt_next(sqlite3_vtab_cursor *cur) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
   char *err = NULL;
+  if (c->point) {
+    c->eof = 1;
+    return SQLITE_OK;
+  }
   if (++c->item_at < c->item_end) return SQLITE_OK;
   int rc = next_user(c, &err);
   return rc == SQLITE_OK ? SQLITE_OK : vt_error((rbm_vtab *)cur->pVtab, rc, err);
@@ -509,8 +553,36 @@ static int vt_eof(sqlite3_vtab_cursor *cur) {
   return ((rbm_vcursor *)cur)->eof;
 }
 
+static int point_column(rbm_vcursor *c, sqlite3_context *ctx, int col) {
+  char buf[32];
+  rbm_key k;
+  switch (col) {
+    case COL_USER:
+      rbm_result_key(ctx, &c->user);
+      break;
+    case COL_ITEM:
+      if (rbm_key_from_value(c->point_item, &k, buf, sizeof buf))
+        rbm_result_key(ctx, &k);
+      break;
+    case COL_P_LIKE:
+      sqlite3_result_double(ctx, (float)c->point_like);
+      break;
+    case COL_RATING:
+      if (c->m->visible == RBM_VISIBLE_SOFTMAX)
+        sqlite3_result_double(ctx, (float)c->point_rating);
+      break;
+    case COL_RATED:
+      sqlite3_result_int(ctx, c->point_rated);
+      break;
+    default:
+      break;
+  }
+  return SQLITE_OK;
+}
+
 static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
+  if (c->point) return point_column(c, ctx, col);
   switch (col) {
     case COL_USER:
       rbm_result_key(ctx, &c->user);
@@ -538,6 +610,16 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   rbm_vcursor *c = (rbm_vcursor *)cur;
+  if (c->point) {  /* the item's place among all, as a scan numbers it */
+    char buf[32], *err = NULL;
+    rbm_key k;
+    int rc = rbm_user_reader_items(c->rd, &c->n_items, &err);
+    if (rc != SQLITE_OK) return vt_error((rbm_vtab *)cur->pVtab, rc, err);
+    *rowid = rbm_key_from_value(c->point_item, &k, buf, sizeof buf)
+                 ? rbm_user_reader_item_index(c->rd, &k)
+                 : -1;
+    return SQLITE_OK;
+  }
   *rowid = (sqlite3_int64)(c->user_at ? c->user_at - 1 : 0) *
                (sqlite3_int64)c->n_items + c->item_at;
   return SQLITE_OK;
