@@ -70,6 +70,10 @@ dist/score: tests/score.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lm
 
+dist/serve: bench/serve.c | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lsqlite3
+
 dist/core_latency: bench/core_latency.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -pthread -o $@ $<
@@ -80,7 +84,7 @@ demo: dist/rbm.so dist/synth_ratings
 test: dist/rbm.so dist/test_engine dist/synth_ratings dist/score
 	@sh tests/run.sh
 
-bench: dist/rbm.so dist/synth_ratings dist/core_latency
+bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve
 	@sh bench/run.sh
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -7,12 +7,15 @@
 #
 #   RBM_ML100K        MovieLens-100K folder (default ../shared/data/ml-100k)
 #   RBM_BENCH_SIZES   synthetic sizes, in millions of ratings (default "1 5 25")
+#   RBM_BENCH_SERVE_SIZES  the same for the serving figures (default "1 25")
+#   RBM_BENCH_SERVE_N requests per serving figure (default 1000)
 #   RBM_BENCH_SYNTH_RUNS  runs per thread count on them (default 3)
 #   RBM_BENCH_DIR     where generated databases are kept (default dist/bench)
 cd "$(dirname "$0")/.." || exit 1
 data=${RBM_ML100K:-../shared/data/ml-100k}
 runs=${RBM_BENCH_RUNS:-5}
 sizes=${RBM_BENCH_SIZES:-1 5 25}
+serve_sizes=${RBM_BENCH_SERVE_SIZES:-1 25}
 synth_runs=${RBM_BENCH_SYNTH_RUNS:-3}
 work=${RBM_BENCH_DIR:-dist/bench}
 mkdir -p "$work"
@@ -181,6 +184,76 @@ for m in $sizes; do
       "1 thread ${train_1} s (ingest ${ingest_1} s; statement ${wall_1} s, peak RSS ${rss_1} MB); 2 threads ${train_2} s (ingest ${ingest_2} s; statement ${wall_2} s, peak RSS ${rss_2} MB); 2 vs 1: $(awk -v a="$train_1" -v b="$train_2" 'BEGIN {printf "%.2f", a / b}')x ($(awk -v a="$wall_1" -v b="$wall_2" 'BEGIN {printf "%.2f", a / b}')x for the statement)" ""
   row "synthetic ${m}M: top-10 for 1,000 users" "${top} s" ""
 done
+
+# ---- serving: one request, one statement ---------------------------------
+# Each figure is bench/serve.c on its own connection: p50 and p99 over
+# RBM_BENCH_SERVE_N requests (default 1000), each one statement on a
+# prepared statement, after a warm-up that includes one rbm_recommend; and
+# the connection's first request (model decoded, caches built).  The
+# tables are indexed as the README's Serving section advises, and the
+# models (user-based, item-based, and the default 'both', each with the
+# default options but 2 epochs: serving costs the same whatever the
+# epochs) are kept in the database between runs.
+serve_n=${RBM_BENCH_SERVE_N:-1000}
+serving_db() {  # serving_db DB TABLE: the advised indexes and three models
+  sqlite3 "$1" "CREATE INDEX IF NOT EXISTS $2_by_user ON $2(user_id, item_id, rating);" \
+               "CREATE INDEX IF NOT EXISTS $2_by_item ON $2(item_id, user_id, rating);"
+  for o in user item both; do
+    have=$(sqlite3 "$1" "SELECT count(*) FROM rbm_models WHERE name = 'serve_$o'" 2>/dev/null)
+    [ "$have" = 1 ] && continue
+    printf '.load dist/rbm\nSELECT length(rbm_train(%s));\n' \
+      "'serve_$o', '$2', 'user_id', 'item_id', 'rating', '{\"orientation\": \"$o\", \"epochs\": 2, \"threads\": 2}'" |
+      sqlite3 -batch "$1" > /dev/null
+  done
+}
+serve_ms() {  # serve_ms DB MODEL TABLE MODE: "p50 / p99 ms|first ms"
+  ./dist/serve "$1" "$2" "$3" user_id item_id rating --mode "$4" --n "$serve_n" 2>&1 |
+    awk '{print $2 " / " $4 " ms|" $6}'
+}
+serving_rows() {  # serving_rows DB TABLE LABEL
+  for o in user item both; do
+    name=$(case $o in user) echo "user-based model";; item) echo "item-based model";;
+           both) echo "default model (both)";; esac)
+    p=$(serve_ms "$1" "serve_$o" "$2" predict)
+    r=$(serve_ms "$1" "serve_$o" "$2" recommend)
+    i=$(serve_ms "$1" "serve_$o" "$2" insert)
+    row "serving on $3, $name, hidden 200: one statement on a warm connection, p50 / p99 (the connection's first request)" \
+        "rbm_predict ${p%|*} (first ${p#*|} ms); rbm_recommend(..., 10) ${r%|*} (first ${r#*|} ms); insert one rating, then rbm_predict ${i%|*}" ""
+  done
+}
+
+if [ -f "$data/u1.base" ]; then
+  db="$work/ml100k_serve.db"
+  rm -f "$db"
+  sqlite3 -batch "$db" "CREATE TABLE base(user_id INTEGER, item_id INTEGER, rating INTEGER, ts INTEGER);" \
+    ".mode tabs" ".import $data/u1.base base"
+  serving_db "$db" base
+  serving_rows "$db" base "ml-100k u1.base"
+fi
+for m in $serve_sizes; do
+  users=$(awk -v m="$m" 'BEGIN {printf "%d", m * 6480}')
+  db="$work/serve_${m}m.db"
+  if [ ! -f "$db" ]; then
+    ./dist/synth_ratings "$db.tmp" --users "$users" --items 59000 \
+      --max-rated 16000 --heldout-pct 0 > /dev/null && mv "$db.tmp" "$db"
+  fi
+  serving_db "$db" ratings
+  serving_rows "$db" ratings "synthetic ${m}M"
+done
+# The cost of a source without an index: a view that no index can serve,
+# over the same 25M (or largest) table; a user-based model on it.
+m=$(echo "$serve_sizes" | awk '{print $NF}')
+db="$work/serve_${m}m.db"
+if [ -f "$db" ]; then
+  sqlite3 "$db" "CREATE VIEW IF NOT EXISTS unindexed AS SELECT user_id + 0 AS user_id, item_id + 0 AS item_id, rating FROM ratings;"
+  have=$(sqlite3 "$db" "SELECT count(*) FROM rbm_models WHERE name = 'serve_unindexed'")
+  [ "$have" = 1 ] || printf '.load dist/rbm\nSELECT length(rbm_train(%s));\n' \
+      "'serve_unindexed', 'unindexed', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"epochs\": 2, \"threads\": 2}'" |
+      sqlite3 -batch "$db" > /dev/null
+  out=$(./dist/serve "$db" serve_unindexed unindexed user_id item_id rating --mode insert --insert-into ratings --n 3 --warm 1 2>&1)
+  row "serving on synthetic ${m}M without an index on the user column (a view no index serves), user-based model: the connection's first rbm_predict; then insert one rating + rbm_predict (the source is read whole again)" \
+      "first $(echo "$out" | awk '{print $6}') ms; after a write $(echo "$out" | awk '{print $2}') ms (median of 3)" ""
+fi
 
 latency_end=$(./dist/core_latency 2>/dev/null || echo "?")
 

@@ -8,6 +8,8 @@
 **     --seed S         which users and items are asked for (default 1)
 **     --ext PATH       the extension (default dist/rbm)
 **     --debug 1        prints rbm_debug(MODEL) to stderr at the end
+**     --insert-into T  where insert mode inserts (default TABLE; for a
+**                      TABLE that is a view over T)
 **
 ** Prints one line:  "p50_ms P p99_ms P first_ms F n N"
 **   first_ms is the first request of the connection (model decoded,
@@ -100,7 +102,7 @@ int main(int argc, char **argv) {
   }
   const char *path = argv[1], *model = argv[2], *table = argv[3];
   const char *ucol = argv[4], *icol = argv[5], *rcol = argv[6];
-  const char *mode = "predict", *ext = "dist/rbm";
+  const char *mode = "predict", *ext = "dist/rbm", *into = NULL;
   int n = 1000, warm = 20, debug = 0;
   rng_state = 1;
   for (int i = 7; i + 1 < argc; i += 2) {
@@ -110,12 +112,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--seed")) rng_state = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--ext")) ext = argv[i + 1];
     else if (!strcmp(argv[i], "--debug")) debug = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--insert-into")) into = argv[i + 1];
     else {
       fprintf(stderr, "serve: unknown option %s\n", argv[i]);
       return 2;
     }
   }
   int recommend = !strcmp(mode, "recommend"), insert = !strcmp(mode, "insert");
+  if (!into) into = table;
   if (!recommend && !insert && strcmp(mode, "predict")) {
     fprintf(stderr, "serve: --mode must be predict, recommend or insert\n");
     return 2;
@@ -135,7 +139,7 @@ int main(int argc, char **argv) {
   sqlite3_int64 *items = distinct(db, table, icol, &ni);
   sqlite3_int64 watermark = 0;
   if (insert) {
-    char *sql = sqlite3_mprintf("SELECT max(rowid) FROM \"%w\"", table);
+    char *sql = sqlite3_mprintf("SELECT max(rowid) FROM \"%w\"", into);
     sqlite3_stmt *st = prepare(db, sql);
     sqlite3_free(sql);
     if (sqlite3_step(st) == SQLITE_ROW) watermark = sqlite3_column_int64(st, 0);
@@ -149,7 +153,7 @@ int main(int argc, char **argv) {
   sqlite3_stmt *add = NULL;
   if (insert) {
     sql = sqlite3_mprintf("INSERT INTO \"%w\"(\"%w\", \"%w\", \"%w\")"
-                          " VALUES (?1, ?2, ?3)", table, ucol, icol, rcol);
+                          " VALUES (?1, ?2, ?3)", into, ucol, icol, rcol);
     add = prepare(db, sql);
     sqlite3_free(sql);
   }
@@ -197,7 +201,7 @@ int main(int argc, char **argv) {
     sqlite3_finalize(st);
   }
   if (insert) {
-    sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE rowid > %lld", table, watermark);
+    sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE rowid > %lld", into, watermark);
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) die(db, "delete");
     sqlite3_free(sql);
   }
