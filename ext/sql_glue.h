@@ -120,8 +120,11 @@ typedef struct rbm_sync {
 
 enum { RBM_SYNC_SAME, RBM_SYNC_APPENDED, RBM_SYNC_UNKNOWN };
 
-/* After reading the whole source (in the same statement): what was read. */
-int rbm_sync_read(sqlite3 *db, const rbm_source *src, rbm_sync *sync);
+/* Around reading the whole source: begin before (the table's shape and the
+** counters), end after (settled only if no other connection committed in
+** between).  sync->rowid, when set, is the order to read rows in. */
+int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync);
+void rbm_sync_end(sqlite3 *db, rbm_sync *sync);
 /* What changed since: *what is RBM_SYNC_SAME, RBM_SYNC_APPENDED (the rows
 ** in *out, to be applied by the caller) or RBM_SYNC_UNKNOWN (read the
 ** whole source again).  Free *out with rbm_appended_free. */

@@ -108,9 +108,8 @@ static void fold_row(void *ctx, size_t j, int worker) {
 }
 
 int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
-                          const char *rowid, const rbm_model *m,
-                          const rbm_model *pair, int threads,
-                          rbm_item_states **out, char **err) {
+                          const rbm_model *m, const rbm_model *pair,
+                          int threads, rbm_item_states **out, char **err) {
   rbm_item_states *st = calloc(1, sizeof *st);
   rbm_ratings r;
   memset(&r, 0, sizeof r);
@@ -125,8 +124,10 @@ int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
   by_item.user = src->item;
   by_item.item = src->user;
   by_item.by_item = 1;
-  int rc = rbm_read_source(db, &by_item, m, threads, rowid, &r, err);
-  if (rc == SQLITE_OK) rc = rbm_sync_read(db, src, &st->sync);
+  int rc = rbm_sync_begin(db, src, &st->sync);
+  if (rc == SQLITE_OK)
+    rc = rbm_read_source(db, &by_item, m, threads, st->sync.rowid, &r, err);
+  if (rc == SQLITE_OK) rbm_sync_end(db, &st->sync);
   size_t n = r.users.n, workers = threads < 1 ? 1 : (size_t)threads;
   if (workers > RBM_MAX_TASK_THREADS) workers = RBM_MAX_TASK_THREADS;
   build_job b = {st, m, &r, NULL, NULL, NULL, rbm_ratings_longest_row(&r)};

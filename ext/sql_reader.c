@@ -12,9 +12,11 @@
 **   an item's rows  (item-based models and halves) from the connection's
 **                   item states when they are current; else, for a point
 **                   prediction, by "WHERE item = ?" when that uses an
-**                   index.  A statement that folds in more than PROMOTE
-**                   items that way, or needs every item (a ranking), has
-**                   the item states brought up to date instead.
+**                   index.  A statement whose items read that way add up
+**                   to a quarter of the ratings the model was trained on
+**                   (a batch, not a request), or that needs every item (a
+**                   ranking), has the item states brought up to date
+**                   instead.
 **
 ** The item states are checked once per statement (sql_track.c): unchanged,
 ** they are used as they are; rows this connection appended are folded in a
@@ -29,9 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Items a statement folds in one by one before it brings the item states
-** up to date instead (a batch, not a request). */
-#define PROMOTE 64
+/* A statement reads items' rows one item at a time until it has read this
+** share of the ratings the model was trained on; then it reads the whole
+** source once and keeps every item folded in (the item states). */
+#define PROMOTE_SHARE 4
 
 /* ---- one user's or item's rated units -------------------------------- */
 
@@ -73,7 +76,10 @@ static int fold_init(fold *f, const rbm_model *m) {
   memset(f, 0, sizeof *f);
   f->sum = malloc(m->n_hidden * sizeof *f->sum);
   f->hidden = malloc(m->n_hidden * sizeof *f->hidden);
-  return f->sum && f->hidden ? SQLITE_OK : SQLITE_NOMEM;
+  f->cap_known = 64;  /* never NULL: callers copy from it */
+  f->idx = malloc(f->cap_known * sizeof *f->idx);
+  f->unit = malloc(f->cap_known);
+  return f->sum && f->hidden && f->idx && f->unit ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 static void fold_reset(fold *f) {
@@ -179,7 +185,8 @@ struct rbm_user_reader {
   rbm_key last;
   char *last_text;
   /* Item-based: the item states, once current for this statement. */
-  int states_checked, point_folds;
+  int states_checked;
+  uint64_t point_rows;              /* rows read by items' own queries */
   rbm_item_states *states;
   size_t n_rows;                    /* the states' rows this statement sees */
   /* Lists of rows of the item states a user rated. */
@@ -219,7 +226,8 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   rbm_user_reader *rd = calloc(1, sizeof *rd);
   *out = NULL;
   if (!rd || fold_init(&rd->f, s->model) != SQLITE_OK) {
-    if (rd) free(rd);
+    if (rd) fold_free(&rd->f);
+    free(rd);
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
@@ -303,6 +311,8 @@ static int uses_index(sqlite3 *db, const char *select_sql) {
 static int query_open(rbm_user_reader *rd, entity_query *q, int by_item,
                       char **err) {
   if (q->mode != Q_UNTRIED) return SQLITE_OK;
+  int retried = 0;
+retry:;
   const rbm_source *src = &rd->s->src;
   const char *t = src->table, *rowid = served_rowid(rd);
   char *from = rbm_source_from_clause(src);
@@ -322,6 +332,16 @@ static int query_open(rbm_user_reader *rd, entity_query *q, int by_item,
   sqlite3_free(order);
   if (!sql) return nomem(err);
   int rc = sqlite3_prepare_v2(rd->db, sql, -1, &q->st, NULL);
+  if (rc != SQLITE_OK && rowid && !retried) {
+    /* The source may have changed kind (a table is now a view): look its
+    ** rowid up again. */
+    sqlite3_free(sql);
+    sqlite3_free(rd->s->rowid);
+    rd->s->rowid = NULL;
+    rd->s->rowid_read = 0;
+    retried = 1;
+    goto retry;
+  }
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("source %s: %s", t, sqlite3_errmsg(rd->db));
     sqlite3_free(sql);
@@ -404,9 +424,11 @@ static int snapshot_current(rbm_user_reader *rd, rbm_snapshot **out,
     if (!sn) return nomem(err);
     sn->ref = 1;
     const rbm_model *m = s->model;
-    int rc = rbm_read_source(rd->db, &s->src, m, s->threads, served_rowid(rd),
-                             &sn->r, err);
-    if (rc == SQLITE_OK) rc = rbm_sync_read(rd->db, &s->src, &sn->sync);
+    int rc = rbm_sync_begin(rd->db, &s->src, &sn->sync);
+    if (rc == SQLITE_OK)
+      rc = rbm_read_source(rd->db, &s->src, m, s->threads, sn->sync.rowid,
+                           &sn->r, err);
+    if (rc == SQLITE_OK) rbm_sync_end(rd->db, &sn->sync);
     if (rc == SQLITE_OK && m->orientation == RBM_ORIENT_USER) {
       sn->model_item = malloc((sn->r.items.n + 1) * sizeof *sn->model_item);
       if (!sn->model_item) rc = nomem(err);
@@ -627,8 +649,8 @@ static int states_current(rbm_user_reader *ir, int need_all, char **err) {
   }
   rbm_item_states *st = s->states && !s->states->stale ? s->states : NULL;
   if (!st && need_all) {
-    int rc = rbm_item_states_build(ir->db, &s->src, served_rowid(ir), s->model,
-                                   ir->pair, s->threads, &st, err);
+    int rc = rbm_item_states_build(ir->db, &s->src, s->model, ir->pair,
+                                   s->threads, &st, err);
     if (rc != SQLITE_OK) return rc;
     rbm_item_states_release(s->states);
     s->states = st;
@@ -644,6 +666,17 @@ static int states_current(rbm_user_reader *ir, int need_all, char **err) {
   return SQLITE_OK;
 }
 
+/* The ratings the served model was trained on (from its counts). */
+static uint64_t trained_ratings(rbm_served *s) {
+  if (!s->trained_ratings) {
+    const rbm_model *m = s->model;
+    uint64_t n = 0;
+    for (size_t j = 0; j < (size_t)m->n_items * m->n_units; j++) n += m->count[j];
+    s->trained_ratings = n ? n : 1;
+  }
+  return s->trained_ratings;
+}
+
 /* An item-based reader: the item's hidden units, NULL when nobody the
 ** model knows rated it (or the source has no row of it); *in_source
 ** whether the source has a row of it. */
@@ -652,15 +685,15 @@ static int item_hidden(rbm_user_reader *ir, const rbm_key *item,
   const rbm_model *m = ir->s->model;
   int rc = states_current(ir, 0, err);
   if (rc != SQLITE_OK) return rc;
-  if (!ir->states && ir->point_folds < PROMOTE) {
+  if (!ir->states && ir->point_rows < trained_ratings(ir->s) / PROMOTE_SHARE) {
     rc = query_open(ir, &ir->by_item, 1, err);
     if (rc != SQLITE_OK) return rc;
     if (ir->by_item.mode == Q_INDEXED) {
       if (!is_last(ir, item)) {
         ir->have_last = 0;
-        ir->point_folds++;
         rc = fold_by_query(ir, &ir->by_item, m, item, err);
         if (rc != SQLITE_OK) return rc;
+        ir->point_rows += ir->f.n + 1;
         ir->placed = ir->f.n_known > 0;
         if (remember(ir, item) != SQLITE_OK) return nomem(err);
       }

@@ -53,6 +53,7 @@ struct rbm_served {
   sqlite3_int64 uid;
   char *name;             /* under which it is cached; NULL if not cached */
   int threads;            /* the model's threads option: OpenBLAS's threads */
+  uint64_t trained_ratings;  /* its training ratings, once counted */
   int rowid_read;         /* rowid below has been looked up */
   char *rowid;            /* the source's rowid by a name no column takes, or
                           ** NULL (a view, WITHOUT ROWID): a repeated pair's
@@ -74,12 +75,11 @@ void rbm_snapshot_release(rbm_snapshot *sn);
 /* ---- item states (sql_item_states.c) ---------------------------------- */
 
 /* Folds every item of src (the source as trained, read whole, in rowid
-** order when rowid names one) into the item-based model m; pair, the
+** order when it has one) into the item-based model m; pair, the
 ** user-based half of a 'both' model or NULL, gets each row's pair_item. */
 int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
-                          const char *rowid, const rbm_model *m,
-                          const rbm_model *pair, int threads,
-                          rbm_item_states **out, char **err);
+                          const rbm_model *m, const rbm_model *pair,
+                          int threads, rbm_item_states **out, char **err);
 /* The row of item, added (nobody's ratings yet) when the source had none;
 ** -1 when out of memory. */
 int64_t rbm_item_states_row(rbm_item_states *st, const rbm_model *m,

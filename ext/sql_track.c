@@ -153,7 +153,7 @@ static void counters(sqlite3 *db, const char *schema, sqlite3_int64 *dv,
   *writing = !sqlite3_get_autocommit(db);  /* any open transaction */
 }
 
-int rbm_sync_read(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
+int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
   rbm_sync_free(sync);
   rbm_sync_shape(db, src, sync);
   if (!sync->schema) {
@@ -177,6 +177,16 @@ int rbm_sync_read(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
   }
   sync->settled = sync->data_version >= 0 && sync->schema_version >= 0;
   return SQLITE_OK;
+}
+
+/* Unless the caller's statement holds a read transaction, every query here
+** has its own: another connection may commit between two of them.  So the
+** counters are read before the data (a commit in between then shows as a
+** change next time), and data_version again after it (a commit during the
+** read leaves nothing settled). */
+void rbm_sync_end(sqlite3 *db, rbm_sync *sync) {
+  if (sync->settled && pragma_int(db, sync->schema, "data_version") != sync->data_version)
+    sync->settled = 0;
 }
 
 /* A row's fingerprint, to tell a pending row still there from another
@@ -277,8 +287,9 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   sync->settled = 0;  /* until shown otherwise below */
   if (!sync->rowid || sync->replace_other) return SQLITE_OK;
   int rc = rows_past(db, src, sync, out, err);
-  if (rc != SQLITE_OK || out->n > MAX_APPENDED) {
-    rbm_appended_free(out);
+  if (rc != SQLITE_OK || out->n > MAX_APPENDED ||
+      pragma_int(db, sync->schema, "data_version") != dv) {
+    rbm_appended_free(out);  /* ... or another connection committed meanwhile */
     return rc;
   }
   /* The pending rows must all still be there, unchanged (both lists are in
