@@ -46,8 +46,10 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
   rbm_sigmoid_all(hidden, hidden, (int)m->n_hidden);
 }
 
-/* The sums in double: each term is a float, so a sum of any order, or one
-** kept by adding and taking away terms, is the same float once rounded. */
+/* The sums in double: each term is a float, so sums of the same terms in
+** any order, or one kept by adding and taking away terms, agree to far
+** below a float's precision, and rounded to float they agree to within one
+** rounding. */
 RBM_CLONES void rbm_hidden_sum(const rbm_model *m, size_t n,
                                const uint32_t *items, const uint8_t *units,
                                double *sum) {

@@ -43,7 +43,12 @@ static void result_error(sqlite3_context *ctx, const char *fname, int rc,
                          char *err) {
   char *msg = sqlite3_mprintf("%s: %s", fname, err ? err : sqlite3_errstr(rc));
   sqlite3_result_error(ctx, msg ? msg : fname, -1);
-  if (rc == SQLITE_INTERRUPT || rc == SQLITE_NOMEM || rc == SQLITE_CORRUPT)
+  /* Codes an application acts on (retries a busy database, say) pass on;
+  ** others are SQLITE_ERROR with the message. */
+  int primary = rc & 0xff;
+  if (primary == SQLITE_INTERRUPT || primary == SQLITE_NOMEM ||
+      primary == SQLITE_CORRUPT || primary == SQLITE_BUSY ||
+      primary == SQLITE_LOCKED)
     sqlite3_result_error_code(ctx, rc);
   sqlite3_free(msg);
   sqlite3_free(err);

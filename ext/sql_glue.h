@@ -91,7 +91,8 @@ typedef struct rbm_new_row {
   sqlite3_int64 rowid;
   rbm_key user, item;
   double value;
-  int usable;
+  int has_ids;   /* neither id is NULL */
+  int usable;    /* ... and the rating is a number */
 } rbm_new_row;
 
 typedef struct rbm_appended {
@@ -99,15 +100,26 @@ typedef struct rbm_appended {
   size_t n;
 } rbm_appended;
 
+/* A schema as it was when the source was read. */
+typedef struct rbm_watch {
+  char *schema;
+  sqlite3_int64 data_version, schema_version;
+  void *file;           /* the open file, and a hash of its name */
+  uint64_t name_hash;
+} rbm_watch;
+
 /* What serving last read of a source, and how to tell what changed since. */
 typedef struct rbm_sync {
   int settled;          /* the fields below describe what was read */
   char *schema;         /* the schema the table is in */
+  int is_view, is_virtual;
+  rbm_watch *watch;     /* the schemas whose changes change the source */
+  int n_watch;
   char *rowid;          /* a name of its rowid, NULL: none (no tracking) */
   int replace_pairs;    /* a UNIQUE index: REPLACE may drop a pair's row */
   int replace_other;    /* a UNIQUE index without both id columns */
   int provisional;      /* read inside a write transaction */
-  sqlite3_int64 data_version, total_changes, schema_version;
+  sqlite3_int64 total_changes;
   sqlite3_int64 watermark;   /* rows up to this rowid are in, committed */
   /* Rows past the watermark read inside a write transaction, in rowid
   ** order: checked again until committed. */

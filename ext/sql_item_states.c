@@ -131,6 +131,7 @@ int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
   size_t n = r.users.n, workers = threads < 1 ? 1 : (size_t)threads;
   if (workers > RBM_MAX_TASK_THREADS) workers = RBM_MAX_TASK_THREADS;
   build_job b = {st, m, &r, NULL, NULL, NULL, rbm_ratings_longest_row(&r)};
+  if (b.longest == 0) b.longest = 1;  /* an empty source */
   uint32_t *user_index = NULL;
   if (rc == SQLITE_OK) {
     rc = reserve(st, m, n ? n : 1, pair != NULL);

@@ -28,6 +28,7 @@
 */
 #include "sql_serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,7 +168,7 @@ static int fold_finish(fold *f, const rbm_model *m) {
 /* "WHERE user = ?" or "WHERE item = ?", prepared when first needed. */
 enum { Q_UNTRIED, Q_INDEXED, Q_SCAN };
 typedef struct entity_query {
-  sqlite3_stmt *st;  /* SELECT other id, rating, rowid (or NULL) */
+  sqlite3_stmt *st;  /* SELECT other id, rating, rowid (or NULL), the id */
   int mode;
 } entity_query;
 
@@ -288,6 +289,15 @@ static const char *served_rowid(rbm_user_reader *rd) {
   return s->rowid;
 }
 
+/* After a whole read: the rowid's name as the read found it. */
+static void refresh_rowid(rbm_served *s, const rbm_sync *sync) {
+  char *rowid = sync->rowid ? sqlite3_mprintf("%s", sync->rowid) : NULL;
+  if (sync->rowid && !rowid) return;  /* keep the old one */
+  sqlite3_free(s->rowid);
+  s->rowid = rowid;
+  s->rowid_read = 1;
+}
+
 /* Does the statement use an index to find its rows? */
 static int uses_index(sqlite3 *db, const char *select_sql) {
   char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", select_sql);
@@ -319,13 +329,15 @@ retry:;
   char *rating = rbm_source_rating_sql(src);
   char *order = rowid ? sqlite3_mprintf("\"%w\".\"%w\"", t, rowid)
                       : sqlite3_mprintf("NULL");
-  /* Qualified column names: see rbm_read_source. */
+  /* Qualified column names: see rbm_read_source.  The id is asked for in
+  ** every spelling that is the same key (bind_key_spellings), and read
+  ** back: a row whose id is another key (a NOCASE column's) is skipped. */
+  const char *col = by_item ? src->item : src->user;
   char *sql = from && rating && order
-                  ? sqlite3_mprintf("SELECT \"%w\".\"%w\", %s, %s FROM %s AS \"%w\""
-                                    " WHERE \"%w\".\"%w\" = ?1",
+                  ? sqlite3_mprintf("SELECT \"%w\".\"%w\", %s, %s, \"%w\".\"%w\""
+                                    " FROM %s AS \"%w\" WHERE \"%w\".\"%w\" IN (?1, ?2, ?3)",
                                     t, by_item ? src->user : src->item, rating,
-                                    order, from, t, t,
-                                    by_item ? src->item : src->user)
+                                    order, t, col, from, t, t, col)
                   : NULL;
   sqlite3_free(from);
   sqlite3_free(rating);
@@ -356,6 +368,30 @@ retry:;
   return SQLITE_OK;
 }
 
+/* A key is one id however SQLite stores it (rbm_key_from_value): an
+** integer also as its text, a text also as a blob, and as a real when it
+** is how a real's value is spelt.  SQL's = tells those apart in a column
+** with no type, so a query asks for each. */
+static void bind_key_spellings(sqlite3_stmt *st, const rbm_key *key) {
+  sqlite3_bind_null(st, 3);
+  if (!key->text) {
+    char buf[24];
+    sqlite3_bind_int64(st, 1, key->i);
+    sqlite3_snprintf(sizeof buf, buf, "%lld", (long long)key->i);
+    sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+    return;
+  }
+  sqlite3_bind_text(st, 1, key->text, (int)key->len, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st, 2, key->text, (int)key->len, SQLITE_TRANSIENT);
+  char text[40], spelt[40], *end;
+  if (key->len == 0 || key->len >= sizeof text) return;
+  memcpy(text, key->text, key->len);
+  text[key->len] = 0;
+  double d = strtod(text, &end);
+  snprintf(spelt, sizeof spelt, "%.17g", d);
+  if (*end == 0 && strcmp(spelt, text) == 0) sqlite3_bind_double(st, 3, d);
+}
+
 /* Calls visit for each row of key whose other id is not NULL and whose
 ** rating is a number; order is the rowid, or the arrival. */
 typedef int (*row_visit)(void *ctx, const rbm_key *other, double rating,
@@ -367,12 +403,16 @@ static int query_rows(rbm_user_reader *rd, entity_query *q, const rbm_key *key,
   char buf[32];
   sqlite3_int64 arrival = 0;
   int rc, vrc = SQLITE_OK;
-  rbm_bind_key(st, 1, key);
+  bind_key_spellings(st, key);
   while (vrc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    rbm_key other;
+    rbm_key other, self;
+    char sbuf[32];
     sqlite3_value *rv = sqlite3_column_value(st, 1);
     int type = sqlite3_value_numeric_type(rv);
     arrival++;
+    if (!rbm_key_from_value(sqlite3_column_value(st, 3), &self, sbuf, sizeof sbuf) ||
+        !rbm_key_equal(&self, key))
+      continue;
     if (!rbm_key_from_value(sqlite3_column_value(st, 0), &other, buf, sizeof buf))
       continue;
     if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) continue;
@@ -446,6 +486,7 @@ static int snapshot_current(rbm_user_reader *rd, rbm_snapshot **out,
       sn->unit_of_code[c] = (uint8_t)sn->r.values[c];
     s->snap = sn;
     s->snapshot_reads++;
+    refresh_rowid(s, &sn->sync);
     warn_unindexed(rd, s->src.user);
   }
   rd->snap = s->snap;
@@ -584,46 +625,73 @@ static int older_pair(rbm_user_reader *ir, const rbm_key *user,
 }
 
 /* Folds rows appended to the source into the item states, a rating at a
-** time; an item whose pair may have had an older row (REPLACE, or a
-** repeated pair) is folded afresh from its rows.  Marks the states stale
-** when that cannot be done. */
+** time.  An item whose pair may have had an older row (one is still there,
+** or REPLACE may have dropped it: a table with UNIQUE pairs) is folded
+** afresh from its rows instead, once, after the others: those rows already
+** hold every appended one.  Marks the states stale when that cannot be
+** done. */
 static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
                           char **err) {
   rbm_item_states *st = ir->s->states;
   const rbm_model *m = ir->s->model;
-  for (size_t j = 0; j < added->n; j++) {
+  int replace = st->sync.replace_pairs, rc = SQLITE_OK;
+  /* Every usable row's item has a row of the states first. */
+  for (size_t j = 0; j < added->n; j++)
+    if (added->row[j].usable &&
+        rbm_item_states_row(st, m, ir->pair, &added->row[j].item) < 0)
+      return nomem(err);
+  uint8_t *refold = calloc(st->n ? st->n : 1, 1);
+  if (!refold) return nomem(err);
+  size_t n_refold = 0;
+  for (size_t j = 0; rc == SQLITE_OK && j < added->n; j++) {
     const rbm_new_row *r = &added->row[j];
-    if (!r->usable) continue;
-    int64_t row = rbm_item_states_row(st, m, ir->pair, &r->item);
-    if (row < 0) return nomem(err);
-    int refold = st->sync.replace_pairs;
-    if (!refold) {
-      int rc = older_pair(ir, &r->user, &r->item, r->rowid, &refold, err);
-      if (rc != SQLITE_OK) return rc;
-    }
-    if (refold && ir->by_item.mode == Q_UNTRIED) {
-      int rc = query_open(ir, &ir->by_item, 1, err);
-      if (rc != SQLITE_OK) return rc;
-    }
-    if (refold < 0 || (refold && ir->by_item.mode != Q_INDEXED)) {
-      st->stale = 1;  /* built again when next needed */
+    /* An unusable row adds nothing, but its REPLACE may have dropped one. */
+    if (!r->has_ids || (!r->usable && !replace)) continue;
+    int64_t row = rbm_keys_find(&st->keys, &r->item);
+    if (row < 0 || refold[row]) continue;
+    int older = replace;
+    if (!older) rc = older_pair(ir, &r->user, &r->item, r->rowid, &older, err);
+    if (rc == SQLITE_OK && older < 0) {
+      free(refold);
+      st->stale = 1;  /* no index tells: built again when next needed */
       return SQLITE_OK;
     }
-    if (refold) {
-      int rc = fold_by_query(ir, &ir->by_item, m, &r->item, err);
-      if (rc != SQLITE_OK) return rc;
-      ir->have_last = 0;
-      rbm_item_states_set(st, m, (size_t)row, ir->f.sum, ir->f.count,
-                          (uint32_t)ir->f.n_known);
-      ir->s->items_refolded++;
-    } else {
-      int64_t u = rbm_keys_find(&m->items, &r->user);
-      rbm_item_states_add(st, m, (size_t)row, u < 0 ? UINT32_MAX : (uint32_t)u,
-                          (uint32_t)rbm_unit_of_value(m, r->value));
-      ir->s->ratings_added++;
+    if (older) {
+      refold[row] = 1;
+      n_refold++;
     }
   }
-  return SQLITE_OK;
+  for (size_t j = 0; rc == SQLITE_OK && j < added->n; j++) {
+    const rbm_new_row *r = &added->row[j];
+    int64_t row = r->usable ? rbm_keys_find(&st->keys, &r->item) : -1;
+    if (row < 0 || refold[row]) continue;
+    int64_t u = rbm_keys_find(&m->items, &r->user);
+    rbm_item_states_add(st, m, (size_t)row, u < 0 ? UINT32_MAX : (uint32_t)u,
+                        (uint32_t)rbm_unit_of_value(m, r->value));
+    ir->s->ratings_added++;
+  }
+  if (rc == SQLITE_OK && n_refold) rc = query_open(ir, &ir->by_item, 1, err);
+  if (rc == SQLITE_OK && n_refold && ir->by_item.mode != Q_INDEXED) {
+    free(refold);
+    st->stale = 1;
+    return SQLITE_OK;
+  }
+  for (size_t row = 0; rc == SQLITE_OK && row < st->n; row++) {
+    if (!refold[row]) continue;
+    rbm_key item = rbm_keys_get(&st->keys, (uint32_t)row);
+    rc = fold_by_query(ir, &ir->by_item, m, &item, err);
+    ir->have_last = 0;
+    if (rc == SQLITE_OK && ir->f.n == 0) {
+      st->stale = 1;  /* the item has no row left: not one of the states' */
+      break;
+    }
+    if (rc == SQLITE_OK)
+      rbm_item_states_set(st, m, row, ir->f.sum, ir->f.count,
+                          (uint32_t)ir->f.n_known);
+    ir->s->items_refolded++;
+  }
+  free(refold);
+  return rc;
 }
 
 /* The item states for this statement (ir an item-based reader): checked
@@ -631,6 +699,10 @@ static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
 ** are stale or absent.  ir->states is NULL when they are not current. */
 static int states_current(rbm_user_reader *ir, int need_all, char **err) {
   rbm_served *s = ir->s;
+  /* Once a statement has them, it keeps them: another statement on the
+  ** connection may rebuild the connection's, and the rows this one counted
+  ** must stay what they were. */
+  if (ir->states) return SQLITE_OK;
   if (!ir->states_checked) {
     ir->states_checked = 1;
     if (s->states && !s->states->stale) {
@@ -655,13 +727,13 @@ static int states_current(rbm_user_reader *ir, int need_all, char **err) {
     rbm_item_states_release(s->states);
     s->states = st;
     s->states_builds++;
+    refresh_rowid(s, &st->sync);
+    rc = query_open(ir, &ir->by_item, 1, err);
+    if (rc != SQLITE_OK) return rc;
     if (ir->by_item.mode == Q_SCAN) warn_unindexed(ir, s->src.item);
   }
-  if (st != ir->states) {
-    rbm_item_states_release(ir->states);
-    ir->states = st;
-    if (st) st->ref++;
-  }
+  ir->states = st;
+  if (st) st->ref++;
   ir->n_rows = st ? st->n : 0;
   return SQLITE_OK;
 }
@@ -1181,19 +1253,25 @@ int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
   rbm_append_json_string(out, s->src.table);
   describe_index(out, "user_index", &rd->by_user);
   describe_index(out, "item_index", &rd->by_item);
-  /* What each missing index costs, and the statement that makes it. */
+  /* The statements that make the missing indexes, as the README advises:
+  ** with the other id and the rating, so a lookup reads the index alone. */
   sqlite3_str_appendall(out, ",\"advice\":[");
   const char *cols[2] = {s->src.user, s->src.item};
   int missing[2] = {rd->by_user.mode != Q_INDEXED,
                     half && rd->by_item.mode != Q_INDEXED};
   for (int c = 0, first = 1; c < 2; c++) {
     if (!missing[c]) continue;
-    char *advice = sqlite3_mprintf(
-        "CREATE INDEX \"%w_%w\" ON \"%w\"(\"%w\")", s->src.table, cols[c],
-        s->src.table, cols[c]);
+    char *rating = *s->src.rating ? sqlite3_mprintf(", \"%w\"", s->src.rating)
+                                  : sqlite3_mprintf("");
+    char *advice = rating ? sqlite3_mprintf(
+        "CREATE INDEX %s%s%s\"%w_by_%w\" ON \"%w\"(\"%w\", \"%w\"%s)",
+        s->src.schema ? "\"" : "", s->src.schema ? s->src.schema : "",
+        s->src.schema ? "\"." : "", s->src.table, c ? "item" : "user",
+        s->src.table, cols[c], cols[1 - c], rating) : NULL;
     if (!first) sqlite3_str_appendchar(out, 1, ',');
     rbm_append_json_string(out, advice ? advice : "");
     sqlite3_free(advice);
+    sqlite3_free(rating);
     first = 0;
   }
   sqlite3_str_appendchar(out, 1, ']');

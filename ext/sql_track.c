@@ -5,14 +5,16 @@
 ** it, or the folded-in items of an item-based model.  Before a statement
 ** uses that, it asks what changed since (rbm_sync_check):
 **
-**   same       data_version and total_changes have not moved;
+**   same       data_version, schema_version and total_changes have not
+**              moved (for a view: those of every attached database);
 **   appended   this connection inserted rows and did nothing else: the
 **              rows past the watermark (the largest rowid read) are
 **              exactly as many as the changes it counted since;
 **   unknown    anything else: another connection committed, or this one
 **              updated or deleted rows, or wrote to another table (the
 **              counts then differ), or the source is a view or has no
-**              rowid.  The caller reads the source again.
+**              rowid, or is a virtual table (whose rows may change with
+**              no write at all).  The caller reads the source again.
 **
 ** Three things SQLite does not count are ruled out by the table's shape:
 **   - REPLACE deletes a conflicting row without counting it.  A table
@@ -27,8 +29,11 @@
 **     after the statement that made it.
 **   - A schema change (a view redefined, an index made): schema_version
 **     must not have moved.
-** One change looks like an append and is not: an UPDATE that moves a row
-** to a rowid past every other.  It is not tracked (see ARCHITECTURE.md).
+** A database detached and another attached under its name is told apart
+** by its file.  One change looks like an append and is not: an UPDATE
+** that moves a row to a rowid past every other.  It is not tracked (see
+** ARCHITECTURE.md), nor is a view whose rows change with no write (one
+** that reads the clock, or a virtual table).
 */
 #include "sql_glue.h"
 
@@ -41,6 +46,8 @@
 void rbm_sync_free(rbm_sync *sync) {
   sqlite3_free(sync->schema);
   sqlite3_free(sync->rowid);
+  for (int i = 0; i < sync->n_watch; i++) sqlite3_free(sync->watch[i].schema);
+  free(sync->watch);
   free(sync->pending);
   memset(sync, 0, sizeof *sync);
 }
@@ -89,9 +96,11 @@ void rbm_sync_shape(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
   if (src->schema) sqlite3_bind_text(st, 2, src->schema, -1, SQLITE_STATIC);
   int table = 0;
   if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *type = (const char *)sqlite3_column_text(st, 1);
     sync->schema = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
-    table = strcmp((const char *)sqlite3_column_text(st, 1), "table") == 0 &&
-            sqlite3_column_int(st, 2) == 0;
+    table = strcmp(type, "table") == 0 && sqlite3_column_int(st, 2) == 0;
+    sync->is_view = strcmp(type, "view") == 0;
+    sync->is_virtual = strcmp(type, "virtual") == 0;
   }
   sqlite3_finalize(st);
   if (!table || !sync->schema) return;
@@ -132,25 +141,76 @@ static sqlite3_int64 pragma_int(sqlite3 *db, const char *schema,
   return v;
 }
 
-/* What moves when the source may have changed: data_version (another
-** connection committed), schema_version (the schema changed, a view's
-** definition say) and total_changes (this connection changed rows).  The
-** pragmas, not the file control: outside a read transaction (a statement
-** that reads no table, as SELECT rbm_predict(...) is) the file control
-** gives the version as of the last one, and it also moves with this
-** connection's own commits. */
-static void counters(sqlite3 *db, const char *schema, sqlite3_int64 *dv,
-                     sqlite3_int64 *sv, sqlite3_int64 *tc, int *writing) {
-  *dv = pragma_int(db, schema, "data_version");
-  *sv = pragma_int(db, schema, "schema_version");
-  *tc = sqlite3_total_changes64(db);
-#if SQLITE_VERSION_NUMBER >= 3034000
-  if (sqlite3_libversion_number() >= 3034000) {
-    *writing = sqlite3_txn_state(db, schema) == SQLITE_TXN_WRITE;
-    return;
+/* The schemas whose changes can change the source: its own, or for a view
+** every attached one (a TEMP view may read any). */
+static int watch_list(sqlite3 *db, rbm_sync *sync) {
+  sqlite3_stmt *st;
+  if (!sync->is_view) {
+    sync->watch = calloc(1, sizeof *sync->watch);
+    if (!sync->watch) return SQLITE_NOMEM;
+    sync->watch[0].schema = sqlite3_mprintf("%s", sync->schema);
+    sync->n_watch = 1;
+    return sync->watch[0].schema ? SQLITE_OK : SQLITE_NOMEM;
   }
+  int rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list", -1,
+                              &st, NULL);
+  while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    rbm_watch *w = realloc(sync->watch, (sync->n_watch + 1) * sizeof *w);
+    if (!w) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    sync->watch = w;
+    memset(&w[sync->n_watch], 0, sizeof *w);
+    w[sync->n_watch].schema = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+    if (!w[sync->n_watch++].schema) rc = SQLITE_NOMEM;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* What moves when the source may have changed: per watched schema,
+** data_version (another connection committed), schema_version (the schema
+** changed: a view redefined, an index made) and which file it is (a
+** database detached and another attached under its name); and
+** total_changes (this connection changed rows).  The pragmas, not the file
+** control: outside a read transaction (a statement that reads no table, as
+** SELECT rbm_predict(...) is) the file control gives the version as of the
+** last one, and it also moves with this connection's own commits.  Sets
+** *same to whether the schemas are as sync->watch has them (record: sets
+** sync->watch instead), *writing to whether one has a write transaction
+** open. */
+static void counters(sqlite3 *db, rbm_sync *sync, int record, int *same,
+                     sqlite3_int64 *tc, int *writing) {
+  *same = 1;
+  *writing = 0;
+  for (int i = 0; i < sync->n_watch; i++) {
+    rbm_watch now, *w = &sync->watch[i];
+    now.data_version = pragma_int(db, w->schema, "data_version");
+    now.schema_version = pragma_int(db, w->schema, "schema_version");
+    now.file = NULL;
+    sqlite3_file_control(db, w->schema, SQLITE_FCNTL_FILE_POINTER, &now.file);
+    const char *name = sqlite3_db_filename(db, w->schema);
+    rbm_key key = {name ? name : "", name ? (uint32_t)strlen(name) : 0, 0};
+    now.name_hash = rbm_key_hash(&key);
+    if (now.data_version < 0 || now.schema_version < 0) *same = 0;
+    if (record) {
+      now.schema = w->schema;
+      *w = now;
+    } else if (now.data_version != w->data_version ||
+               now.schema_version != w->schema_version || now.file != w->file ||
+               now.name_hash != w->name_hash) {
+      *same = 0;
+    }
+#if SQLITE_VERSION_NUMBER >= 3034000
+    if (sqlite3_libversion_number() >= 3034000) {
+      *writing |= sqlite3_txn_state(db, w->schema) == SQLITE_TXN_WRITE;
+      continue;
+    }
 #endif
-  *writing = !sqlite3_get_autocommit(db);  /* any open transaction */
+    *writing |= !sqlite3_get_autocommit(db);  /* any open transaction */
+  }
+  *tc = sqlite3_total_changes64(db);
 }
 
 int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
@@ -160,9 +220,9 @@ int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
     sync->schema = sqlite3_mprintf("%s", src->schema ? src->schema : "main");
     if (!sync->schema) return SQLITE_NOMEM;
   }
-  int writing;
-  counters(db, sync->schema, &sync->data_version, &sync->schema_version,
-           &sync->total_changes, &writing);
+  if (watch_list(db, sync) != SQLITE_OK) return SQLITE_NOMEM;
+  int writing, same;
+  counters(db, sync, 1, &same, &sync->total_changes, &writing);
   sync->provisional = writing;
   sync->watermark = 0;
   if (sync->rowid) {
@@ -175,7 +235,8 @@ int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
     }
     sqlite3_free(sql);
   }
-  sync->settled = sync->data_version >= 0 && sync->schema_version >= 0;
+  /* A virtual table's rows may change with no write: never settled. */
+  sync->settled = same && !sync->is_virtual;
   return SQLITE_OK;
 }
 
@@ -184,9 +245,16 @@ int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
 ** counters are read before the data (a commit in between then shows as a
 ** change next time), and data_version again after it (a commit during the
 ** read leaves nothing settled). */
+static int data_versions_same(sqlite3 *db, const rbm_sync *sync) {
+  for (int i = 0; i < sync->n_watch; i++)
+    if (pragma_int(db, sync->watch[i].schema, "data_version") !=
+        sync->watch[i].data_version)
+      return 0;
+  return 1;
+}
+
 void rbm_sync_end(sqlite3 *db, rbm_sync *sync) {
-  if (sync->settled && pragma_int(db, sync->schema, "data_version") != sync->data_version)
-    sync->settled = 0;
+  if (sync->settled && !data_versions_same(db, sync)) sync->settled = 0;
 }
 
 /* A row's fingerprint, to tell a pending row still there from another
@@ -255,7 +323,8 @@ static int rows_past(sqlite3 *db, const rbm_source *src, const rbm_sync *sync,
     sqlite3_value *rv = sqlite3_column_value(st, 3);
     int type = sqlite3_value_numeric_type(rv);
     r->value = sqlite3_value_double(rv);
-    r->usable = have_user && have_item &&
+    r->has_ids = have_user && have_item;
+    r->usable = r->has_ids &&
                 (type == SQLITE_INTEGER || type == SQLITE_FLOAT) && isfinite(r->value);
     if (!r->usable) r->value = 0;
   }
@@ -272,11 +341,10 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   memset(out, 0, sizeof *out);
   *what = RBM_SYNC_UNKNOWN;
   if (!sync->settled) return SQLITE_OK;
-  sqlite3_int64 dv, sv, tc;
-  int writing;
-  counters(db, sync->schema, &dv, &sv, &tc, &writing);
-  if (dv < 0 || dv != sync->data_version || sv != sync->schema_version ||
-      sync->provisional) {
+  sqlite3_int64 tc;
+  int writing, same;
+  counters(db, sync, 0, &same, &tc, &writing);
+  if (!same || sync->provisional) {
     sync->settled = 0;
     return SQLITE_OK;
   }
@@ -287,36 +355,39 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   sync->settled = 0;  /* until shown otherwise below */
   if (!sync->rowid || sync->replace_other) return SQLITE_OK;
   int rc = rows_past(db, src, sync, out, err);
-  if (rc != SQLITE_OK || out->n > MAX_APPENDED ||
-      pragma_int(db, sync->schema, "data_version") != dv) {
+  if (rc != SQLITE_OK || out->n > MAX_APPENDED || !data_versions_same(db, sync)) {
     rbm_appended_free(out);  /* ... or another connection committed meanwhile */
     return rc;
   }
   /* The pending rows must all still be there, unchanged (both lists are in
-  ** rowid order); the others are what is new. */
-  size_t p = 0, kept = 0;
+  ** rowid order), and the others as many as the changes counted: checked
+  ** before the list is touched. */
+  size_t p = 0, found = 0;
+  for (size_t j = 0; j < out->n && p < sync->n_pending; j++) {
+    while (p < sync->n_pending && sync->pending[p].rowid < out->row[j].rowid) p++;
+    if (p == sync->n_pending || sync->pending[p].rowid != out->row[j].rowid) continue;
+    if (sync->pending[p].hash != row_hash(&out->row[j])) break;  /* replaced */
+    found++;
+    p++;
+  }
+  if (found != sync->n_pending ||
+      (sqlite3_int64)(out->n - found) != tc - sync->total_changes) {
+    rbm_appended_free(out);  /* a pending row is gone, or something else changed */
+    return SQLITE_OK;
+  }
+  /* What is new: the rows that were not pending. */
+  size_t kept = 0;
+  p = 0;
   for (size_t j = 0; j < out->n; j++) {
     rbm_new_row *r = &out->row[j];
     while (p < sync->n_pending && sync->pending[p].rowid < r->rowid) p++;
-    int was_pending = p < sync->n_pending && sync->pending[p].rowid == r->rowid;
-    if (was_pending && sync->pending[p].hash != row_hash(r)) {
-      rbm_appended_free(out);
-      return SQLITE_OK;  /* a pending row was replaced */
-    }
-    if (was_pending) {
+    if (p < sync->n_pending && sync->pending[p].rowid == r->rowid) {
       free((void *)r->user.text);
       free((void *)r->item.text);
       p++;
       continue;
     }
     out->row[kept++] = *r;
-  }
-  size_t still_pending = out->n - kept;
-  if (still_pending != sync->n_pending ||
-      (sqlite3_int64)kept != tc - sync->total_changes) {
-    out->n = kept;  /* a pending row is gone, or something else changed */
-    rbm_appended_free(out);
-    return SQLITE_OK;
   }
   out->n = kept;
   /* Settled again.  Inside a write transaction, the new rows join the

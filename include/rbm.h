@@ -294,8 +294,9 @@ void rbm_hidden_input(const rbm_model *m, size_t n, const uint32_t *items,
 void rbm_sigmoid_all(const float *act, float *p, int n);
 /* Serving's fold-in: the same input summed in double (sum = hbias + the
 ** rated rows), so a sum kept up to date by adding and taking away rows as
-** ratings come and go is, rounded to float, the one made afresh in any
-** order; then p = sigmoid((float)sum) over n values. */
+** ratings come and go agrees with the one made afresh in any order to
+** within one rounding of the float it is rounded to; then p =
+** sigmoid((float)sum) over n values. */
 void rbm_hidden_sum(const rbm_model *m, size_t n, const uint32_t *items,
                     const uint8_t *units, double *sum);
 void rbm_hidden_sum_add(const rbm_model *m, uint32_t item, uint32_t unit,

@@ -15,28 +15,37 @@
 .read tests/sql/planted_ratings.inc
 CREATE INDEX ratings_user ON ratings(user_id);
 CREATE INDEX ratings_item ON ratings(item_id);
--- The same ratings with no index at all, and with UNIQUE pairs.
+-- The same ratings with no index at all; with UNIQUE pairs; in columns
+-- with no type, where some item ids are text ('102' is the key 102); and
+-- through a TEMP view (which every check's new connection makes too).
 CREATE TABLE plain AS SELECT * FROM ratings;
 CREATE TABLE uniq(user_id INTEGER, item_id INTEGER, rating REAL, UNIQUE(user_id, item_id));
 INSERT INTO uniq SELECT * FROM ratings;
 CREATE INDEX uniq_item ON uniq(item_id);
+CREATE TABLE mixed(user_id, item_id, rating);
+INSERT INTO mixed SELECT user_id, iif(user_id % 2 = 0, CAST(item_id AS TEXT), item_id), rating FROM ratings;
+CREATE INDEX mixed_user ON mixed(user_id);
+CREATE INDEX mixed_item ON mixed(item_id);
+CREATE TEMP VIEW tv AS SELECT * FROM main.ratings;
 
 CREATE TABLE models(name TEXT, src TEXT, orientation TEXT, binary INTEGER, shown INTEGER);
 INSERT INTO models VALUES
   ('u', 'ratings', 'user', 0, 0), ('i', 'ratings', 'item', 0, 1), ('b', 'ratings', 'both', 0, 1),
-  ('ib', 'ratings', 'item', 1, 0),
-  ('pu', 'plain', 'user', 0, 1), ('pi', 'plain', 'item', 0, 0), ('pb', 'plain', 'both', 0, 1),
-  ('ub', 'uniq', 'both', 0, 1);
+  ('pu', 'plain', 'user', 0, 1), ('pb', 'plain', 'both', 0, 1),
+  ('ub', 'uniq', 'both', 0, 1), ('mi', 'mixed', 'item', 0, 0), ('vi', 'tv', 'item', 1, 0);
+-- (as many models as a connection keeps: 8)
 SELECT 'trained', count(rbm_train(name, src, 'user_id', 'item_id', 'rating',
          json_object('orientation', orientation, 'visible', iif(binary, 'binary', 'softmax'),
                      'hidden', 8, 'epochs', 10, 'batch_size', 10))) FROM models;
 CREATE VIRTUAL TABLE vb USING rbm(source=ratings, user=user_id, item=item_id, rating=rating,
                                  hidden=8, epochs=10, batch_size=10);
--- The questions: every user and item, and ones the models never saw.
+-- The questions: the users and items the changes below touch, and others,
+-- and ones the models never saw.
 CREATE TABLE pairs AS
-  WITH RECURSIVE u(u) AS (SELECT 1 UNION ALL SELECT u + 1 FROM u WHERE u < 60),
-                 i(i) AS (SELECT 101 UNION ALL SELECT i + 1 FROM i WHERE i < 140)
-  SELECT u, i FROM (SELECT u FROM u UNION ALL SELECT 3000), (SELECT i FROM i UNION ALL SELECT 999);
+  WITH RECURSIVE u(u) AS (SELECT 1 UNION ALL SELECT u + 1 FROM u WHERE u < 20),
+                 i(i) AS (SELECT 101 UNION ALL SELECT i + 1 FROM i WHERE i < 112)
+  SELECT u, i FROM (SELECT u FROM u UNION ALL SELECT 3000),
+                   (SELECT i FROM i UNION ALL SELECT 140 UNION ALL SELECT 999);
 CREATE TABLE rusers(u INTEGER);
 INSERT INTO rusers VALUES (1), (2), (3), (7), (3000);
 
@@ -65,8 +74,8 @@ SELECT 'warm', count(rbm_predict(m.name, p.u, p.i)) FROM models m, pairs p;
 .connection 1
 UPDATE res.step SET label = 'insert here';
 .connection 0
-INSERT INTO ratings VALUES (3, 103, 5), (3000, 102, 5), (3000, 104, 5), (3000, 107, 1),
-                           (5, 999, 4), (6, 999, 1), (1, 102, 1);
+INSERT INTO ratings VALUES (1, 102, 1), (3, 103, 5), (3000, 102, 5), (3000, 104, 5),
+                           (3000, 107, 1), (5, 999, 4), (6, 999, 1);
 .read tests/sql/cache_check.inc
 
 -- Updates and deletes cannot be told apart from outside: read again.
@@ -132,11 +141,11 @@ COMMIT;
 .read tests/sql/cache_check.inc
 
 -- REPLACE drops the older row of a UNIQUE pair without counting it: the
--- pair's item is folded afresh.
+-- pair's item is folded afresh, even when the new row does not count.
 .connection 1
 UPDATE res.step SET label = 'replace';
 .connection 0
-INSERT OR REPLACE INTO uniq VALUES (1, 102, 1), (2, 999, 5);
+INSERT OR REPLACE INTO uniq VALUES (1, 102, 1), (2, 999, 5), (3, 105, NULL);
 .read tests/sql/cache_check.inc
 -- Without an index nothing tells a new row from a repeated pair: read again.
 .connection 1
@@ -144,3 +153,60 @@ UPDATE res.step SET label = 'insert, no index';
 .connection 0
 INSERT INTO plain VALUES (3, 103, 5), (5, 999, 4);
 .read tests/sql/cache_check.inc
+
+-- Text ids, and a pending row updated inside the transaction that
+-- inserted it.
+CREATE TABLE tr AS SELECT 'u' || user_id AS user_id, 'i' || item_id AS item_id, rating FROM ratings;
+CREATE INDEX tr_user ON tr(user_id);
+CREATE INDEX tr_item ON tr(item_id);
+SELECT 'text ids', length(rbm_train('ti', 'tr', 'user_id', 'item_id', 'rating',
+         '{"orientation": "item", "hidden": 8, "epochs": 10, "batch_size": 10}'));
+SELECT 'text ids', count(*) FROM rbm_recommend('ti', 'u1', 5);
+BEGIN;
+INSERT INTO tr VALUES ('u2', 'i103', 5);
+SELECT 'pending', rbm_predict('ti', 'u3', 'i103') > 0;
+INSERT INTO tr VALUES ('u7', 'i103', 5);
+SELECT 'pending', rbm_predict('ti', 'u3', 'i103') > 0;
+UPDATE tr SET rating = 1 WHERE rowid = (SELECT max(rowid) FROM tr);
+SELECT 'pending row updated', count(*) FROM rbm_recommend('ti', 'u3', 5);
+COMMIT;
+.connection 2
+.open file:/rbm_cache_test?vfs=memdb
+.load dist/rbm
+ATTACH 'file:/rbm_cache_res?vfs=memdb' AS res;
+DELETE FROM res.fresh_top;
+INSERT INTO res.fresh_top SELECT 'ti', 'u' || u.u, r.rowid, r.item, r.p_like
+  FROM rusers u, rbm_recommend('ti', 'u' || u.u, 5) r;
+.connection 0
+.connection close 2
+SELECT 'text ids', 'recommend', (SELECT count(*) FROM res.fresh_top),
+       sum(r.item = t.item AND abs(r.p_like - t.p_like) <= 1e-6)
+  FROM res.fresh_top t LEFT JOIN rbm_recommend(t.m, t.u, 5) r ON r.rowid = t.rank;
+
+-- A database detached and another attached under its name.
+ATTACH 'file:/rbm_cache_aux1?vfs=memdb' AS aux;
+CREATE TABLE aux.ar AS SELECT * FROM main.ratings;
+CREATE INDEX aux.ar_item ON ar(item_id);
+-- (connection 1 keeps the second one, as memdb drops a database when the
+-- last connection detaches it)
+.connection 1
+ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux2;
+CREATE TABLE aux2.ar AS SELECT user_id, item_id, 6 - rating AS rating FROM main.ratings;
+CREATE INDEX aux2.ar_item ON ar(item_id);
+.connection 0
+SELECT 'attached', length(rbm_train('ai', 'aux.ar', 'user_id', 'item_id', 'rating',
+         '{"orientation": "item", "hidden": 8, "epochs": 10, "batch_size": 10}'));
+CREATE TABLE first AS SELECT rbm_predict('ai', 3, 102) AS p, (SELECT group_concat(item) FROM rbm_recommend('ai', 3, 3)) AS top;
+DETACH aux;
+ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux;
+SELECT 'another file', rbm_predict('ai', 3, 102) != p, (SELECT group_concat(item) FROM rbm_recommend('ai', 3, 3)) != top FROM first;
+.connection 2
+.open file:/rbm_cache_test?vfs=memdb
+.load dist/rbm
+ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux;
+ATTACH 'file:/rbm_cache_res?vfs=memdb' AS res;
+DELETE FROM res.fresh;
+INSERT INTO res.fresh SELECT 'ai', 3, 102, rbm_predict('ai', 3, 102, 'like'), rbm_predict('ai', 3, 102);
+.connection 0
+.connection close 2
+SELECT 'another file', 'as a new connection', abs(rbm_predict('ai', 3, 102) - answer) <= 1e-6 FROM res.fresh;
