@@ -807,24 +807,30 @@ static int rated_visit(void *ctx, const rbm_key *other, double rating,
                                                : SQLITE_OK;
 }
 
-/* Appends to ir->rated_rows the rows of the item states that user rated,
-** read through rd (the statement's top reader, which reads users' rows). */
-static int add_rated_rows(rbm_user_reader *rd, rbm_user_reader *ir,
-                          const rbm_key *user, char **err) {
+/* Calls visit for each item the user rated, from the indexed query or the
+** snapshot, whichever rd reads users' rows by (the snapshot passes no
+** rating). */
+static int visit_user_rows(rbm_user_reader *rd, const rbm_key *user,
+                           row_visit visit, void *ctx, char **err) {
   entity_query *q;
   rbm_snapshot *sn;
   int rc = user_rows_source(rd, &q, &sn, err);
   if (rc != SQLITE_OK) return rc;
-  if (q) {
-    /* rated_visit looks rows up in ir's states, whoever's query it is */
-    return query_rows(rd, q, user, rated_visit, ir, err);
-  }
+  if (q) return query_rows(rd, q, user, visit, ctx, err);
   int64_t u = rbm_keys_find(&sn->r.users, user);
   for (uint64_t j = u < 0 ? 0 : sn->r.row[u]; u >= 0 && j < sn->r.row[u + 1]; j++) {
     rbm_key k = rbm_keys_get(&sn->r.items, sn->r.col_item[j]);
-    if (rated_visit(ir, &k, 0, 0) != SQLITE_OK) return nomem(err);
+    if (visit(ctx, &k, 0, (sqlite3_int64)j) != SQLITE_OK) return nomem(err);
   }
   return SQLITE_OK;
+}
+
+/* Appends to ir->rated_rows the rows of the item states that user rated,
+** read through rd (the statement's top reader, which reads users' rows):
+** rated_visit looks them up in ir's states, whoever's rows they are. */
+static int add_rated_rows(rbm_user_reader *rd, rbm_user_reader *ir,
+                          const rbm_key *user, char **err) {
+  return visit_user_rows(rd, user, rated_visit, ir, err);
 }
 
 /* ---- answers for one (user, item) ------------------------------------- */
@@ -886,15 +892,6 @@ int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
   return predict(rd, user, item, rating, like, unplaced, unknown, &in_source, err);
 }
 
-static int pair_visit(void *ctx, const rbm_key *other, double rating,
-                      sqlite3_int64 order) {
-  find_ctx *c = ctx;
-  (void)rating;
-  (void)order;
-  if (rbm_key_equal(other, c->target)) c->found = 1;
-  return SQLITE_OK;
-}
-
 int rbm_user_reader_point(rbm_user_reader *rd, const rbm_key *user,
                           const rbm_key *item, int *found, double *like,
                           double *rating, int *rated, char **err) {
@@ -913,20 +910,8 @@ int rbm_user_reader_point(rbm_user_reader *rd, const rbm_key *user,
     return SQLITE_OK;
   }
   /* Rated: has the source a row of the pair? */
-  entity_query *q;
-  rbm_snapshot *sn;
-  rc = user_rows_source(rd, &q, &sn, err);
-  if (rc != SQLITE_OK) return rc;
-  find_ctx c = {item, 0, 0};
-  if (q) {
-    rc = query_rows(rd, q, user, pair_visit, &c, err);
-  } else {
-    int64_t u = rbm_keys_find(&sn->r.users, user);
-    for (uint64_t j = u < 0 ? 0 : sn->r.row[u]; u >= 0 && j < sn->r.row[u + 1]; j++) {
-      rbm_key k = rbm_keys_get(&sn->r.items, sn->r.col_item[j]);
-      pair_visit(&c, &k, 0, 0);
-    }
-  }
+  find_ctx c = {item, INT64_MAX, 0};
+  rc = visit_user_rows(rd, user, find_visit, &c, err);
   *rated = c.found;
   return rc;
 }

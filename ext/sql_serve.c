@@ -3,9 +3,9 @@
 **
 ** Per connection, models by name (rbm_served), each reused while the stored
 ** row's uid (which changes with every training) is unchanged: the uid is
-** read once per statement.  A served model also keeps what this connection read of
-** its source (sql_serve.h): a snapshot for a source without an index on the
-** user column, and an item-based model's item states
+** read once per statement.  A served model also keeps what this connection
+** read of its source (sql_serve.h): a snapshot for a source without an
+** index on the user column, and an item-based model's item states
 ** (sql_item_states.c).  All of it is freed with the connection, or when
 ** the model is retrained or evicted (8 per connection).  The per-statement
 ** readers that fold users and items in are in sql_reader.c.
