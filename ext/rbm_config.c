@@ -5,7 +5,7 @@
 ** README.md.  The limits keep a typo from allocating the machine away: a
 ** hidden layer of 10^9 units is an error, not an attempt.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
 ** Text is copied into one growing arena, so interning a key allocates
 ** nothing per key once the arrays have grown.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +123,8 @@ static void grow_dense(rbm_keys *keys, int64_t id) {
 int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
   /* Sources are often grouped by user: a repeat of the last key costs one
   ** comparison, no hashing or probing. */
-  if (keys->last.index1 && !key->text && !keys->last.is_text &&
-      keys->last.key == key->i)
-    return (int64_t)keys->last.index1 - 1;
+  if (keys->last_index1 && !key->text && keys->last_int == key->i)
+    return (int64_t)keys->last_index1 - 1;
   int small = !key->text && key->i >= 0;
   if (small && (uint64_t)key->i < keys->ndense && keys->dense[key->i])
     return (int64_t)keys->dense[key->i] - 1;
@@ -137,11 +136,17 @@ int64_t rbm_keys_intern(rbm_keys *keys, const rbm_key *key) {
   return idx;
 }
 
+/* The key of slot v is the last one interned. */
+static void remember_last(rbm_keys *keys, const struct rbm_key_slot *v) {
+  keys->last_index1 = v->is_text ? 0 : v->index1;
+  keys->last_int = v->key;
+}
+
 static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key) {
   if ((uint64_t)(keys->n + 1) * 2 > keys->nslot && !grow_slots(keys)) return -1;
   int64_t want = slot_key(key);
   uint32_t s = find_slot(keys, key, want);
-  keys->last = keys->slot[s];
+  remember_last(keys, &keys->slot[s]);
   if (keys->slot[s].index1) return (int64_t)keys->slot[s].index1 - 1;
   if (keys->n == UINT32_MAX - 1) return -1;
   if (keys->n == keys->cap) {
@@ -176,7 +181,7 @@ static int64_t intern_in_table(rbm_keys *keys, const rbm_key *key) {
   keys->slot[s].key = want;
   keys->slot[s].index1 = idx + 1;
   keys->slot[s].is_text = key->text != NULL;
-  keys->last = keys->slot[s];
+  remember_last(keys, &keys->slot[s]);
   return idx;
 }
 

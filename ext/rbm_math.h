@@ -6,7 +6,7 @@
 #ifndef RBM_MATH_H
 #define RBM_MATH_H
 
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
 ** rbm_metrics.c -- how good predictions are: the area under the ROC curve
 ** for likes, and precision, recall, NDCG and MAP of a top-k list.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -20,7 +20,7 @@
 **
 ** A blob that fails any check is RBM_CORRUPT with a message that says which.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 #include "rbm_math.h"
 
 #include <math.h>

@@ -6,7 +6,7 @@
 ** start costs tens of microseconds.  Each task writes only its own output,
 ** so the result does not depend on the thread count.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

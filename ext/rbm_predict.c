@@ -8,7 +8,7 @@
 ** The prediction is the expectation over that softmax (Salakhutdinov et al.
 ** 2007).  Scoring every item is one GEMV through BLAS.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 #include "rbm_math.h"
 
 #include <cblas.h>

@@ -7,7 +7,7 @@
 ** per row.  rbm_ratings_finish() sorts the distinct values, recodes, and
 ** counting-sorts the rows by user.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

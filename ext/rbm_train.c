@@ -31,7 +31,7 @@
 ** depend on the number of threads or on which thread ran what; nor do the
 ** errors reported, kept per user and summed in user order.
 */
-#include "rbm.h"
+#include "rbm_internal.h"
 #include "rbm_math.h"
 
 #include <cblas.h>

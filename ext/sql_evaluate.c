@@ -60,7 +60,7 @@ static int cmp_u32(const void *a, const void *b) {
 typedef struct evaluation {
   const rbm_model *m;
   const rbm_ratings *ho;       /* the held-out ratings, by user */
-  rbm_user_reader *rd;
+  sql_user_reader *rd;
   pointwise pw;
   rbm_ranking_sums rank;
   size_t users_unplaced, ratings_unplaced, items_unknown;
@@ -86,11 +86,11 @@ static int predict_user(evaluation *e, uint32_t u, size_t b, char **err) {
   const rbm_ratings *ho = e->ho;
   rbm_key key = rbm_keys_get(&ho->users, u);
   int rc;
-  if (!rbm_user_reader_ranks_items(e->rd)) {
+  if (!sql_user_reader_ranks_items(e->rd)) {
     const float *h;
     const uint32_t *rated;
     size_t n_rated;
-    rc = rbm_user_reader_fold(e->rd, &key, &h, &rated, &n_rated, err);
+    rc = sql_user_reader_fold(e->rd, &key, &h, &rated, &n_rated, err);
     if (rc != SQLITE_OK) return rc;
     float *hidden = e->hidden + b * m->n_hidden;
     if (h) memcpy(hidden, h, m->n_hidden * sizeof *hidden);
@@ -109,7 +109,7 @@ static int predict_user(evaluation *e, uint32_t u, size_t b, char **err) {
     rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
     double rating, like;
     int unplaced, unknown;
-    rc = rbm_user_reader_predict(e->rd, &key, &ik, &rating, &like, &unplaced,
+    rc = sql_user_reader_predict(e->rd, &key, &ik, &rating, &like, &unplaced,
                                  &unknown, err);
     if (rc != SQLITE_OK) return rc;
     /* The user's flag and the item's, whichever side is folded in. */
@@ -130,7 +130,7 @@ static int rank_batch(evaluation *e, size_t n) {
   size_t k = e->rank.k;
   if (rbm_recommend(e->m, n, e->q, k, e->top, e->n_top) != RBM_OK)
     return SQLITE_NOMEM;
-  uint32_t top[RBM_EVALUATE_MAX_K];
+  uint32_t top[SQL_EVALUATE_MAX_K];
   for (size_t b = 0; b < n; b++) {
     uint32_t u = e->batch_user[b];
     size_t n_rel = 0;
@@ -161,13 +161,13 @@ static int rank_item_based(evaluation *e, char **err) {
   int rc = top && n_top && rows && relevant ? SQLITE_OK : SQLITE_NOMEM;
   for (size_t u0 = 0; rc == SQLITE_OK && u0 < nu; u0 += EVAL_USERS) {
     size_t nb = nu - u0 < EVAL_USERS ? nu - u0 : EVAL_USERS;
-    rc = rbm_user_reader_rank_users(e->rd, u0, nb, &ho->users, k, top, n_top, err);
+    rc = sql_user_reader_rank_users(e->rd, u0, nb, &ho->users, k, top, n_top, err);
     for (size_t b = 0; rc == SQLITE_OK && b < nb; b++) {
       uint32_t u = (uint32_t)(u0 + b);
       size_t n_rel = 0;
       for (uint64_t j = ho->row[u]; j < ho->row[u + 1]; j++) {
         rbm_key ik = rbm_keys_get(&ho->items, ho->col_item[j]);
-        int64_t row = rbm_user_reader_item_index(e->rd, &ik);
+        int64_t row = sql_user_reader_item_index(e->rd, &ik);
         if (row >= 0) relevant[n_rel++] = (uint32_t)row;
       }
       qsort(relevant, n_rel, sizeof *relevant, cmp_u32);
@@ -200,7 +200,7 @@ static char *result_json(const evaluation *e, const char *name) {
   int softmax = m->visible == RBM_VISIBLE_SOFTMAX && e->has_ratings;
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendall(s, "{\"model\":");
-  rbm_append_json_string(s, name);
+  sql_append_json_string(s, name);
   /* Folded in are users (user-based) or items (item-based); the other
   ** side is what the model may not know. */
   int item_based = e->item_based;
@@ -241,26 +241,26 @@ static char *result_json(const evaluation *e, const char *name) {
   return sqlite3_str_finish(s);
 }
 
-int rbm_evaluate_source(sqlite3 *db, const char *name, const rbm_source *src,
+int sql_evaluate_source(sqlite3 *db, const char *name, const sql_source *src,
                         int k, char **json, char **err) {
-  rbm_served *served = NULL;
+  sql_served *served = NULL;
   rbm_ratings ho;
   evaluation e;
   memset(&ho, 0, sizeof ho);
   memset(&e, 0, sizeof e);
   *json = NULL;
-  int rc = rbm_served_by_name(db, name, &served, err);
+  int rc = sql_served_by_name(db, name, &served, err);
   if (rc != SQLITE_OK) goto done;
-  e.m = rbm_served_model(served);
-  rbm_source rows = *src;  /* an implicit model's held-out rows: rows only */
+  e.m = sql_served_model(served);
+  sql_source rows = *src;  /* an implicit model's held-out rows: rows only */
   if (e.m->visible == RBM_VISIBLE_IMPLICIT) rows.rating = (char *)"";
-  rc = rbm_read_source(db, &rows, NULL, 1, NULL, &ho, err);
-  if (rc == SQLITE_OK) rc = rbm_user_reader_open(db, served, &e.rd, err);
+  rc = sql_read_source(db, &rows, NULL, 1, NULL, &ho, err);
+  if (rc == SQLITE_OK) rc = sql_user_reader_open(db, served, &e.rd, err);
   if (rc != SQLITE_OK) goto done;
   e.ho = &ho;
   e.item_based = e.m->orientation == RBM_ORIENT_ITEM;
   e.has_ratings = *rows.rating != 0;
-  int ranks_items = rbm_user_reader_ranks_items(e.rd);
+  int ranks_items = sql_user_reader_ranks_items(e.rd);
   e.rank.k = (size_t)k;
   size_t longest = rbm_ratings_longest_row(&ho);
   e.pw.p_like = malloc(ho.n * sizeof *e.pw.p_like);
@@ -294,8 +294,8 @@ done:
   free(e.top);
   free(e.relevant);
   free(e.item_seen);
-  rbm_user_reader_close(e.rd);
-  if (served) rbm_served_release(served);
+  sql_user_reader_close(e.rd);
+  if (served) sql_served_release(served);
   rbm_ratings_free(&ho);
   return rc;
 }

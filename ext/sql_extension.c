@@ -27,9 +27,9 @@ int sqlite3_rbm_init(sqlite3 *db, char **pzErrMsg,
   ** started, would otherwise take cores from a training run right away.
   ** Serving starts them again (sql_serve.c sets their number). */
   pthread_once(&blas_parked, rbm_blas_park_threads);
-  int rc = rbm_register_functions(db);
-  if (rc == SQLITE_OK) rc = rbm_register_recommend(db);
-  if (rc == SQLITE_OK) rc = rbm_register_vtab(db);
+  int rc = sql_register_functions(db);
+  if (rc == SQLITE_OK) rc = sql_register_recommend(db);
+  if (rc == SQLITE_OK) rc = sql_register_vtab(db);
   if (rc != SQLITE_OK && pzErrMsg)
     *pzErrMsg = sqlite3_mprintf("rbm: cannot register: %s", sqlite3_errmsg(db));
   return rc;

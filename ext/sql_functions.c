@@ -30,7 +30,7 @@
 
 #define JSON_SUBTYPE 74  /* 'J': json functions take the result as JSON */
 
-char *rbm_errorf(const char *fmt, ...) {
+char *sql_errorf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *s = sqlite3_vmprintf(fmt, ap);
@@ -67,10 +67,10 @@ static void debug_model(sqlite3_context *ctx, sqlite3_value *model) {
   const char *name = text_arg(model);
   char *json = NULL, *err = NULL;
   if (!name) {
-    result_error(ctx, "rbm_debug", SQLITE_MISUSE, rbm_errorf("model name must be text"));
+    result_error(ctx, "rbm_debug", SQLITE_MISUSE, sql_errorf("model name must be text"));
     return;
   }
-  int rc = rbm_serve_describe(sqlite3_context_db_handle(ctx), name, &json, &err);
+  int rc = sql_serve_describe(sqlite3_context_db_handle(ctx), name, &json, &err);
   if (rc != SQLITE_OK) {
     result_error(ctx, "rbm_debug", rc, err);
     return;
@@ -113,7 +113,7 @@ static const char *text_arg(sqlite3_value *v) {
 ** On error, reports it as fname's and returns 0. */
 static int source_args(sqlite3_context *ctx, const char *fname,
                        sqlite3_value **argv, const char **model,
-                       rbm_source *src) {
+                       sql_source *src) {
   static const char *what[] = {"model name", "source", "user column",
                                "item column", "rating column"};
   const char *arg[5];
@@ -124,7 +124,7 @@ static int source_args(sqlite3_context *ctx, const char *fname,
       arg[i] = "";  /* no rating column: every row an interaction */
     } else if (!arg[i] || !*arg[i]) {
       result_error(ctx, fname, SQLITE_MISUSE,
-                   rbm_errorf("%s must be non-empty text%s", what[i],
+                   sql_errorf("%s must be non-empty text%s", what[i],
                               i == 4 ? ", or NULL for rows without ratings" : ""));
       return 0;
     }
@@ -134,10 +134,10 @@ static int source_args(sqlite3_context *ctx, const char *fname,
   src->item = sqlite3_mprintf("%s", arg[3]);
   src->rating = sqlite3_mprintf("%s", arg[4]);
   int rc = src->user && src->item && src->rating
-               ? rbm_source_set_table(sqlite3_context_db_handle(ctx), src, arg[1])
+               ? sql_source_set_table(sqlite3_context_db_handle(ctx), src, arg[1])
                : SQLITE_NOMEM;
   if (rc != SQLITE_OK) {
-    rbm_source_free(src);
+    sql_source_free(src);
     result_error(ctx, fname, rc, NULL);
     return 0;
   }
@@ -147,58 +147,58 @@ static int source_args(sqlite3_context *ctx, const char *fname,
 static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *name;
-  rbm_source src;
+  sql_source src;
   if (!source_args(ctx, "rbm_train", argv, &name, &src)) return;
   rbm_config cfg;
-  rbm_sql_defaults(&cfg);
+  sql_defaults(&cfg);
   char *err = NULL;
   int rc = SQLITE_OK;
   if (argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL)
-    rc = rbm_options_from_json(db, (const char *)sqlite3_value_text(argv[5]),
+    rc = sql_options_from_json(db, (const char *)sqlite3_value_text(argv[5]),
                                &cfg, &err);
   if (rc != SQLITE_OK) {
-    rbm_source_free(&src);
+    sql_source_free(&src);
     result_error(ctx, "rbm_train", rc, err);
     return;
   }
-  rbm_trained t;
+  sql_trained t;
   memset(&t, 0, sizeof t);
-  rbm_sql_resolve_defaults(&cfg);
-  rc = rbm_source_drop_rating(&src, &cfg);
-  if (rc == SQLITE_OK) rc = rbm_train_source(db, name, &src, &cfg, &t, &err);
-  if (rc == SQLITE_OK) rc = rbm_store_model(db, name, &src, &t, &err);
-  rbm_source_free(&src);
+  sql_resolve_defaults(&cfg);
+  rc = sql_source_drop_rating(&src, &cfg);
+  if (rc == SQLITE_OK) rc = sql_train_source(db, name, &src, &cfg, &t, &err);
+  if (rc == SQLITE_OK) rc = sql_store_model(db, name, &src, &t, &err);
+  sql_source_free(&src);
   if (rc != SQLITE_OK) {
-    rbm_trained_free(&t);
+    sql_trained_free(&t);
     result_error(ctx, "rbm_train", rc, err);
     return;
   }
   sqlite3_result_text(ctx, t.summary, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, JSON_SUBTYPE);
   t.summary = NULL;
-  rbm_trained_free(&t);
+  sql_trained_free(&t);
 }
 
 /* rbm_predict: the per-statement reader lives in the auxdata of argument 0
 ** (the model name), so a statement decodes and looks up the model once. */
 static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
-  rbm_user_reader *rd = sqlite3_get_auxdata(ctx, 0);
+  sql_user_reader *rd = sqlite3_get_auxdata(ctx, 0);
   int fresh = 0;
   char *err = NULL;
   int rc;
   if (!rd) {
     const char *name = text_arg(argv[0]);
-    rbm_served *s;
+    sql_served *s;
     if (!name) {
       result_error(ctx, "rbm_predict", SQLITE_MISUSE,
-                   rbm_errorf("model name must be text"));
+                   sql_errorf("model name must be text"));
       return;
     }
-    rc = rbm_served_by_name(db, name, &s, &err);
+    rc = sql_served_by_name(db, name, &s, &err);
     if (rc == SQLITE_OK) {
-      rc = rbm_user_reader_open(db, s, &rd, &err);
-      rbm_served_release(s);
+      rc = sql_user_reader_open(db, s, &rd, &err);
+      sql_served_release(s);
     }
     if (rc != SQLITE_OK) {
       result_error(ctx, "rbm_predict", rc, err);
@@ -206,7 +206,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
     fresh = 1;
   }
-  const rbm_model *m = rbm_served_model(rbm_user_reader_served(rd));
+  const rbm_model *m = sql_served_model(sql_user_reader_served(rd));
   int want_like = m->visible != RBM_VISIBLE_SOFTMAX;
   if (argc > 3) {
     const char *w = text_arg(argv[3]);
@@ -216,7 +216,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                m->visible == RBM_VISIBLE_SOFTMAX) {
       want_like = 0;
     } else {
-      err = rbm_errorf(w && sqlite3_stricmp(w, "rating") == 0
+      err = sql_errorf(w && sqlite3_stricmp(w, "rating") == 0
                            ? "a binary or implicit model predicts only 'like'"
                            : "what must be 'rating' or 'like'");
       rc = SQLITE_MISUSE;
@@ -225,35 +225,35 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   char ubuf[32], ibuf[32];
   rbm_key user, item;
-  if (!rbm_key_from_value(argv[1], &user, ubuf, sizeof ubuf) ||
-      !rbm_key_from_value(argv[2], &item, ibuf, sizeof ibuf)) {
+  if (!sql_key_from_value(argv[1], &user, ubuf, sizeof ubuf) ||
+      !sql_key_from_value(argv[2], &item, ibuf, sizeof ibuf)) {
     sqlite3_result_null(ctx);  /* NULL in, NULL out, as SQL functions do */
     rc = SQLITE_OK;
     goto done;
   }
   double rating, like;
   int unplaced, unknown;
-  rc = rbm_user_reader_predict(rd, &user, &item, &rating, &like, &unplaced,
+  rc = sql_user_reader_predict(rd, &user, &item, &rating, &like, &unplaced,
                                &unknown, &err);
   if (rc == SQLITE_OK) sqlite3_result_double(ctx, want_like ? like : rating);
 done:
   if (rc != SQLITE_OK) result_error(ctx, "rbm_predict", rc, err);
   if (fresh)
-    sqlite3_set_auxdata(ctx, 0, rd, (void (*)(void *))rbm_user_reader_close);
+    sqlite3_set_auxdata(ctx, 0, rd, (void (*)(void *))sql_user_reader_close);
 }
 
 /* rbm_evaluate's options: {"k": n}, n from 0 (no ranking) to
-** RBM_EVALUATE_MAX_K. */
+** SQL_EVALUATE_MAX_K. */
 /* rbm_evaluate's one option, k. */
 static int evaluate_option(void *k, const char *key, const char *type,
                            const char *value, char **err) {
   if (sqlite3_stricmp(key, "k") != 0) {
-    *err = rbm_errorf("unknown option '%s' (known: 'k')", key);
+    *err = sql_errorf("unknown option '%s' (known: 'k')", key);
     return SQLITE_ERROR;
   }
   sqlite3_int64 v = strcmp(type, "integer") == 0 ? strtoll(value, NULL, 10) : -1;
-  if (v < 0 || v > RBM_EVALUATE_MAX_K) {
-    *err = rbm_errorf("k must be an integer from 0 to %d", RBM_EVALUATE_MAX_K);
+  if (v < 0 || v > SQL_EVALUATE_MAX_K) {
+    *err = sql_errorf("k must be an integer from 0 to %d", SQL_EVALUATE_MAX_K);
     return SQLITE_ERROR;
   }
   *(int *)k = (int)v;
@@ -263,16 +263,16 @@ static int evaluate_option(void *k, const char *key, const char *type,
 static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *name;
-  rbm_source src;
+  sql_source src;
   if (!source_args(ctx, "rbm_evaluate", argv, &name, &src)) return;
   int k = 10;
   char *err = NULL, *json = NULL;
   int rc = SQLITE_OK;
   if (argc > 5 && sqlite3_value_type(argv[5]) != SQLITE_NULL)
-    rc = rbm_json_members(db, (const char *)sqlite3_value_text(argv[5]),
+    rc = sql_json_members(db, (const char *)sqlite3_value_text(argv[5]),
                           "{\"k\": 10}", evaluate_option, &k, &err);
-  if (rc == SQLITE_OK) rc = rbm_evaluate_source(db, name, &src, k, &json, &err);
-  rbm_source_free(&src);
+  if (rc == SQLITE_OK) rc = sql_evaluate_source(db, name, &src, k, &json, &err);
+  sql_source_free(&src);
   if (rc != SQLITE_OK) {
     result_error(ctx, "rbm_evaluate", rc, err);
     return;
@@ -281,7 +281,7 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   sqlite3_result_subtype(ctx, JSON_SUBTYPE);
 }
 
-static void conn_destroy(void *db) { rbm_serve_shutdown(db); }
+static void conn_destroy(void *db) { sql_serve_shutdown(db); }
 
 /* rbm_train and rbm_evaluate return JSON with the JSON subtype, which
 ** SQLite 3.45 and later keep only for functions that say they set one. */
@@ -291,7 +291,7 @@ static void conn_destroy(void *db) { rbm_serve_shutdown(db); }
 #define JSON_RESULT 0
 #endif
 
-int rbm_register_functions(sqlite3 *db) {
+int sql_register_functions(sqlite3 *db) {
   int rc = sqlite3_create_function_v2(
       db, "rbm_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
       db, version_func, NULL, NULL, conn_destroy);

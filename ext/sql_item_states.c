@@ -5,11 +5,11 @@
 ** An item-based model (or the item-based half of a 'both' model) answers
 ** for a user from an item's hidden units, and the item is folded in from
 ** the users who rated it in the source as it is now.  Ranking every item
-** for one user needs every item folded in: rbm_item_states_build does that
+** for one user needs every item folded in: sql_item_states_build does that
 ** from one read of the whole source, and the states are then kept with the
 ** served model (sql_serve.h) and kept true as the source changes.  A
 ** fold-in's hidden input is a sum over the rated units, so a rating added
-** is one weight row added to one item's sum (rbm_item_states_add); the
+** is one weight row added to one item's sum (sql_item_states_add); the
 ** sums are doubles, so a sum kept that way equals, rounded to float, the
 ** one a new connection makes from the table (sql_reader.c decides what is
 ** applied how, from what sql_track.c says changed).
@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rbm_item_states_release(rbm_item_states *st) {
+void sql_item_states_release(sql_item_states *st) {
   if (!st || --st->ref > 0) return;
-  rbm_sync_free(&st->sync);
+  sql_sync_free(&st->sync);
   rbm_keys_free(&st->keys);
   free(st->sum);
   free(st->hidden);
@@ -34,7 +34,7 @@ void rbm_item_states_release(rbm_item_states *st) {
 }
 
 /* Room for cap rows. */
-static int reserve(rbm_item_states *st, const rbm_model *m, size_t cap,
+static int reserve(sql_item_states *st, const rbm_model *m, size_t cap,
                    int paired) {
   if (cap <= st->cap) return SQLITE_OK;
   size_t F = m->n_hidden, K = m->n_units;
@@ -60,7 +60,7 @@ static int reserve(rbm_item_states *st, const rbm_model *m, size_t cap,
 }
 
 /* Row j's prior and hidden units from its counts and sum. */
-static void derive(rbm_item_states *st, const rbm_model *m, size_t j) {
+static void derive(sql_item_states *st, const rbm_model *m, size_t j) {
   size_t K = m->n_units, F = m->n_hidden;
   double global[RBM_MAX_VALUES], count[RBM_MAX_VALUES], total = 0;
   for (size_t k = 0; k < K; k++) {
@@ -76,7 +76,7 @@ static void derive(rbm_item_states *st, const rbm_model *m, size_t j) {
 /* ---- built from the whole source ------------------------------------ */
 
 typedef struct build_job {
-  rbm_item_states *st;
+  sql_item_states *st;
   const rbm_model *m;
   const rbm_ratings *r;       /* rows items, columns users, values units */
   const uint32_t *user_index; /* column -> the model's index, or UINT32_MAX */
@@ -107,10 +107,10 @@ static void fold_row(void *ctx, size_t j, int worker) {
   derive(b->st, m, j);
 }
 
-int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
+int sql_item_states_build(sqlite3 *db, const sql_source *src,
                           const rbm_model *m, const rbm_model *pair,
-                          int threads, rbm_item_states **out, char **err) {
-  rbm_item_states *st = calloc(1, sizeof *st);
+                          int threads, sql_item_states **out, char **err) {
+  sql_item_states *st = calloc(1, sizeof *st);
   rbm_ratings r;
   memset(&r, 0, sizeof r);
   *out = NULL;
@@ -120,14 +120,14 @@ int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
   }
   st->ref = 1;
   /* Read by item, in rowid order: of a repeated pair, the later row. */
-  rbm_source by_item = *src;
+  sql_source by_item = *src;
   by_item.user = src->item;
   by_item.item = src->user;
   by_item.by_item = 1;
-  int rc = rbm_sync_begin(db, src, &st->sync);
+  int rc = sql_sync_begin(db, src, &st->sync);
   if (rc == SQLITE_OK)
-    rc = rbm_read_source(db, &by_item, m, threads, st->sync.rowid, &r, err);
-  if (rc == SQLITE_OK) rbm_sync_end(db, &st->sync);
+    rc = sql_read_source(db, &by_item, m, threads, st->sync.rowid, &r, err);
+  if (rc == SQLITE_OK) sql_sync_end(db, &st->sync);
   size_t n = r.users.n, workers = threads < 1 ? 1 : (size_t)threads;
   if (workers > RBM_MAX_TASK_THREADS) workers = RBM_MAX_TASK_THREADS;
   build_job b = {st, m, &r, NULL, NULL, NULL, rbm_ratings_longest_row(&r)};
@@ -161,7 +161,7 @@ int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
   free(b.units);
   rbm_ratings_free(&r);
   if (rc != SQLITE_OK) {
-    rbm_item_states_release(st);
+    sql_item_states_release(st);
     if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
     return rc;
   }
@@ -171,7 +171,7 @@ int rbm_item_states_build(sqlite3 *db, const rbm_source *src,
 
 /* ---- kept true, a rating at a time ----------------------------------- */
 
-int64_t rbm_item_states_row(rbm_item_states *st, const rbm_model *m,
+int64_t sql_item_states_row(sql_item_states *st, const rbm_model *m,
                             const rbm_model *pair, const rbm_key *item) {
   int64_t j = rbm_keys_find(&st->keys, item);
   if (j >= 0) return j;
@@ -189,7 +189,7 @@ int64_t rbm_item_states_row(rbm_item_states *st, const rbm_model *m,
   return j;
 }
 
-void rbm_item_states_add(rbm_item_states *st, const rbm_model *m, size_t j,
+void sql_item_states_add(sql_item_states *st, const rbm_model *m, size_t j,
                          uint32_t user, uint32_t unit) {
   st->count[j * m->n_units + unit]++;
   if (user != UINT32_MAX) {
@@ -199,7 +199,7 @@ void rbm_item_states_add(rbm_item_states *st, const rbm_model *m, size_t j,
   derive(st, m, j);
 }
 
-void rbm_item_states_set(rbm_item_states *st, const rbm_model *m, size_t j,
+void sql_item_states_set(sql_item_states *st, const rbm_model *m, size_t j,
                          const double *sum, const uint32_t *count,
                          uint32_t known) {
   memcpy(st->sum + j * m->n_hidden, sum, m->n_hidden * sizeof *sum);

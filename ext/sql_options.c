@@ -106,7 +106,7 @@ bad:
   return SQLITE_ERROR;
 }
 
-int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
+int sql_option_set(rbm_config *cfg, const char *key, const char *value,
                    char **err) {
   if (sqlite3_stricmp(key, "cd_k") == 0) {
     if (value && value[strspn(value, SPACE)] == '[')
@@ -192,15 +192,15 @@ int rbm_option_set(rbm_config *cfg, const char *key, const char *value,
   return SQLITE_OK;
 }
 
-const char *rbm_visible_name(rbm_visible v) { return VISIBLE_WORDS[v]; }
+const char *sql_visible_name(rbm_visible v) { return VISIBLE_WORDS[v]; }
 
 /* Options whose SQL default depends on visible are left at AUTO (an
 ** integer no option text reads as) or NAN (a number none reads as) by
-** rbm_sql_defaults, and filled in by rbm_sql_resolve_defaults once every
+** sql_defaults, and filled in by sql_resolve_defaults once every
 ** option has been read. */
 #define AUTO INT_MIN
 
-void rbm_sql_defaults(rbm_config *cfg) {
+void sql_defaults(rbm_config *cfg) {
   rbm_config_defaults(cfg);
   cfg->orientation = AUTO;
   cfg->hidden = AUTO;
@@ -208,7 +208,7 @@ void rbm_sql_defaults(rbm_config *cfg) {
   cfg->learning_rate = NAN;
 }
 
-void rbm_sql_resolve_defaults(rbm_config *cfg) {
+void sql_resolve_defaults(rbm_config *cfg) {
   rbm_config engine;
   rbm_config_defaults(&engine);
   /* Ratings (softmax, binary): the best predictions on MovieLens-100K
@@ -227,8 +227,8 @@ void rbm_sql_resolve_defaults(rbm_config *cfg) {
     cfg->learning_rate = implicit ? 0.02 : engine.learning_rate;
 }
 
-int rbm_json_members(sqlite3 *db, const char *json, const char *example,
-                     rbm_json_member member, void *ctx, char **err) {
+int sql_json_members(sqlite3 *db, const char *json, const char *example,
+                     sql_json_member member, void *ctx, char **err) {
   sqlite3_stmt *st = NULL;
   /* The last row always comes: a non-object is told from an empty one. */
   int rc = sqlite3_prepare_v2(
@@ -265,21 +265,21 @@ int rbm_json_members(sqlite3 *db, const char *json, const char *example,
 static int train_option(void *cfg, const char *key, const char *type,
                         const char *value, char **err) {
   if (!strcmp(type, "true") || !strcmp(type, "false")) value = type;
-  if (!strcmp(type, "null")) value = NULL;  /* rbm_option_set: only a ramp may be */
+  if (!strcmp(type, "null")) value = NULL;  /* sql_option_set: only a ramp may be */
   int schedule = !strcmp(type, "array") && !sqlite3_stricmp(key, "cd_k");
   if ((!strcmp(type, "array") && !schedule) || !strcmp(type, "object")) {
     *err = sqlite3_mprintf("option %s cannot be a JSON container", key);
     return SQLITE_ERROR;
   }
-  return rbm_option_set(cfg, key, value, err);
+  return sql_option_set(cfg, key, value, err);
 }
 
-int rbm_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
+int sql_options_from_json(sqlite3 *db, const char *json, rbm_config *cfg,
                           char **err) {
-  return rbm_json_members(db, json, "{\"hidden\": 100}", train_option, cfg, err);
+  return sql_json_members(db, json, "{\"hidden\": 100}", train_option, cfg, err);
 }
 
-char *rbm_options_to_json(const rbm_config *c) {
+char *sql_options_to_json(const rbm_config *c) {
   sqlite3_str *steps = sqlite3_str_new(NULL);
   if (c->n_cd_k_steps) {
     sqlite3_str_appendchar(steps, 1, '[');

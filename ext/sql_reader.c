@@ -1,7 +1,7 @@
 /*
 ** sql_reader.c -- folding users and items in, one statement at a time.
 **
-** A reader (rbm_user_reader) lives for one statement: rbm_predict keeps it
+** A reader (sql_user_reader) lives for one statement: rbm_predict keeps it
 ** in sqlite3_set_auxdata, rbm_recommend and the virtual table in their
 ** cursors, rbm_evaluate for its call.  It reads the source as it is now:
 **
@@ -172,14 +172,14 @@ typedef struct entity_query {
   int mode;
 } entity_query;
 
-struct rbm_user_reader {
+struct sql_user_reader {
   sqlite3 *db;
-  rbm_served *s;
-  struct rbm_user_reader *partner;  /* 'both': the item-based half's */
-  struct rbm_user_reader *top;      /* the statement's reader: reads users */
+  sql_served *s;
+  struct sql_user_reader *partner;  /* 'both': the item-based half's */
+  struct sql_user_reader *top;      /* the statement's reader: reads users */
   const rbm_model *pair;            /* an item-based half's: the other half */
   entity_query by_user, by_item;
-  rbm_snapshot *snap;               /* checked this statement, when used */
+  sql_snapshot *snap;               /* checked this statement, when used */
   /* The last one folded in: a user (user-based) or an item (item-based). */
   fold f;
   int have_last, placed;
@@ -188,28 +188,28 @@ struct rbm_user_reader {
   /* Item-based: the item states, once current for this statement. */
   int states_checked;
   uint64_t point_rows;              /* rows read by items' own queries */
-  rbm_item_states *states;
+  sql_item_states *states;
   size_t n_rows;                    /* the states' rows this statement sees */
   /* Lists of rows of the item states a user rated. */
   uint32_t *rated_rows;
   size_t n_rated_rows, cap_rated_rows;
-  /* rbm_user_reader_score_items: one user's answers for every item. */
+  /* sql_user_reader_score_items: one user's answers for every item. */
   float *score_like, *score_rating, *score_probs, *score_scratch;
   float *score_user_half;
   uint8_t *score_rated;
   size_t score_n, score_scratch_n;
 };
 
-rbm_served *rbm_user_reader_served(const rbm_user_reader *rd) { return rd->s; }
+sql_served *sql_user_reader_served(const sql_user_reader *rd) { return rd->s; }
 
-void rbm_user_reader_close(rbm_user_reader *rd) {
+void sql_user_reader_close(sql_user_reader *rd) {
   if (!rd) return;
-  rbm_user_reader_close(rd->partner);
+  sql_user_reader_close(rd->partner);
   sqlite3_finalize(rd->by_user.st);
   sqlite3_finalize(rd->by_item.st);
-  rbm_snapshot_release(rd->snap);
-  rbm_item_states_release(rd->states);
-  rbm_served_release(rd->s);
+  sql_snapshot_release(rd->snap);
+  sql_item_states_release(rd->states);
+  sql_served_release(rd->s);
   fold_free(&rd->f);
   free(rd->last_text);
   free(rd->rated_rows);
@@ -222,9 +222,9 @@ void rbm_user_reader_close(rbm_user_reader *rd) {
   free(rd);
 }
 
-int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
+int sql_user_reader_open(sqlite3 *db, sql_served *s, sql_user_reader **out,
                          char **err) {
-  rbm_user_reader *rd = calloc(1, sizeof *rd);
+  sql_user_reader *rd = calloc(1, sizeof *rd);
   *out = NULL;
   if (!rd || fold_init(&rd->f, s->model) != SQLITE_OK) {
     if (rd) fold_free(&rd->f);
@@ -242,9 +242,9 @@ int rbm_user_reader_open(sqlite3 *db, rbm_served *s, rbm_user_reader **out,
   ** not compete for cores. */
   if (rbm_blas_threads() != s->threads) rbm_blas_set_threads(s->threads);
   if (s->partner) {
-    int rc = rbm_user_reader_open(db, s->partner, &rd->partner, err);
+    int rc = sql_user_reader_open(db, s->partner, &rd->partner, err);
     if (rc != SQLITE_OK) {
-      rbm_user_reader_close(rd);
+      sql_user_reader_close(rd);
       return rc;
     }
     rd->partner->pair = s->model;
@@ -264,7 +264,7 @@ static int nomem(char **err) {
 /* Once per served model and connection, through sqlite3_log (the
 ** application's log, if it set one; rbm_debug(model) says it too): the
 ** source is read whole because column has no index. */
-static void warn_unindexed(rbm_user_reader *rd, const char *column) {
+static void warn_unindexed(sql_user_reader *rd, const char *column) {
   if (rd->s->warned) return;
   rd->s->warned = 1;
   sqlite3_log(SQLITE_WARNING,
@@ -275,22 +275,22 @@ static void warn_unindexed(rbm_user_reader *rd, const char *column) {
 
 /* The served source's rowid by a name no column takes (NULL: it has none),
 ** looked up once per served model. */
-static const char *served_rowid(rbm_user_reader *rd) {
-  rbm_served *s = rd->s;
+static const char *served_rowid(sql_user_reader *rd) {
+  sql_served *s = rd->s;
   if (!s->rowid_read) {
-    rbm_sync shape;
+    sql_sync shape;
     memset(&shape, 0, sizeof shape);
-    rbm_sync_shape(rd->db, &s->src, &shape);
+    sql_sync_shape(rd->db, &s->src, &shape);
     s->rowid = shape.rowid;
     shape.rowid = NULL;
-    rbm_sync_free(&shape);
+    sql_sync_free(&shape);
     s->rowid_read = 1;
   }
   return s->rowid;
 }
 
 /* After a whole read: the rowid's name as the read found it. */
-static void refresh_rowid(rbm_served *s, const rbm_sync *sync) {
+static void refresh_rowid(sql_served *s, const sql_sync *sync) {
   char *rowid = sync->rowid ? sqlite3_mprintf("%s", sync->rowid) : NULL;
   if (sync->rowid && !rowid) return;  /* keep the old one */
   sqlite3_free(s->rowid);
@@ -318,18 +318,18 @@ static int uses_index(sqlite3 *db, const char *select_sql) {
 
 /* Prepares "WHERE user = ?" (or item) and asks whether it uses an index;
 ** without one, q->mode is Q_SCAN and no statement is kept. */
-static int query_open(rbm_user_reader *rd, entity_query *q, int by_item,
+static int query_open(sql_user_reader *rd, entity_query *q, int by_item,
                       char **err) {
   if (q->mode != Q_UNTRIED) return SQLITE_OK;
   int retried = 0;
 retry:;
-  const rbm_source *src = &rd->s->src;
+  const sql_source *src = &rd->s->src;
   const char *t = src->table, *rowid = served_rowid(rd);
-  char *from = rbm_source_from_clause(src);
-  char *rating = rbm_source_rating_sql(src);
+  char *from = sql_source_from_clause(src);
+  char *rating = sql_source_rating_sql(src);
   char *order = rowid ? sqlite3_mprintf("\"%w\".\"%w\"", t, rowid)
                       : sqlite3_mprintf("NULL");
-  /* Qualified column names: see rbm_read_source.  The id is asked for in
+  /* Qualified column names: see sql_read_source.  The id is asked for in
   ** every spelling that is the same key (bind_key_spellings), and read
   ** back: a row whose id is another key (a NOCASE column's) is skipped. */
   const char *col = by_item ? src->item : src->user;
@@ -368,7 +368,7 @@ retry:;
   return SQLITE_OK;
 }
 
-/* A key is one id however SQLite stores it (rbm_key_from_value): an
+/* A key is one id however SQLite stores it (sql_key_from_value): an
 ** integer also as its text, a text also as a blob, and as a real when it
 ** is how a real's value is spelt.  SQL's = tells those apart in a column
 ** with no type, so a query asks for each. */
@@ -397,7 +397,7 @@ static void bind_key_spellings(sqlite3_stmt *st, const rbm_key *key) {
 typedef int (*row_visit)(void *ctx, const rbm_key *other, double rating,
                          sqlite3_int64 order);
 
-static int query_rows(rbm_user_reader *rd, entity_query *q, const rbm_key *key,
+static int query_rows(sql_user_reader *rd, entity_query *q, const rbm_key *key,
                       row_visit visit, void *ctx, char **err) {
   sqlite3_stmt *st = q->st;
   char buf[32];
@@ -410,10 +410,10 @@ static int query_rows(rbm_user_reader *rd, entity_query *q, const rbm_key *key,
     sqlite3_value *rv = sqlite3_column_value(st, 1);
     int type = sqlite3_value_numeric_type(rv);
     arrival++;
-    if (!rbm_key_from_value(sqlite3_column_value(st, 3), &self, sbuf, sizeof sbuf) ||
+    if (!sql_key_from_value(sqlite3_column_value(st, 3), &self, sbuf, sizeof sbuf) ||
         !rbm_key_equal(&self, key))
       continue;
-    if (!rbm_key_from_value(sqlite3_column_value(st, 0), &other, buf, sizeof buf))
+    if (!sql_key_from_value(sqlite3_column_value(st, 0), &other, buf, sizeof buf))
       continue;
     if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) continue;
     double value = sqlite3_value_double(rv);
@@ -433,9 +433,9 @@ static int query_rows(rbm_user_reader *rd, entity_query *q, const rbm_key *key,
   return SQLITE_OK;
 }
 
-void rbm_snapshot_release(rbm_snapshot *sn) {
+void sql_snapshot_release(sql_snapshot *sn) {
   if (!sn || --sn->ref > 0) return;
-  rbm_sync_free(&sn->sync);
+  sql_sync_free(&sn->sync);
   rbm_ratings_free(&sn->r);
   free(sn->model_item);
   free(sn);
@@ -443,32 +443,32 @@ void rbm_snapshot_release(rbm_snapshot *sn) {
 
 /* The connection's snapshot of the source by user, read again if the
 ** source has changed since (checked once per statement). */
-static int snapshot_current(rbm_user_reader *rd, rbm_snapshot **out,
+static int snapshot_current(sql_user_reader *rd, sql_snapshot **out,
                             char **err) {
-  rbm_served *s = rd->s;
+  sql_served *s = rd->s;
   *out = rd->snap;
   if (rd->snap) return SQLITE_OK;
   if (s->snap) {
-    rbm_appended added;
-    int what, rc = rbm_sync_check(rd->db, &s->src, &s->snap->sync, &added,
+    sql_appended added;
+    int what, rc = sql_sync_check(rd->db, &s->src, &s->snap->sync, &added,
                                   &what, err);
-    rbm_appended_free(&added);
+    sql_appended_free(&added);
     if (rc != SQLITE_OK) return rc;
-    if (what != RBM_SYNC_SAME) {  /* a snapshot takes no appends: read again */
-      rbm_snapshot_release(s->snap);
+    if (what != SQL_SYNC_SAME) {  /* a snapshot takes no appends: read again */
+      sql_snapshot_release(s->snap);
       s->snap = NULL;
     }
   }
   if (!s->snap) {
-    rbm_snapshot *sn = calloc(1, sizeof *sn);
+    sql_snapshot *sn = calloc(1, sizeof *sn);
     if (!sn) return nomem(err);
     sn->ref = 1;
     const rbm_model *m = s->model;
-    int rc = rbm_sync_begin(rd->db, &s->src, &sn->sync);
+    int rc = sql_sync_begin(rd->db, &s->src, &sn->sync);
     if (rc == SQLITE_OK)
-      rc = rbm_read_source(rd->db, &s->src, m, s->threads, sn->sync.rowid,
+      rc = sql_read_source(rd->db, &s->src, m, s->threads, sn->sync.rowid,
                            &sn->r, err);
-    if (rc == SQLITE_OK) rbm_sync_end(rd->db, &sn->sync);
+    if (rc == SQLITE_OK) sql_sync_end(rd->db, &sn->sync);
     if (rc == SQLITE_OK && m->orientation == RBM_ORIENT_USER) {
       sn->model_item = malloc((sn->r.items.n + 1) * sizeof *sn->model_item);
       if (!sn->model_item) rc = nomem(err);
@@ -479,7 +479,7 @@ static int snapshot_current(rbm_user_reader *rd, rbm_snapshot **out,
       }
     }
     if (rc != SQLITE_OK) {
-      rbm_snapshot_release(sn);
+      sql_snapshot_release(sn);
       return rc;
     }
     for (uint32_t c = 0; c < sn->r.n_values; c++)  /* values are units here */
@@ -497,8 +497,8 @@ static int snapshot_current(rbm_user_reader *rd, rbm_snapshot **out,
 
 /* How this statement reads one user's rows: *q set when by an indexed
 ** query, else *sn, the snapshot. */
-static int user_rows_source(rbm_user_reader *rd, entity_query **q,
-                            rbm_snapshot **sn, char **err) {
+static int user_rows_source(sql_user_reader *rd, entity_query **q,
+                            sql_snapshot **sn, char **err) {
   *q = NULL;
   *sn = NULL;
   int rc = query_open(rd, &rd->by_user, 0, err);
@@ -526,7 +526,7 @@ static int fold_visit(void *ctx, const rbm_key *other, double rating,
 }
 
 /* Folds key in from its rows by q into rd->f, for model m. */
-static int fold_by_query(rbm_user_reader *rd, entity_query *q,
+static int fold_by_query(sql_user_reader *rd, entity_query *q,
                          const rbm_model *m, const rbm_key *key, char **err) {
   fold_reset(&rd->f);
   fold_visit_ctx c = {&rd->f, m};
@@ -536,7 +536,7 @@ static int fold_by_query(rbm_user_reader *rd, entity_query *q,
 }
 
 /* A user-based model: folds the user in from the snapshot. */
-static int fold_from_snapshot(rbm_user_reader *rd, const rbm_snapshot *sn,
+static int fold_from_snapshot(sql_user_reader *rd, const sql_snapshot *sn,
                               const rbm_key *user, char **err) {
   fold *f = &rd->f;
   fold_reset(f);
@@ -548,7 +548,7 @@ static int fold_from_snapshot(rbm_user_reader *rd, const rbm_snapshot *sn,
   return fold_finish(f, rd->s->model) == SQLITE_OK ? SQLITE_OK : nomem(err);
 }
 
-static int remember(rbm_user_reader *rd, const rbm_key *key) {
+static int remember(sql_user_reader *rd, const rbm_key *key) {
   rd->have_last = 0;
   rd->last = *key;
   if (key->text) {
@@ -562,16 +562,16 @@ static int remember(rbm_user_reader *rd, const rbm_key *key) {
   return SQLITE_OK;
 }
 
-static int is_last(const rbm_user_reader *rd, const rbm_key *key) {
+static int is_last(const sql_user_reader *rd, const rbm_key *key) {
   return rd->have_last && rbm_key_equal(&rd->last, key);
 }
 
-int rbm_user_reader_fold(rbm_user_reader *rd, const rbm_key *user,
+int sql_user_reader_fold(sql_user_reader *rd, const rbm_key *user,
                          const float **hidden, const uint32_t **rated,
                          size_t *n_rated, char **err) {
   if (!is_last(rd, user)) {
     entity_query *q;
-    rbm_snapshot *sn;
+    sql_snapshot *sn;
     rd->have_last = 0;
     int rc = user_rows_source(rd, &q, &sn, err);
     if (rc == SQLITE_OK)
@@ -605,10 +605,10 @@ static int find_visit(void *ctx, const rbm_key *other, double rating,
 
 /* Whether the source holds a row of (user, item) older than rowid: *older
 ** 1 or 0, or -1 when no index answers that. */
-static int older_pair(rbm_user_reader *ir, const rbm_key *user,
+static int older_pair(sql_user_reader *ir, const rbm_key *user,
                       const rbm_key *item, sqlite3_int64 rowid, int *older,
                       char **err) {
-  rbm_user_reader *top = ir->top;  /* users' rows are read through it */
+  sql_user_reader *top = ir->top;  /* users' rows are read through it */
   find_ctx c = {item, rowid, 0};
   *older = -1;
   int rc = query_open(top, &top->by_user, 0, err);
@@ -630,21 +630,21 @@ static int older_pair(rbm_user_reader *ir, const rbm_key *user,
 ** afresh from its rows instead, once, after the others: those rows already
 ** hold every appended one.  Marks the states stale when that cannot be
 ** done. */
-static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
+static int apply_appended(sql_user_reader *ir, const sql_appended *added,
                           char **err) {
-  rbm_item_states *st = ir->s->states;
+  sql_item_states *st = ir->s->states;
   const rbm_model *m = ir->s->model;
   int replace = st->sync.replace_pairs, rc = SQLITE_OK;
   /* Every usable row's item has a row of the states first. */
   for (size_t j = 0; j < added->n; j++)
     if (added->row[j].usable &&
-        rbm_item_states_row(st, m, ir->pair, &added->row[j].item) < 0)
+        sql_item_states_row(st, m, ir->pair, &added->row[j].item) < 0)
       return nomem(err);
   uint8_t *refold = calloc(st->n ? st->n : 1, 1);
   if (!refold) return nomem(err);
   size_t n_refold = 0;
   for (size_t j = 0; rc == SQLITE_OK && j < added->n; j++) {
-    const rbm_new_row *r = &added->row[j];
+    const sql_new_row *r = &added->row[j];
     /* An unusable row adds nothing, but its REPLACE may have dropped one. */
     if (!r->has_ids || (!r->usable && !replace)) continue;
     int64_t row = rbm_keys_find(&st->keys, &r->item);
@@ -662,11 +662,11 @@ static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
     }
   }
   for (size_t j = 0; rc == SQLITE_OK && j < added->n; j++) {
-    const rbm_new_row *r = &added->row[j];
+    const sql_new_row *r = &added->row[j];
     int64_t row = r->usable ? rbm_keys_find(&st->keys, &r->item) : -1;
     if (row < 0 || refold[row]) continue;
     int64_t u = rbm_keys_find(&m->items, &r->user);
-    rbm_item_states_add(st, m, (size_t)row, u < 0 ? UINT32_MAX : (uint32_t)u,
+    sql_item_states_add(st, m, (size_t)row, u < 0 ? UINT32_MAX : (uint32_t)u,
                         (uint32_t)rbm_unit_of_value(m, r->value));
     ir->s->ratings_added++;
   }
@@ -686,7 +686,7 @@ static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
       break;
     }
     if (rc == SQLITE_OK)
-      rbm_item_states_set(st, m, row, ir->f.sum, ir->f.count,
+      sql_item_states_set(st, m, row, ir->f.sum, ir->f.count,
                           (uint32_t)ir->f.n_known);
     ir->s->items_refolded++;
   }
@@ -697,8 +697,8 @@ static int apply_appended(rbm_user_reader *ir, const rbm_appended *added,
 /* The item states for this statement (ir an item-based reader): checked
 ** against the source once per statement, and built when need_all and they
 ** are stale or absent.  ir->states is NULL when they are not current. */
-static int states_current(rbm_user_reader *ir, int need_all, char **err) {
-  rbm_served *s = ir->s;
+static int states_current(sql_user_reader *ir, int need_all, char **err) {
+  sql_served *s = ir->s;
   /* Once a statement has them, it keeps them: another statement on the
   ** connection may rebuild the connection's, and the rows this one counted
   ** must stay what they were. */
@@ -706,25 +706,25 @@ static int states_current(rbm_user_reader *ir, int need_all, char **err) {
   if (!ir->states_checked) {
     ir->states_checked = 1;
     if (s->states && !s->states->stale) {
-      rbm_appended added;
-      int what, rc = rbm_sync_check(ir->db, &s->src, &s->states->sync, &added,
+      sql_appended added;
+      int what, rc = sql_sync_check(ir->db, &s->src, &s->states->sync, &added,
                                     &what, err);
-      if (rc == SQLITE_OK && what == RBM_SYNC_APPENDED)
+      if (rc == SQLITE_OK && what == SQL_SYNC_APPENDED)
         rc = apply_appended(ir, &added, err);
-      if (rc == SQLITE_OK && what == RBM_SYNC_UNKNOWN) s->states->stale = 1;
-      rbm_appended_free(&added);
+      if (rc == SQLITE_OK && what == SQL_SYNC_UNKNOWN) s->states->stale = 1;
+      sql_appended_free(&added);
       if (rc != SQLITE_OK) {
         s->states->stale = 1;
         return rc;
       }
     }
   }
-  rbm_item_states *st = s->states && !s->states->stale ? s->states : NULL;
+  sql_item_states *st = s->states && !s->states->stale ? s->states : NULL;
   if (!st && need_all) {
-    int rc = rbm_item_states_build(ir->db, &s->src, s->model, ir->pair,
+    int rc = sql_item_states_build(ir->db, &s->src, s->model, ir->pair,
                                    s->threads, &st, err);
     if (rc != SQLITE_OK) return rc;
-    rbm_item_states_release(s->states);
+    sql_item_states_release(s->states);
     s->states = st;
     s->states_builds++;
     refresh_rowid(s, &st->sync);
@@ -739,7 +739,7 @@ static int states_current(rbm_user_reader *ir, int need_all, char **err) {
 }
 
 /* The ratings the served model was trained on (from its counts). */
-static uint64_t trained_ratings(rbm_served *s) {
+static uint64_t trained_ratings(sql_served *s) {
   if (!s->trained_ratings) {
     const rbm_model *m = s->model;
     uint64_t n = 0;
@@ -752,7 +752,7 @@ static uint64_t trained_ratings(rbm_served *s) {
 /* An item-based reader: the item's hidden units, NULL when nobody the
 ** model knows rated it (or the source has no row of it); *in_source
 ** whether the source has a row of it. */
-static int item_hidden(rbm_user_reader *ir, const rbm_key *item,
+static int item_hidden(sql_user_reader *ir, const rbm_key *item,
                        const float **hidden, int *in_source, char **err) {
   const rbm_model *m = ir->s->model;
   int rc = states_current(ir, 0, err);
@@ -785,7 +785,7 @@ static int item_hidden(rbm_user_reader *ir, const rbm_key *item,
   return SQLITE_OK;
 }
 
-static int rated_push(rbm_user_reader *ir, uint32_t row) {
+static int rated_push(sql_user_reader *ir, uint32_t row) {
   if (ir->n_rated_rows == ir->cap_rated_rows) {
     size_t cap = ir->cap_rated_rows ? 2 * ir->cap_rated_rows : 256;
     uint32_t *r = realloc(ir->rated_rows, cap * sizeof *r);
@@ -799,7 +799,7 @@ static int rated_push(rbm_user_reader *ir, uint32_t row) {
 
 static int rated_visit(void *ctx, const rbm_key *other, double rating,
                        sqlite3_int64 order) {
-  rbm_user_reader *ir = ctx;
+  sql_user_reader *ir = ctx;
   (void)rating;
   (void)order;
   int64_t row = rbm_keys_find(&ir->states->keys, other);
@@ -810,10 +810,10 @@ static int rated_visit(void *ctx, const rbm_key *other, double rating,
 /* Calls visit for each item the user rated, from the indexed query or the
 ** snapshot, whichever rd reads users' rows by (the snapshot passes no
 ** rating). */
-static int visit_user_rows(rbm_user_reader *rd, const rbm_key *user,
+static int visit_user_rows(sql_user_reader *rd, const rbm_key *user,
                            row_visit visit, void *ctx, char **err) {
   entity_query *q;
-  rbm_snapshot *sn;
+  sql_snapshot *sn;
   int rc = user_rows_source(rd, &q, &sn, err);
   if (rc != SQLITE_OK) return rc;
   if (q) return query_rows(rd, q, user, visit, ctx, err);
@@ -828,7 +828,7 @@ static int visit_user_rows(rbm_user_reader *rd, const rbm_key *user,
 /* Appends to ir->rated_rows the rows of the item states that user rated,
 ** read through rd (the statement's top reader, which reads users' rows):
 ** rated_visit looks them up in ir's states, whoever's rows they are. */
-static int add_rated_rows(rbm_user_reader *rd, rbm_user_reader *ir,
+static int add_rated_rows(sql_user_reader *rd, sql_user_reader *ir,
                           const rbm_key *user, char **err) {
   return visit_user_rows(rd, user, rated_visit, ir, err);
 }
@@ -837,7 +837,7 @@ static int add_rated_rows(rbm_user_reader *rd, rbm_user_reader *ir,
 
 /* One model's answer (unit probabilities) for (user, item); *in_source,
 ** for an item-based model, whether the source has a row of the item. */
-static int answer_one(rbm_user_reader *rd, const rbm_key *user,
+static int answer_one(sql_user_reader *rd, const rbm_key *user,
                       const rbm_key *item, float *probs, int *unplaced,
                       int *unknown, int *in_source, char **err) {
   const rbm_model *m = rd->s->model;
@@ -851,7 +851,7 @@ static int answer_one(rbm_user_reader *rd, const rbm_key *user,
   } else {
     const uint32_t *rated;
     size_t n_rated;
-    int rc = rbm_user_reader_fold(rd, user, &hidden, &rated, &n_rated, err);
+    int rc = sql_user_reader_fold(rd, user, &hidden, &rated, &n_rated, err);
     if (rc != SQLITE_OK) return rc;
     i = rbm_keys_find(&m->items, item);
   }
@@ -869,7 +869,7 @@ static int answer_one(rbm_user_reader *rd, const rbm_key *user,
 
 /* The blended answer, and for an item-based model or half whether the
 ** source has a row of the item. */
-static int predict(rbm_user_reader *rd, const rbm_key *user,
+static int predict(sql_user_reader *rd, const rbm_key *user,
                    const rbm_key *item, double *rating, double *like,
                    int *unplaced, int *unknown, int *in_source, char **err) {
   float own[RBM_MAX_VALUES], item_half[RBM_MAX_VALUES];
@@ -885,26 +885,26 @@ static int predict(rbm_user_reader *rd, const rbm_key *user,
   return SQLITE_OK;
 }
 
-int rbm_user_reader_predict(rbm_user_reader *rd, const rbm_key *user,
+int sql_user_reader_predict(sql_user_reader *rd, const rbm_key *user,
                             const rbm_key *item, double *rating, double *like,
                             int *unplaced, int *unknown, char **err) {
   int in_source;
   return predict(rd, user, item, rating, like, unplaced, unknown, &in_source, err);
 }
 
-int rbm_user_reader_point(rbm_user_reader *rd, const rbm_key *user,
+int sql_user_reader_point(sql_user_reader *rd, const rbm_key *user,
                           const rbm_key *item, int *found, double *like,
                           double *rating, int *rated, char **err) {
   const rbm_model *m = rd->s->model;
   int unplaced, unknown, in_source;
   *found = *rated = 0;
-  if (!rbm_user_reader_ranks_items(rd) && rbm_keys_find(&m->items, item) < 0)
+  if (!sql_user_reader_ranks_items(rd) && rbm_keys_find(&m->items, item) < 0)
     return SQLITE_OK;  /* a user-based model answers for its own items */
   int rc = predict(rd, user, item, rating, like, &unplaced, &unknown, &in_source,
                    err);
   if (rc != SQLITE_OK || !in_source) return rc;
   *found = 1;
-  if (!rbm_user_reader_ranks_items(rd)) {  /* among the folded-in user's */
+  if (!sql_user_reader_ranks_items(rd)) {  /* among the folded-in user's */
     int64_t i = rbm_keys_find(&m->items, item);
     for (size_t j = 0; j < rd->f.n_known; j++) *rated |= rd->f.idx[j] == (uint32_t)i;
     return SQLITE_OK;
@@ -932,9 +932,9 @@ static void user_half_probs(const rbm_model *mu, int64_t i, const float *all,
 
 #define RANK_BATCH 128  /* users whose user-based answers come from one GEMM */
 
-/* One batch of rbm_user_reader_rank_users, shared out per user. */
+/* One batch of sql_user_reader_rank_users, shared out per user. */
 typedef struct rank_job {
-  rbm_user_reader *rd, *ir;
+  sql_user_reader *rd, *ir;
   size_t b0, k, n;         /* out rows b0+b; n rows of the item states */
   const uint32_t *index;   /* per user: the item-based half's index or none */
   const uint8_t *placed;   /* per user: the user-based half could place them */
@@ -949,7 +949,7 @@ typedef struct rank_job {
 
 static void rank_one_user(void *ctx, size_t b, int worker) {
   const rank_job *j = ctx;
-  const rbm_item_states *st = j->ir->states;
+  const sql_item_states *st = j->ir->states;
   const rbm_model *mi = j->ir->s->model, *mu = j->rd->s->model;
   size_t K = mu->n_units, nI = mu->n_items, n = j->n;
   float *other = j->other ? j->other + (size_t)worker * n * K : NULL;
@@ -969,14 +969,14 @@ static void rank_one_user(void *ctx, size_t b, int worker) {
                 j->n_out + j->b0 + b);
 }
 
-int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t first, size_t n_users,
+int sql_user_reader_rank_users(sql_user_reader *rd, size_t first, size_t n_users,
                                const rbm_keys *users, size_t k,
                                rbm_recommendation *out, size_t *n_out,
                                char **err) {
-  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  sql_user_reader *ir = rd->partner ? rd->partner : rd;
   int rc = states_current(ir, 1, err);
   if (rc != SQLITE_OK) return rc;
-  const rbm_item_states *st = ir->states;
+  const sql_item_states *st = ir->states;
   const rbm_model *mi = ir->s->model, *mu = rd->s->model;
   size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items, n = ir->n_rows;
   size_t n1 = n ? n : 1;
@@ -1008,7 +1008,7 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t first, size_t n_users
         const float *h;
         const uint32_t *rated;
         size_t n_rated;
-        rc = rbm_user_reader_fold(rd, &key, &h, &rated, &n_rated, err);
+        rc = sql_user_reader_fold(rd, &key, &h, &rated, &n_rated, err);
         if (rc != SQLITE_OK) break;
         placed[b] = h != NULL;
         slot[b] = np;
@@ -1039,13 +1039,13 @@ int rbm_user_reader_rank_users(rbm_user_reader *rd, size_t first, size_t n_users
   return rc;
 }
 
-int rbm_user_reader_ranks_items(const rbm_user_reader *rd) {
+int sql_user_reader_ranks_items(const sql_user_reader *rd) {
   return rd->partner || rd->s->model->orientation == RBM_ORIENT_ITEM;
 }
 
 /* ---- every item for one user (the virtual table) ----------------------- */
 
-static int score_buffers(rbm_user_reader *rd, size_t n, size_t K, char **err) {
+static int score_buffers(sql_user_reader *rd, size_t n, size_t K, char **err) {
   if (!rd->score_like || rd->score_n < n) {
     size_t n1 = n ? n : 1;
     free(rd->score_like);
@@ -1067,7 +1067,7 @@ static int score_buffers(rbm_user_reader *rd, size_t n, size_t K, char **err) {
 }
 
 /* A user-based model: the model's items. */
-static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
+static int score_user_based(sql_user_reader *rd, const rbm_key *user,
                             int64_t only, size_t *n, char **err) {
   const rbm_model *m = rd->s->model;
   size_t K = m->n_units;
@@ -1075,7 +1075,7 @@ static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
   const float *h;
   const uint32_t *rated;
   size_t n_rated;
-  if (rc == SQLITE_OK) rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
+  if (rc == SQLITE_OK) rc = sql_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
   if (rc != SQLITE_OK) return rc;
   uint32_t lo = only >= 0 ? (uint32_t)only : 0;
   uint32_t hi = only >= 0 ? lo + 1 : m->n_items;
@@ -1098,12 +1098,12 @@ static int score_user_based(rbm_user_reader *rd, const rbm_key *user,
 }
 
 /* Item-based and 'both' models: the source's items. */
-static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
+static int score_item_based(sql_user_reader *rd, const rbm_key *user,
                             int64_t only, size_t *n, char **err) {
-  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  sql_user_reader *ir = rd->partner ? rd->partner : rd;
   int rc = states_current(ir, 1, err);
   if (rc != SQLITE_OK) return rc;
-  const rbm_item_states *st = ir->states;
+  const sql_item_states *st = ir->states;
   const rbm_model *mi = ir->s->model, *mu = rd->s->model;
   size_t K = mi->n_units, rows = ir->n_rows;
   rc = score_buffers(rd, rows, K, err);
@@ -1127,7 +1127,7 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
     const float *h;
     const uint32_t *rated;
     size_t n_rated;
-    rc = rbm_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
+    rc = sql_user_reader_fold(rd, user, &h, &rated, &n_rated, err);
     if (rc != SQLITE_OK) return rc;
     int64_t i = only >= 0 ? st->pair_item[only] : -1;
     if (h && only < 0) {
@@ -1158,11 +1158,11 @@ static int score_item_based(rbm_user_reader *rd, const rbm_key *user,
   return rc;
 }
 
-int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
+int sql_user_reader_score_items(sql_user_reader *rd, const rbm_key *user,
                                 int64_t only, size_t *n, const float **like,
                                 const float **rating, const uint8_t **rated,
                                 char **err) {
-  int rc = rbm_user_reader_ranks_items(rd)
+  int rc = sql_user_reader_ranks_items(rd)
                ? score_item_based(rd, user, only, n, err)
                : score_user_based(rd, user, only, n, err);
   *like = rd->score_like;
@@ -1171,36 +1171,36 @@ int rbm_user_reader_score_items(rbm_user_reader *rd, const rbm_key *user,
   return rc;
 }
 
-int rbm_user_reader_items(rbm_user_reader *rd, size_t *n, char **err) {
-  if (!rbm_user_reader_ranks_items(rd)) {
+int sql_user_reader_items(sql_user_reader *rd, size_t *n, char **err) {
+  if (!sql_user_reader_ranks_items(rd)) {
     *n = rd->s->model->n_items;
     return SQLITE_OK;
   }
-  rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  sql_user_reader *ir = rd->partner ? rd->partner : rd;
   int rc = states_current(ir, 1, err);
   *n = ir->n_rows;
   return rc;
 }
 
-rbm_key rbm_user_reader_item_key(const rbm_user_reader *rd, uint32_t j) {
-  if (!rbm_user_reader_ranks_items(rd)) return rbm_keys_get(&rd->s->model->items, j);
-  const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+rbm_key sql_user_reader_item_key(const sql_user_reader *rd, uint32_t j) {
+  if (!sql_user_reader_ranks_items(rd)) return rbm_keys_get(&rd->s->model->items, j);
+  const sql_user_reader *ir = rd->partner ? rd->partner : rd;
   return rbm_keys_get(&ir->states->keys, j);
 }
 
-int64_t rbm_user_reader_item_index(const rbm_user_reader *rd,
+int64_t sql_user_reader_item_index(const sql_user_reader *rd,
                                    const rbm_key *item) {
-  if (!rbm_user_reader_ranks_items(rd))
+  if (!sql_user_reader_ranks_items(rd))
     return rbm_keys_find(&rd->s->model->items, item);
-  const rbm_user_reader *ir = rd->partner ? rd->partner : rd;
+  const sql_user_reader *ir = rd->partner ? rd->partner : rd;
   if (!ir->states) return -1;
   int64_t j = rbm_keys_find(&ir->states->keys, item);
   return j < (int64_t)ir->n_rows ? j : -1;
 }
 
-int rbm_user_reader_source_users(rbm_user_reader *rd, const rbm_keys **users,
+int sql_user_reader_source_users(sql_user_reader *rd, const rbm_keys **users,
                                  char **err) {
-  rbm_snapshot *sn;
+  sql_snapshot *sn;
   int rc = snapshot_current(rd, &sn, err);
   if (rc == SQLITE_OK) *users = &sn->r.users;
   return rc;
@@ -1212,30 +1212,30 @@ static void describe_index(sqlite3_str *out, const char *key, const entity_query
   sqlite3_str_appendf(out, ",\"%s\":%s", key, q->mode == Q_INDEXED ? "true" : "false");
 }
 
-int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
-  rbm_served *s;
-  rbm_user_reader *rd = NULL;
+int sql_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
+  sql_served *s;
+  sql_user_reader *rd = NULL;
   *json = NULL;
-  int rc = rbm_served_by_name(db, name, &s, err);
+  int rc = sql_served_by_name(db, name, &s, err);
   if (rc != SQLITE_OK) return rc;
-  rc = rbm_user_reader_open(db, s, &rd, err);
-  rbm_served_release(s);
+  rc = sql_user_reader_open(db, s, &rd, err);
+  sql_served_release(s);
   if (rc == SQLITE_OK) rc = query_open(rd, &rd->by_user, 0, err);
   if (rc == SQLITE_OK) rc = query_open(rd, &rd->by_item, 1, err);
   if (rc != SQLITE_OK) {
-    rbm_user_reader_close(rd);
+    sql_user_reader_close(rd);
     return rc;
   }
   const rbm_model *m = s->model;
-  rbm_served *half = s->partner ? s->partner
+  sql_served *half = s->partner ? s->partner
                      : m->orientation == RBM_ORIENT_ITEM ? s : NULL;
   int user_based = half != s;
   sqlite3_str *out = sqlite3_str_new(db);
   sqlite3_str_appendall(out, "{\"model\":");
-  rbm_append_json_string(out, name);
+  sql_append_json_string(out, name);
   sqlite3_str_appendf(out, ",\"orientation\":\"%s\",\"source\":",
                       s->partner ? "both" : user_based ? "user" : "item");
-  rbm_append_json_string(out, s->src.table);
+  sql_append_json_string(out, s->src.table);
   describe_index(out, "user_index", &rd->by_user);
   describe_index(out, "item_index", &rd->by_item);
   /* The statements that make the missing indexes, as the README advises:
@@ -1254,13 +1254,13 @@ int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
         s->src.schema ? "\"." : "", s->src.table, c ? "item" : "user",
         s->src.table, cols[c], cols[1 - c], rating) : NULL;
     if (!first) sqlite3_str_appendchar(out, 1, ',');
-    rbm_append_json_string(out, advice ? advice : "");
+    sql_append_json_string(out, advice ? advice : "");
     sqlite3_free(advice);
     sqlite3_free(rating);
     first = 0;
   }
   sqlite3_str_appendchar(out, 1, ']');
-  const rbm_snapshot *sn = s->snap;
+  const sql_snapshot *sn = s->snap;
   if (sn) {
     sqlite3_str_appendf(out, ",\"snapshot\":{\"users\":%u,\"ratings\":%llu,"
                         "\"reads\":%lld}",
@@ -1269,7 +1269,7 @@ int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
     sqlite3_str_appendf(out, ",\"snapshot\":null");
   }
   if (half) {
-    const rbm_item_states *st = half->states;
+    const sql_item_states *st = half->states;
     size_t F = half->model->n_hidden, K = half->model->n_units;
     sqlite3_str_appendf(out, ",\"item_states\":{\"rows\":%llu,\"bytes\":%llu,"
                         "\"current\":%s,\"builds\":%lld,\"ratings_added\":%lld,"
@@ -1280,7 +1280,7 @@ int rbm_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
                         half->ratings_added, half->items_refolded);
   }
   sqlite3_str_appendchar(out, 1, '}');
-  rbm_user_reader_close(rd);
+  sql_user_reader_close(rd);
   *json = sqlite3_str_finish(out);
   return *json ? SQLITE_OK : nomem(err);
 }

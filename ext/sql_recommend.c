@@ -43,7 +43,7 @@ typedef struct rec_vtab {
 typedef struct rec_cursor {
   sqlite3_vtab_cursor base;
   sqlite3 *db;
-  rbm_user_reader *rd;          /* kept across xFilter calls of one join */
+  sql_user_reader *rd;          /* kept across xFilter calls of one join */
   sqlite3_value *model_arg, *user_arg;
   sqlite3_int64 k;
   /* The users asked for (one, or a JSON array's) and their answers:
@@ -100,7 +100,7 @@ static void free_answer(rec_cursor *c) {
 static int rec_close(sqlite3_vtab_cursor *cur) {
   rec_cursor *c = (rec_cursor *)cur;
   free_answer(c);
-  rbm_user_reader_close(c->rd);
+  sql_user_reader_close(c->rd);
   sqlite3_value_free(c->model_arg);
   sqlite3_value_free(c->user_arg);
   free(c);
@@ -118,17 +118,17 @@ static int fail(rec_cursor *c, int rc, char *err) {
 /* The reader for this model, reusing the cursor's when it is still the
 ** stored model. */
 static int reader_for(rec_cursor *c, const char *name, char **err) {
-  rbm_served *s;
-  int rc = rbm_served_by_name(c->db, name, &s, err);
+  sql_served *s;
+  int rc = sql_served_by_name(c->db, name, &s, err);
   if (rc != SQLITE_OK) return rc;
-  if (c->rd && rbm_user_reader_served(c->rd) == s) {
-    rbm_served_release(s);
+  if (c->rd && sql_user_reader_served(c->rd) == s) {
+    sql_served_release(s);
     return SQLITE_OK;
   }
-  rbm_user_reader_close(c->rd);
+  sql_user_reader_close(c->rd);
   c->rd = NULL;
-  rc = rbm_user_reader_open(c->db, s, &c->rd, err);
-  rbm_served_release(s);
+  rc = sql_user_reader_open(c->db, s, &c->rd, err);
+  sql_served_release(s);
   return rc;
 }
 
@@ -142,7 +142,7 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
                          : NULL;
   c->many = text && text[0] == '[';
   if (!c->many) {
-    if (rbm_key_from_value(user_v, &key, buf, sizeof buf) &&
+    if (sql_key_from_value(user_v, &key, buf, sizeof buf) &&
         rbm_keys_intern(&c->users, &key) < 0)
       return SQLITE_NOMEM;
     return SQLITE_OK;
@@ -151,12 +151,12 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
   int rc = sqlite3_prepare_v2(c->db, "SELECT value FROM json_each(?1)", -1,
                               &st, NULL);
   if (rc != SQLITE_OK) {
-    *err = rbm_errorf("%s", sqlite3_errmsg(c->db));
+    *err = sql_errorf("%s", sqlite3_errmsg(c->db));
     return rc;
   }
   sqlite3_bind_value(st, 1, user_v);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (rbm_key_from_value(sqlite3_column_value(st, 0), &key, buf, sizeof buf) &&
+    if (sql_key_from_value(sqlite3_column_value(st, 0), &key, buf, sizeof buf) &&
         rbm_keys_intern(&c->users, &key) < 0) {
       rc = SQLITE_NOMEM;
       break;
@@ -164,7 +164,7 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc != SQLITE_OK)
-    *err = rbm_errorf("users: %s", rc == SQLITE_NOMEM ? "out of memory"
+    *err = sql_errorf("users: %s", rc == SQLITE_NOMEM ? "out of memory"
                                                       : sqlite3_errmsg(c->db));
   sqlite3_finalize(st);
   return rc;
@@ -176,7 +176,7 @@ static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
 /* Item-based and 'both' models: each user's top k of the source's items. */
 static int answer_item_based(rec_cursor *c, char **err) {
   size_t n_items;
-  int rc = rbm_user_reader_items(c->rd, &n_items, err);
+  int rc = sql_user_reader_items(c->rd, &n_items, err);
   if (rc != SQLITE_OK) return rc;
   size_t n = c->users.n;
   size_t k = c->k < (sqlite3_int64)n_items ? (size_t)c->k : n_items;
@@ -184,16 +184,16 @@ static int answer_item_based(rec_cursor *c, char **err) {
   c->rec = malloc((n && k ? n * k : 1) * sizeof *c->rec);
   c->n_rec = calloc(n ? n : 1, sizeof *c->n_rec);
   if (!c->rec || !c->n_rec) {
-    *err = rbm_errorf("out of memory");
+    *err = sql_errorf("out of memory");
     return SQLITE_NOMEM;
   }
-  return rbm_user_reader_rank_users(c->rd, 0, n, &c->users, k, c->rec, c->n_rec,
+  return sql_user_reader_rank_users(c->rd, 0, n, &c->users, k, c->rec, c->n_rec,
                                     err);
 }
 
 static int answer(rec_cursor *c, char **err) {
-  const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
-  if (rbm_user_reader_ranks_items(c->rd)) return answer_item_based(c, err);
+  const rbm_model *m = sql_served_model(sql_user_reader_served(c->rd));
+  if (sql_user_reader_ranks_items(c->rd)) return answer_item_based(c, err);
   size_t n = c->users.n, F = m->n_hidden;
   size_t k = c->k < (sqlite3_int64)m->n_items ? (size_t)c->k : m->n_items;
   c->stride = k;
@@ -210,7 +210,7 @@ static int answer(rec_cursor *c, char **err) {
       const float *h;
       const uint32_t *r;
       size_t nr;
-      rc = rbm_user_reader_fold(c->rd, &key, &h, &r, &nr, err);
+      rc = sql_user_reader_fold(c->rd, &key, &h, &r, &nr, err);
       if (rc != SQLITE_OK) break;
       /* The reader's buffers are reused for the next user: copy. */
       free(rated[u]);
@@ -233,7 +233,7 @@ static int answer(rec_cursor *c, char **err) {
   free(rated);
   free(hidden);
   free(q);
-  if (rc == SQLITE_NOMEM && !*err) *err = rbm_errorf("out of memory");
+  if (rc == SQLITE_NOMEM && !*err) *err = sql_errorf("out of memory");
   return rc;
 }
 
@@ -255,7 +255,7 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   free_answer(c);
   if ((idxNum & (HAS_MODEL | HAS_USER)) != (HAS_MODEL | HAS_USER))
     return fail(c, SQLITE_ERROR,
-                rbm_errorf("needs a model and a user, as in "
+                sql_errorf("needs a model and a user, as in "
                            "SELECT * FROM rbm_recommend('m', 42)"));
   sqlite3_value *model_v = argv[a++], *user_v = argv[a++];
   c->k = DEFAULT_K;
@@ -264,7 +264,7 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     if (sqlite3_value_numeric_type(kv) != SQLITE_INTEGER ||
         sqlite3_value_int64(kv) < 0)
       return fail(c, SQLITE_MISMATCH,
-                  rbm_errorf("k must be a non-negative integer"));
+                  sql_errorf("k must be a non-negative integer"));
     c->k = sqlite3_value_int64(kv);
   }
   sqlite3_value_free(c->model_arg);
@@ -272,7 +272,7 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->model_arg = sqlite3_value_dup(model_v);
   c->user_arg = sqlite3_value_dup(user_v);
   if (sqlite3_value_type(model_v) != SQLITE_TEXT)
-    return fail(c, SQLITE_MISMATCH, rbm_errorf("model name must be text"));
+    return fail(c, SQLITE_MISMATCH, sql_errorf("model name must be text"));
   int rc = collect_users(c, user_v, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
   if (c->users.n == 0) return SQLITE_OK;
@@ -298,12 +298,12 @@ static int rec_eof(sqlite3_vtab_cursor *cur) {
 
 static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   rec_cursor *c = (rec_cursor *)cur;
-  const rbm_model *m = rbm_served_model(rbm_user_reader_served(c->rd));
+  const rbm_model *m = sql_served_model(sql_user_reader_served(c->rd));
   const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
   switch (col) {
     case COL_ITEM: {
-      rbm_key k = rbm_user_reader_item_key(c->rd, r->item);
-      rbm_result_key(ctx, &k);
+      rbm_key k = sql_user_reader_item_key(c->rd, r->item);
+      sql_result_key(ctx, &k);
       break;
     }
     case COL_P_LIKE:
@@ -318,7 +318,7 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
     case COL_USER:
       if (c->many) {
         rbm_key k = rbm_keys_get(&c->users, (uint32_t)c->user_at);
-        rbm_result_key(ctx, &k);
+        sql_result_key(ctx, &k);
       } else {
         sqlite3_result_value(ctx, c->user_arg);
       }
@@ -373,6 +373,6 @@ static sqlite3_module recommend_module = {
     NULL,            NULL,           NULL,           NULL,      NULL,
     NULL};
 
-int rbm_register_recommend(sqlite3 *db) {
+int sql_register_recommend(sqlite3 *db) {
   return sqlite3_create_module(db, "rbm_recommend", &recommend_module, NULL);
 }

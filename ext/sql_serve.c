@@ -1,7 +1,7 @@
 /*
 ** sql_serve.c -- the models a connection serves, decoded once.
 **
-** Per connection, models by name (rbm_served), each reused while the stored
+** Per connection, models by name (sql_served), each reused while the stored
 ** row's uid (which changes with every training) is unchanged: the uid is
 ** read once per statement.  A served model also keeps what this connection
 ** read of its source (sql_serve.h): a snapshot for a source without an
@@ -19,7 +19,7 @@
 #define CACHE_SIZE 8
 typedef struct conn_cache {
   sqlite3 *db;
-  rbm_served *entry[CACHE_SIZE];
+  sql_served *entry[CACHE_SIZE];
   struct conn_cache *next;
 } conn_cache;
 
@@ -43,22 +43,22 @@ static conn_cache *cache_of(sqlite3 *db, int create) {
   return c;
 }
 
-void rbm_served_release(rbm_served *s) {
+void sql_served_release(sql_served *s) {
   if (!s || --s->ref > 0) return;
-  rbm_served_release(s->partner);
+  sql_served_release(s->partner);
   rbm_model_free(s->model);
-  rbm_source_free(&s->src);
+  sql_source_free(&s->src);
   sqlite3_free(s->name);
   sqlite3_free(s->rowid);
-  rbm_snapshot_release(s->snap);
-  rbm_item_states_release(s->states);
+  sql_snapshot_release(s->snap);
+  sql_item_states_release(s->states);
   free(s);
 }
 
-const rbm_model *rbm_served_model(const rbm_served *s) { return s->model; }
-sqlite3_int64 rbm_served_uid(const rbm_served *s) { return s->uid; }
+const rbm_model *sql_served_model(const sql_served *s) { return s->model; }
+sqlite3_int64 sql_served_uid(const sql_served *s) { return s->uid; }
 
-void rbm_serve_shutdown(sqlite3 *db) {
+void sql_serve_shutdown(sqlite3 *db) {
   sqlite3_mutex_enter(cache_mutex());
   conn_cache **pp = &all_caches;
   while (*pp && (*pp)->db != db) pp = &(*pp)->next;
@@ -66,17 +66,17 @@ void rbm_serve_shutdown(sqlite3 *db) {
   if (c) *pp = c->next;
   sqlite3_mutex_leave(cache_mutex());
   if (!c) return;
-  for (int i = 0; i < CACHE_SIZE; i++) rbm_served_release(c->entry[i]);
+  for (int i = 0; i < CACHE_SIZE; i++) sql_served_release(c->entry[i]);
   free(c);
 }
 
-int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
-                         sqlite3_int64 uid, int threads, rbm_served **out,
+int sql_served_from_blob(const void *blob, int nblob, const sql_source *src,
+                         sqlite3_int64 uid, int threads, sql_served **out,
                          char **err) {
   char msg[200];
-  rbm_served *s = calloc(1, sizeof *s);
+  sql_served *s = calloc(1, sizeof *s);
   *out = NULL;
-  if (!s || rbm_source_copy(&s->src, src) != SQLITE_OK) {
+  if (!s || sql_source_copy(&s->src, src) != SQLITE_OK) {
     free(s);
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
@@ -93,11 +93,11 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
       s->w_rating = pair.w_rating;
       s->w_like = pair.w_like;
       /* The item-based half, served as an item-based model would be. */
-      rbm_served *half = calloc(1, sizeof *half);
-      if (!half || rbm_source_copy(&half->src, src) != SQLITE_OK) {
+      sql_served *half = calloc(1, sizeof *half);
+      if (!half || sql_source_copy(&half->src, src) != SQLITE_OK) {
         free(half);
         rbm_model_free(pair.item_half);
-        rbm_served_release(s);
+        sql_served_release(s);
         *err = sqlite3_mprintf("out of memory");
         return SQLITE_NOMEM;
       }
@@ -112,7 +112,7 @@ int rbm_served_from_blob(const void *blob, int nblob, const rbm_source *src,
                         sizeof msg);
   }
   if (rc != RBM_OK) {
-    rbm_served_release(s);
+    sql_served_release(s);
     *err = sqlite3_mprintf("%s", msg);
     return rc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
   }
@@ -151,7 +151,7 @@ static int stored_uid(sqlite3 *db, const char *name, sqlite3_int64 *uid,
   return rc;
 }
 
-static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
+static int load_stored(sqlite3 *db, const char *name, sql_served **out,
                        char **err) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(
@@ -168,16 +168,16 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     const char *table = (const char *)sqlite3_column_text(st, 2);
-    rbm_source src = {NULL, NULL, (char *)sqlite3_column_text(st, 3),
+    sql_source src = {NULL, NULL, (char *)sqlite3_column_text(st, 3),
                       (char *)sqlite3_column_text(st, 4),
                       (char *)sqlite3_column_text(st, 5), 0};
     if (!table || !src.user || !src.item || !src.rating) {
       *err = sqlite3_mprintf("model '%s' has no source recorded", name);
       rc = SQLITE_CORRUPT;
-    } else if (rbm_source_set_table(db, &src, table) != SQLITE_OK) {
+    } else if (sql_source_set_table(db, &src, table) != SQLITE_OK) {
       rc = SQLITE_NOMEM;
     } else {
-      rc = rbm_served_from_blob(
+      rc = sql_served_from_blob(
           sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &src,
           (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 1) ^
                           ((sqlite3_uint64)sqlite3_column_bytes(st, 0) << 40)),
@@ -198,7 +198,7 @@ static int load_stored(sqlite3 *db, const char *name, rbm_served **out,
   return rc;
 }
 
-int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
+int sql_served_by_name(sqlite3 *db, const char *name, sql_served **out,
                        char **err) {
   sqlite3_int64 uid = 0;
   *out = NULL;
@@ -207,7 +207,7 @@ int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
   conn_cache *c = cache_of(db, 1);
   int slot = -1;
   for (int i = 0; c && i < CACHE_SIZE; i++) {
-    rbm_served *e = c->entry[i];
+    sql_served *e = c->entry[i];
     if (e && strcmp(e->name, name) == 0) {
       if (e->uid == uid) {
         e->ref++;
@@ -226,7 +226,7 @@ int rbm_served_by_name(sqlite3 *db, const char *name, rbm_served **out,
   }
   (*out)->name = sqlite3_mprintf("%s", name);
   if (!(*out)->name) return SQLITE_OK;  /* works, just is not cached */
-  rbm_served_release(c->entry[slot]);
+  sql_served_release(c->entry[slot]);
   c->entry[slot] = *out;
   (*out)->ref++;
   return SQLITE_OK;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void rbm_source_free(rbm_source *src) {
+void sql_source_free(sql_source *src) {
   sqlite3_free(src->schema);
   sqlite3_free(src->table);
   sqlite3_free(src->user);
@@ -21,7 +21,7 @@ void rbm_source_free(rbm_source *src) {
   memset(src, 0, sizeof *src);
 }
 
-int rbm_source_copy(rbm_source *dst, const rbm_source *src) {
+int sql_source_copy(sql_source *dst, const sql_source *src) {
   memset(dst, 0, sizeof *dst);
   if (src->schema) dst->schema = sqlite3_mprintf("%s", src->schema);
   dst->table = sqlite3_mprintf("%s", src->table);
@@ -31,13 +31,13 @@ int rbm_source_copy(rbm_source *dst, const rbm_source *src) {
   dst->by_item = src->by_item;
   if ((src->schema && !dst->schema) || !dst->table || !dst->user ||
       !dst->item || !dst->rating) {
-    rbm_source_free(dst);
+    sql_source_free(dst);
     return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }
 
-int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text) {
+int sql_source_set_table(sqlite3 *db, sql_source *src, const char *text) {
   const char *dot = strchr(text, '.');
   int attached = 0;
   if (dot) {
@@ -58,7 +58,7 @@ int rbm_source_set_table(sqlite3 *db, rbm_source *src, const char *text) {
   return src->table && (!attached || src->schema) ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-int rbm_source_drop_rating(rbm_source *src, const rbm_config *cfg) {
+int sql_source_drop_rating(sql_source *src, const rbm_config *cfg) {
   if (cfg->visible != RBM_VISIBLE_IMPLICIT || (src->rating && !*src->rating))
     return SQLITE_OK;
   sqlite3_free(src->rating);
@@ -66,12 +66,12 @@ int rbm_source_drop_rating(rbm_source *src, const rbm_config *cfg) {
   return src->rating ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-char *rbm_source_rating_sql(const rbm_source *src) {
+char *sql_source_rating_sql(const sql_source *src) {
   if (!*src->rating) return sqlite3_mprintf("1");
   return sqlite3_mprintf("\"%w\".\"%w\"", src->table, src->rating);
 }
 
-char *rbm_source_from_clause(const rbm_source *src) {
+char *sql_source_from_clause(const sql_source *src) {
   if (src->schema) return sqlite3_mprintf("\"%w\".\"%w\"", src->schema, src->table);
   return sqlite3_mprintf("\"%w\"", src->table);
 }
@@ -93,7 +93,7 @@ static int canonical_integer(const char *s, int n, sqlite3_int64 *out) {
   return 1;
 }
 
-int rbm_key_from_value(sqlite3_value *v, rbm_key *key, char *buf, size_t nbuf) {
+int sql_key_from_value(sqlite3_value *v, rbm_key *key, char *buf, size_t nbuf) {
   memset(key, 0, sizeof *key);
   switch (sqlite3_value_type(v)) {
     case SQLITE_NULL:
@@ -132,13 +132,13 @@ int rbm_key_from_value(sqlite3_value *v, rbm_key *key, char *buf, size_t nbuf) {
   }
 }
 
-int rbm_bind_key(sqlite3_stmt *stmt, int i, const rbm_key *key) {
+int sql_bind_key(sqlite3_stmt *stmt, int i, const rbm_key *key) {
   if (key->text) return sqlite3_bind_text(stmt, i, key->text, (int)key->len,
                                           SQLITE_TRANSIENT);
   return sqlite3_bind_int64(stmt, i, key->i);
 }
 
-void rbm_result_key(sqlite3_context *ctx, const rbm_key *key) {
+void sql_result_key(sqlite3_context *ctx, const rbm_key *key) {
   if (key->text) {
     sqlite3_result_text(ctx, key->text, (int)key->len, SQLITE_TRANSIENT);
   } else {
@@ -152,10 +152,10 @@ static char *describe_value(sqlite3_value *v) {
   return sqlite3_mprintf("'%.40s'", (const char *)sqlite3_value_text(v));
 }
 
-int rbm_read_source(sqlite3 *db, const rbm_source *src,
+int sql_read_source(sqlite3 *db, const sql_source *src,
                     const rbm_model *fold_for, int threads,
                     const char *order_by, rbm_ratings *r, char **err) {
-  char *from = rbm_source_from_clause(src), *rating = rbm_source_rating_sql(src);
+  char *from = sql_source_from_clause(src), *rating = sql_source_rating_sql(src);
   char *order = order_by ? sqlite3_mprintf(" ORDER BY \"%w\".\"%w\"", src->table,
                                            order_by)
                          : sqlite3_mprintf("");
@@ -194,8 +194,8 @@ int rbm_read_source(sqlite3 *db, const rbm_source *src,
     sqlite3_value *iv = sqlite3_column_value(st, 1);
     sqlite3_value *rv = sqlite3_column_value(st, 2);
     rbm_key user, item;
-    int have_ids = rbm_key_from_value(uv, &user, ubuf, sizeof ubuf) &&
-                   rbm_key_from_value(iv, &item, ibuf, sizeof ibuf);
+    int have_ids = sql_key_from_value(uv, &user, ubuf, sizeof ubuf) &&
+                   sql_key_from_value(iv, &item, ibuf, sizeof ibuf);
     int type = sqlite3_value_numeric_type(rv);
     double value = sqlite3_value_double(rv);
     int numeric = (type == SQLITE_INTEGER || type == SQLITE_FLOAT) &&

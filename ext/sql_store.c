@@ -45,8 +45,8 @@ static int to_blob(void *ctx, const void *bytes, size_t n) {
 ** Inside a writing statement (CREATE VIRTUAL TABLE, INSERT ... SELECT
 ** rbm_train(...)) SQLite opens no savepoint, and needs none: that
 ** statement's failure takes back what was written under it. */
-int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
-                       const char *table, const rbm_trained *t, char **err) {
+int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
+                       const char *table, const sql_trained *t, char **err) {
   rbm_pair pair = {t->model, t->item_half, t->w_rating, t->w_like};
   size_t nblob = t->item_half ? rbm_pair_blob_size(&pair)
                               : rbm_model_blob_size(t->model);
@@ -100,8 +100,8 @@ int rbm_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
   return rc;
 }
 
-int rbm_store_model(sqlite3 *db, const char *name, const rbm_source *src,
-                    const rbm_trained *t, char **err) {
+int sql_store_model(sqlite3 *db, const char *name, const sql_source *src,
+                    const sql_trained *t, char **err) {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_exec(db, CREATE_MODELS, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
@@ -129,7 +129,7 @@ int rbm_store_model(sqlite3 *db, const char *name, const rbm_source *src,
   sqlite3_bind_text(st, AT(":item"), src->item, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, AT(":rating"), src->rating, -1, SQLITE_STATIC);
 #undef AT
-  rc = rbm_insert_trained(db, st, "main", "rbm_models", t, err);
+  rc = sql_insert_trained(db, st, "main", "rbm_models", t, err);
   if (rc != SQLITE_OK) {
     char *why = *err;
     *err = sqlite3_mprintf("storing model '%s': %s", name, why);

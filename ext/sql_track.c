@@ -3,7 +3,7 @@
 **
 ** Serving keeps, per connection, what it read from a source: a snapshot of
 ** it, or the folded-in items of an item-based model.  Before a statement
-** uses that, it asks what changed since (rbm_sync_check):
+** uses that, it asks what changed since (sql_sync_check):
 **
 **   same       data_version, schema_version and total_changes have not
 **              moved (for a view: those of every attached database);
@@ -43,7 +43,7 @@
 
 #define MAX_APPENDED 1000000  /* more than this: read the source again */
 
-void rbm_sync_free(rbm_sync *sync) {
+void sql_sync_free(sql_sync *sync) {
   sqlite3_free(sync->schema);
   sqlite3_free(sync->rowid);
   for (int i = 0; i < sync->n_watch; i++) sqlite3_free(sync->watch[i].schema);
@@ -52,7 +52,7 @@ void rbm_sync_free(rbm_sync *sync) {
   memset(sync, 0, sizeof *sync);
 }
 
-void rbm_appended_free(rbm_appended *a) {
+void sql_appended_free(sql_appended *a) {
   for (size_t j = 0; j < a->n; j++) {
     free((void *)a->row[j].user.text);
     free((void *)a->row[j].item.text);
@@ -82,7 +82,7 @@ static int query_int(sqlite3 *db, const char *sql, const char *p1,
 /* Where the table is and what it is: sets sync->schema (where name
 ** resolution finds it), sync->rowid (NULL when it has none) and
 ** sync->replace_pairs / replace_other.  Any failure leaves it untracked. */
-void rbm_sync_shape(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
+void sql_sync_shape(sqlite3 *db, const sql_source *src, sql_sync *sync) {
   sqlite3_stmt *st;
   /* temp first, then main, then attached ones: SQLite's resolution order */
   if (sqlite3_prepare_v2(db,
@@ -143,7 +143,7 @@ static sqlite3_int64 pragma_int(sqlite3 *db, const char *schema,
 
 /* The schemas whose changes can change the source: its own, or for a view
 ** every attached one (a TEMP view may read any). */
-static int watch_list(sqlite3 *db, rbm_sync *sync) {
+static int watch_list(sqlite3 *db, sql_sync *sync) {
   sqlite3_stmt *st;
   if (!sync->is_view) {
     sync->watch = calloc(1, sizeof *sync->watch);
@@ -155,7 +155,7 @@ static int watch_list(sqlite3 *db, rbm_sync *sync) {
   int rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_database_list", -1,
                               &st, NULL);
   while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    rbm_watch *w = realloc(sync->watch, (sync->n_watch + 1) * sizeof *w);
+    sql_watch *w = realloc(sync->watch, (sync->n_watch + 1) * sizeof *w);
     if (!w) {
       rc = SQLITE_NOMEM;
       break;
@@ -180,12 +180,12 @@ static int watch_list(sqlite3 *db, rbm_sync *sync) {
 ** *same to whether the schemas are as sync->watch has them (record: sets
 ** sync->watch instead), *writing to whether one has a write transaction
 ** open. */
-static void counters(sqlite3 *db, rbm_sync *sync, int record, int *same,
+static void counters(sqlite3 *db, sql_sync *sync, int record, int *same,
                      sqlite3_int64 *tc, int *writing) {
   *same = 1;
   *writing = 0;
   for (int i = 0; i < sync->n_watch; i++) {
-    rbm_watch now, *w = &sync->watch[i];
+    sql_watch now, *w = &sync->watch[i];
     now.data_version = pragma_int(db, w->schema, "data_version");
     now.schema_version = pragma_int(db, w->schema, "schema_version");
     now.file = NULL;
@@ -213,9 +213,9 @@ static void counters(sqlite3 *db, rbm_sync *sync, int record, int *same,
   *tc = sqlite3_total_changes64(db);
 }
 
-int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
-  rbm_sync_free(sync);
-  rbm_sync_shape(db, src, sync);
+int sql_sync_begin(sqlite3 *db, const sql_source *src, sql_sync *sync) {
+  sql_sync_free(sync);
+  sql_sync_shape(db, src, sync);
   if (!sync->schema) {
     sync->schema = sqlite3_mprintf("%s", src->schema ? src->schema : "main");
     if (!sync->schema) return SQLITE_NOMEM;
@@ -245,7 +245,7 @@ int rbm_sync_begin(sqlite3 *db, const rbm_source *src, rbm_sync *sync) {
 ** counters are read before the data (a commit in between then shows as a
 ** change next time), and data_version again after it (a commit during the
 ** read leaves nothing settled). */
-static int data_versions_same(sqlite3 *db, const rbm_sync *sync) {
+static int data_versions_same(sqlite3 *db, const sql_sync *sync) {
   for (int i = 0; i < sync->n_watch; i++)
     if (pragma_int(db, sync->watch[i].schema, "data_version") !=
         sync->watch[i].data_version)
@@ -253,13 +253,13 @@ static int data_versions_same(sqlite3 *db, const rbm_sync *sync) {
   return 1;
 }
 
-void rbm_sync_end(sqlite3 *db, rbm_sync *sync) {
+void sql_sync_end(sqlite3 *db, sql_sync *sync) {
   if (sync->settled && !data_versions_same(db, sync)) sync->settled = 0;
 }
 
 /* A row's fingerprint, to tell a pending row still there from another
 ** that took its rowid. */
-static uint64_t row_hash(const rbm_new_row *r) {
+static uint64_t row_hash(const sql_new_row *r) {
   uint64_t h = rbm_key_hash(&r->user) * 0x9e3779b97f4a7c15ULL ^ rbm_key_hash(&r->item);
   uint64_t v;
   memcpy(&v, &r->value, sizeof v);
@@ -269,7 +269,7 @@ static uint64_t row_hash(const rbm_new_row *r) {
 static int copy_key(rbm_key *dst, sqlite3_value *v, int *have) {
   char buf[32];
   rbm_key k;
-  *have = rbm_key_from_value(v, &k, buf, sizeof buf);
+  *have = sql_key_from_value(v, &k, buf, sizeof buf);
   *dst = k;
   if (*have && k.text) {
     char *t = malloc(k.len ? k.len : 1);
@@ -284,9 +284,9 @@ static int copy_key(rbm_key *dst, sqlite3_value *v, int *have) {
 }
 
 /* The rows past the watermark, in rowid order, at most MAX_APPENDED + 1. */
-static int rows_past(sqlite3 *db, const rbm_source *src, const rbm_sync *sync,
-                     rbm_appended *out, char **err) {
-  char *rating = rbm_source_rating_sql(src);
+static int rows_past(sqlite3 *db, const sql_source *src, const sql_sync *sync,
+                     sql_appended *out, char **err) {
+  char *rating = sql_source_rating_sql(src);
   char *sql = rating ? sqlite3_mprintf(
                            "SELECT \"%w\".\"%w\", \"%w\".\"%w\", \"%w\".\"%w\", %s"
                            " FROM \"%w\".\"%w\" AS \"%w\" WHERE \"%w\".\"%w\" > ?1"
@@ -306,14 +306,14 @@ static int rows_past(sqlite3 *db, const rbm_source *src, const rbm_sync *sync,
   while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
     if (out->n == cap) {
       cap = cap ? 2 * cap : 16;
-      rbm_new_row *grown = realloc(out->row, cap * sizeof *grown);
+      sql_new_row *grown = realloc(out->row, cap * sizeof *grown);
       if (!grown) {
         rc = SQLITE_NOMEM;
         break;
       }
       out->row = grown;
     }
-    rbm_new_row *r = &out->row[out->n];
+    sql_new_row *r = &out->row[out->n];
     memset(r, 0, sizeof *r);
     int have_user, have_item;
     r->rowid = sqlite3_column_int64(st, 0);
@@ -336,10 +336,10 @@ static int rows_past(sqlite3 *db, const rbm_source *src, const rbm_sync *sync,
   return rc;
 }
 
-int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
-                   rbm_appended *out, int *what, char **err) {
+int sql_sync_check(sqlite3 *db, const sql_source *src, sql_sync *sync,
+                   sql_appended *out, int *what, char **err) {
   memset(out, 0, sizeof *out);
-  *what = RBM_SYNC_UNKNOWN;
+  *what = SQL_SYNC_UNKNOWN;
   if (!sync->settled) return SQLITE_OK;
   sqlite3_int64 tc;
   int writing, same;
@@ -349,14 +349,14 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
     return SQLITE_OK;
   }
   if (tc == sync->total_changes && sync->n_pending == 0) {
-    *what = RBM_SYNC_SAME;
+    *what = SQL_SYNC_SAME;
     return SQLITE_OK;
   }
   sync->settled = 0;  /* until shown otherwise below */
   if (!sync->rowid || sync->replace_other) return SQLITE_OK;
   int rc = rows_past(db, src, sync, out, err);
   if (rc != SQLITE_OK || out->n > MAX_APPENDED || !data_versions_same(db, sync)) {
-    rbm_appended_free(out);  /* ... or another connection committed meanwhile */
+    sql_appended_free(out);  /* ... or another connection committed meanwhile */
     return rc;
   }
   /* The pending rows must all still be there, unchanged (both lists are in
@@ -372,14 +372,14 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   }
   if (found != sync->n_pending ||
       (sqlite3_int64)(out->n - found) != tc - sync->total_changes) {
-    rbm_appended_free(out);  /* a pending row is gone, or something else changed */
+    sql_appended_free(out);  /* a pending row is gone, or something else changed */
     return SQLITE_OK;
   }
   /* What is new: the rows that were not pending. */
   size_t kept = 0;
   p = 0;
   for (size_t j = 0; j < out->n; j++) {
-    rbm_new_row *r = &out->row[j];
+    sql_new_row *r = &out->row[j];
     while (p < sync->n_pending && sync->pending[p].rowid < r->rowid) p++;
     if (p < sync->n_pending && sync->pending[p].rowid == r->rowid) {
       free((void *)r->user.text);
@@ -394,9 +394,9 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   ** pending ones; outside, everything read is committed. */
   if (writing) {
     size_t n = sync->n_pending + kept, a = 0, b = 0, w = 0;
-    struct rbm_pending *merged = malloc((n ? n : 1) * sizeof *merged);
+    struct sql_pending *merged = malloc((n ? n : 1) * sizeof *merged);
     if (!merged) {
-      rbm_appended_free(out);
+      sql_appended_free(out);
       *err = sqlite3_mprintf("out of memory");
       return SQLITE_NOMEM;
     }
@@ -422,6 +422,6 @@ int rbm_sync_check(sqlite3 *db, const rbm_source *src, rbm_sync *sync,
   }
   sync->total_changes = tc;
   sync->settled = 1;
-  *what = kept ? RBM_SYNC_APPENDED : RBM_SYNC_SAME;
+  *what = kept ? SQL_SYNC_APPENDED : SQL_SYNC_SAME;
   return SQLITE_OK;
 }

@@ -200,7 +200,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void rbm_append_json_string(sqlite3_str *s, const char *name) {
+void sql_append_json_string(sqlite3_str *s, const char *name) {
   sqlite3_str_appendchar(s, 1, '"');
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
     if (*p == '"' || *p == '\\') {
@@ -223,7 +223,7 @@ static char *values_json(const rbm_ratings *r) {
   return sqlite3_str_finish(s);
 }
 
-void rbm_trained_free(rbm_trained *t) {
+void sql_trained_free(sql_trained *t) {
   rbm_model_free(t->model);
   rbm_model_free(t->item_half);
   sqlite3_free(t->summary);
@@ -233,16 +233,16 @@ void rbm_trained_free(rbm_trained *t) {
 
 /* Reads src as the orientation wants it: an item-based model is the
 ** user-based engine on the ratings read with users and items swapped. */
-static int read_oriented(sqlite3 *db, const rbm_source *src, int by_item,
+static int read_oriented(sqlite3 *db, const sql_source *src, int by_item,
                          int threads, rbm_ratings *r, char **err) {
-  rbm_source read_as = *src;
+  sql_source read_as = *src;
   if (by_item) {
     read_as.user = src->item;
     read_as.item = src->user;
     read_as.by_item = 1;
   }
   memset(r, 0, sizeof *r);
-  return rbm_read_source(db, &read_as, NULL, threads, NULL, r, err);
+  return sql_read_source(db, &read_as, NULL, threads, NULL, r, err);
 }
 
 /* One rbm_train, interruptible, with its epochs in rbm_training_log under
@@ -283,7 +283,7 @@ static void summary_head(sqlite3_str *s, const char *name, const rbm_ratings *r,
                          double ingest) {
   char *values = values_json(r);
   sqlite3_str_appendall(s, "{\"model\":");
-  rbm_append_json_string(s, name);
+  sql_append_json_string(s, name);
   sqlite3_str_appendf(
       s,
       ",\"users\":%u,\"items\":%u,\"ratings\":%llu,"
@@ -293,7 +293,7 @@ static void summary_head(sqlite3_str *s, const char *name, const rbm_ratings *r,
       by_item ? r->items.n : r->users.n, by_item ? r->users.n : r->items.n,
       (unsigned long long)r->n, (unsigned long long)r->n_duplicates,
       values ? values : "[]",
-      rbm_visible_name(m->visible), orientation,
+      sql_visible_name(m->visible), orientation,
       m->n_hidden, rep->epochs_run, rep->threads, seconds, ingest);
   sqlite3_free(values);
 }
@@ -325,12 +325,12 @@ static void summary_fit(sqlite3_str *s, const rbm_model *m,
 }
 
 static int finish_summary(sqlite3_str *s, const rbm_config *cfg,
-                          rbm_trained *out, char **err) {
+                          sql_trained *out, char **err) {
   sqlite3_str_appendchar(s, 1, '}');
   out->summary = sqlite3_str_finish(s);
-  out->options = rbm_options_to_json(cfg);
+  out->options = sql_options_to_json(cfg);
   if (!out->summary || !out->options) {
-    rbm_trained_free(out);
+    sql_trained_free(out);
     *err = sqlite3_mprintf("out of memory");
     return SQLITE_NOMEM;
   }
@@ -418,7 +418,7 @@ static double blend_weight(const blend_sums *s) {
 ** predicting them. */
 static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
                      const rbm_ratings *by_user, const rbm_ratings *by_item,
-                     rbm_trained *out, blend_sums *rating, blend_sums *like,
+                     sql_trained *out, blend_sums *rating, blend_sums *like,
                      char **err) {
   double share = cfg->validation > 0 ? cfg->validation : 0.1;
   rbm_ratings ut, uh, it, ih;
@@ -498,8 +498,8 @@ static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
 /* Orientation 'both': a user-based and an item-based model, and the
 ** weights that blend them, fitted on a held-out share of the pairs; then
 ** both halves are trained again on every rating. */
-static int train_both(sqlite3 *db, const char *name, const rbm_source *src,
-                      const rbm_config *cfg, rbm_trained *out, char **err) {
+static int train_both(sqlite3 *db, const char *name, const sql_source *src,
+                      const rbm_config *cfg, sql_trained *out, char **err) {
   double start = now_seconds();
   rbm_ratings by_user, by_item;
   memset(&by_item, 0, sizeof by_item);
@@ -538,15 +538,15 @@ static int train_both(sqlite3 *db, const char *name, const rbm_source *src,
     rc = finish_summary(s, cfg, out, err);
   } else {
     if (rc == SQLITE_NOMEM && !*err) *err = sqlite3_mprintf("out of memory");
-    rbm_trained_free(out);
+    sql_trained_free(out);
   }
   rbm_ratings_free(&by_user);
   rbm_ratings_free(&by_item);
   return rc;
 }
 
-int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
-                     const rbm_config *cfg, rbm_trained *out, char **err) {
+int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,
+                     const rbm_config *cfg, sql_trained *out, char **err) {
   const char *why = rbm_config_check(cfg);
   memset(out, 0, sizeof *out);
   if (why) {
@@ -576,7 +576,7 @@ int rbm_train_source(sqlite3 *db, const char *name, const rbm_source *src,
   if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, &out->model, &rep, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
-    rbm_trained_free(out);
+    sql_trained_free(out);
     return rc;
   }
   sqlite3_str *s = sqlite3_str_new(NULL);

@@ -33,18 +33,18 @@ enum { COL_USER, COL_ITEM, COL_P_LIKE, COL_RATING, COL_RATED, COL_COMMAND };
 #define HAS_USER 1
 #define HAS_ITEM 2
 
-typedef struct rbm_vtab {
+typedef struct sql_vtab {
   sqlite3_vtab base;
   sqlite3 *db;
   char *schema, *name;
-  rbm_source src;      /* resolved in the table's own schema */
+  sql_source src;      /* resolved in the table's own schema */
   rbm_config cfg;
-  rbm_served *served;  /* loaded from the shadow table on first use */
-} rbm_vtab;
+  sql_served *served;  /* loaded from the shadow table on first use */
+} sql_vtab;
 
-typedef struct rbm_vcursor {
+typedef struct sql_vcursor {
   sqlite3_vtab_cursor base;
-  rbm_user_reader *rd;
+  sql_user_reader *rd;
   const rbm_model *m;
   /* Which users: one (from "user = ?") or all of the source's. */
   sqlite3_value *one_user;
@@ -65,7 +65,7 @@ typedef struct rbm_vcursor {
   sqlite3_value *point_item;
   double point_like, point_rating;
   int point_rated;
-} rbm_vcursor;
+} sql_vcursor;
 
 /* ---- arguments ---------------------------------------------------------- */
 
@@ -105,15 +105,15 @@ static int split_arg(const char *arg, char **key, char **value) {
   return 1;
 }
 
-static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
+static int parse_args(sql_vtab *v, int argc, const char *const *argv,
                       char **err) {
   char **slot[4] = {&v->src.table, &v->src.user, &v->src.item, &v->src.rating};
   static const char *names[4] = {"source", "user", "item", "rating"};
-  rbm_sql_defaults(&v->cfg);
+  sql_defaults(&v->cfg);
   for (int i = 3; i < argc; i++) {
     char *key, *value;
     if (!split_arg(argv[i], &key, &value)) {
-      *err = rbm_errorf("argument '%s' is not key=value", argv[i]);
+      *err = sql_errorf("argument '%s' is not key=value", argv[i]);
       return SQLITE_ERROR;
     }
     if (!key) return SQLITE_NOMEM;
@@ -124,22 +124,22 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
       *slot[j] = value;
       taken = 1;
     }
-    int rc = taken ? SQLITE_OK : rbm_option_set(&v->cfg, key, value, err);
+    int rc = taken ? SQLITE_OK : sql_option_set(&v->cfg, key, value, err);
     sqlite3_free(key);
     if (!taken) sqlite3_free(value);
     if (rc != SQLITE_OK) return rc;
   }
-  rbm_sql_resolve_defaults(&v->cfg);
-  if (rbm_source_drop_rating(&v->src, &v->cfg) != SQLITE_OK) return SQLITE_NOMEM;
+  sql_resolve_defaults(&v->cfg);
+  if (sql_source_drop_rating(&v->src, &v->cfg) != SQLITE_OK) return SQLITE_NOMEM;
   for (int j = 0; j < 3; j++)
     if (!*slot[j] || !**slot[j]) {
-      *err = rbm_errorf("missing %s=...; write USING rbm(source=ratings, "
+      *err = sql_errorf("missing %s=...; write USING rbm(source=ratings, "
                         "user=user_id, item=item_id, rating=rating, ...)",
                         names[j]);
       return SQLITE_ERROR;
     }
   if (!v->src.rating) {
-    *err = rbm_errorf("missing rating=...; write USING rbm(source=ratings, "
+    *err = sql_errorf("missing rating=...; write USING rbm(source=ratings, "
                       "user=user_id, item=item_id, rating=rating, ...), or "
                       "visible=implicit to train on the rows alone");
     return SQLITE_ERROR;
@@ -149,23 +149,23 @@ static int parse_args(rbm_vtab *v, int argc, const char *const *argv,
     for (int b = a + 1; b < 5; b++)
       if (sqlite3_stricmp(cols[a], cols[b]) == 0 ||
           sqlite3_stricmp(cols[a], v->name) == 0) {
-        *err = rbm_errorf("column name '%s' is used twice (the table's "
+        *err = sql_errorf("column name '%s' is used twice (the table's "
                           "columns are user, item, p_like, rating, rated)",
                           cols[a]);
         return SQLITE_ERROR;
       }
   const char *why = rbm_config_check(&v->cfg);
   if (why) {
-    *err = rbm_errorf("%s", why);
+    *err = sql_errorf("%s", why);
     return SQLITE_ERROR;
   }
   return SQLITE_OK;
 }
 
-static void free_vtab(rbm_vtab *v) {
+static void free_vtab(sql_vtab *v) {
   if (!v) return;
-  rbm_served_release(v->served);
-  rbm_source_free(&v->src);
+  sql_served_release(v->served);
+  sql_source_free(&v->src);
   sqlite3_free(v->name);
   sqlite3_free(v->base.zErrMsg);
   sqlite3_free(v);
@@ -177,7 +177,7 @@ static void free_vtab(rbm_vtab *v) {
 ** table is made with CREATE TABLE, not CREATE TABLE IF NOT EXISTS: a user's
 ** table that happens to be called <name>_model is an error, never taken
 ** over. */
-static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
+static int store_shadow(sql_vtab *v, const sql_trained *t, int create,
                         char **err) {
   sqlite3_stmt *st = NULL;
   int rc = SQLITE_OK;
@@ -189,7 +189,7 @@ static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
     rc = sql ? sqlite3_exec(v->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {
-      *err = rbm_errorf("cannot create the model's table %s_model: %s", v->name,
+      *err = sql_errorf("cannot create the model's table %s_model: %s", v->name,
                         sqlite3_errmsg(v->db));
       return rc;
     }
@@ -205,43 +205,43 @@ static int store_shadow(rbm_vtab *v, const rbm_trained *t, int create,
   if (rc == SQLITE_OK && !table) {
     sqlite3_finalize(st);
     rc = SQLITE_NOMEM;
-    *err = rbm_errorf("out of memory");
+    *err = sql_errorf("out of memory");
   } else if (rc == SQLITE_OK) {
-    rc = rbm_insert_trained(v->db, st, v->schema, table, t, err);
+    rc = sql_insert_trained(v->db, st, v->schema, table, t, err);
   } else {
-    *err = rbm_errorf("%s", sqlite3_errmsg(v->db));
+    *err = sql_errorf("%s", sqlite3_errmsg(v->db));
   }
   sqlite3_free(table);
   if (rc != SQLITE_OK) {
     char *why = *err;
-    *err = rbm_errorf("storing the model: %s", why);
+    *err = sql_errorf("storing the model: %s", why);
     sqlite3_free(why);
   }
   return rc;
 }
 
-static int train_into_shadow(rbm_vtab *v, int create, char **err) {
-  rbm_trained t;
-  int rc = rbm_train_source(v->db, v->name, &v->src, &v->cfg, &t, err);
+static int train_into_shadow(sql_vtab *v, int create, char **err) {
+  sql_trained t;
+  int rc = sql_train_source(v->db, v->name, &v->src, &v->cfg, &t, err);
   if (rc == SQLITE_OK) rc = store_shadow(v, &t, create, err);
-  rbm_trained_free(&t);
+  sql_trained_free(&t);
   return rc;
 }
 
 /* One row of the shadow table: "SELECT what FROM <name>_model WHERE id = 1". */
-static int shadow_row(rbm_vtab *v, const char *what, sqlite3_stmt **st,
+static int shadow_row(sql_vtab *v, const char *what, sqlite3_stmt **st,
                       char **err) {
   char *sql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w_model\" WHERE id = 1",
                               what, v->schema, v->name);
   int rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, st, NULL) : SQLITE_NOMEM;
   sqlite3_free(sql);
   if (rc != SQLITE_OK) {
-    *err = rbm_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
+    *err = sql_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
     return rc;
   }
   rc = sqlite3_step(*st);
   if (rc != SQLITE_ROW) {
-    *err = rbm_errorf("the shadow table %s_model holds no model", v->name);
+    *err = sql_errorf("the shadow table %s_model holds no model", v->name);
     sqlite3_finalize(*st);
     *st = NULL;
     return SQLITE_CORRUPT;
@@ -252,7 +252,7 @@ static int shadow_row(rbm_vtab *v, const char *what, sqlite3_stmt **st,
 /* The stored model, reloaded if another connection retrained it: its uid
 ** and length are read every statement, the blob only when they changed
 ** (as rbm_models' models are). */
-static int load_served(rbm_vtab *v, char **err) {
+static int load_served(sql_vtab *v, char **err) {
   sqlite3_stmt *st;
   int rc = shadow_row(v, "uid, length(model)", &st, err);
   if (rc != SQLITE_OK) return rc;
@@ -260,14 +260,14 @@ static int load_served(rbm_vtab *v, char **err) {
       (sqlite3_int64)((sqlite3_uint64)sqlite3_column_int64(st, 0) ^
                       ((sqlite3_uint64)sqlite3_column_int64(st, 1) << 40));
   sqlite3_finalize(st);
-  if (v->served && rbm_served_uid(v->served) == uid) return SQLITE_OK;
+  if (v->served && sql_served_uid(v->served) == uid) return SQLITE_OK;
   rc = shadow_row(v, "model", &st, err);
   if (rc != SQLITE_OK) return rc;
-  rbm_served *s;
-  rc = rbm_served_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
+  sql_served *s;
+  rc = sql_served_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
                             &v->src, uid, v->cfg.threads, &s, err);
   if (rc == SQLITE_OK) {
-    rbm_served_release(v->served);
+    sql_served_release(v->served);
     v->served = s;
   }
   sqlite3_finalize(st);
@@ -279,7 +279,7 @@ static int load_served(rbm_vtab *v, char **err) {
 static int vt_init(sqlite3 *db, int argc, const char *const *argv,
                    sqlite3_vtab **out, char **pzErr, int create) {
   char *err = NULL;
-  rbm_vtab *v = sqlite3_malloc(sizeof *v);
+  sql_vtab *v = sqlite3_malloc(sizeof *v);
   *out = NULL;
   if (!v) return SQLITE_NOMEM;
   memset(v, 0, sizeof *v);
@@ -297,7 +297,7 @@ static int vt_init(sqlite3 *db, int argc, const char *const *argv,
         v->src.user, v->src.item, v->name);
     rc = sql ? sqlite3_declare_vtab(db, sql) : SQLITE_NOMEM;
     sqlite3_free(sql);
-    if (rc != SQLITE_OK && !err) err = rbm_errorf("%s", sqlite3_errmsg(db));
+    if (rc != SQLITE_OK && !err) err = sql_errorf("%s", sqlite3_errmsg(db));
   }
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("rbm: %s", err ? err : sqlite3_errstr(rc));
@@ -325,12 +325,12 @@ static int vt_connect(sqlite3 *db, void *aux, int argc,
 }
 
 static int vt_disconnect(sqlite3_vtab *vtab) {
-  free_vtab((rbm_vtab *)vtab);
+  free_vtab((sql_vtab *)vtab);
   return SQLITE_OK;
 }
 
 static int vt_destroy(sqlite3_vtab *vtab) {
-  rbm_vtab *v = (rbm_vtab *)vtab;
+  sql_vtab *v = (sql_vtab *)vtab;
   char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_model\"",
                               v->schema, v->name);
   int rc = sql ? sqlite3_exec(v->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
@@ -340,7 +340,7 @@ static int vt_destroy(sqlite3_vtab *vtab) {
 }
 
 static int vt_rename(sqlite3_vtab *vtab, const char *new_name) {
-  rbm_vtab *v = (rbm_vtab *)vtab;
+  sql_vtab *v = (sql_vtab *)vtab;
   char *sql = sqlite3_mprintf(
       "ALTER TABLE \"%w\".\"%w_model\" RENAME TO \"%w_model\"", v->schema,
       v->name, new_name);
@@ -361,7 +361,7 @@ static int vt_shadow_name(const char *suffix) {
 
 /* ---- writes: only the retrain command --------------------------------- */
 
-static int vt_error(rbm_vtab *v, int rc, char *err) {
+static int vt_error(sql_vtab *v, int rc, char *err) {
   sqlite3_free(v->base.zErrMsg);
   v->base.zErrMsg = sqlite3_mprintf("rbm: %s", err ? err : sqlite3_errstr(rc));
   sqlite3_free(err);
@@ -371,20 +371,20 @@ static int vt_error(rbm_vtab *v, int rc, char *err) {
 static int vt_update(sqlite3_vtab *vtab, int argc, sqlite3_value **argv,
                      sqlite3_int64 *rowid) {
   (void)rowid;
-  rbm_vtab *v = (rbm_vtab *)vtab;
+  sql_vtab *v = (sql_vtab *)vtab;
   char *err = NULL;
   sqlite3_value *cmd = argc > 2 + COL_COMMAND ? argv[2 + COL_COMMAND] : NULL;
   if (argc == 1 || sqlite3_value_type(argv[0]) != SQLITE_NULL || !cmd ||
       sqlite3_value_type(cmd) == SQLITE_NULL)
     return vt_error(v, SQLITE_READONLY,
-                    rbm_errorf("%s holds predictions and cannot be written; "
+                    sql_errorf("%s holds predictions and cannot be written; "
                                "retrain with INSERT INTO %s(%s) "
                                "VALUES('retrain')",
                                v->name, v->name, v->name));
   const char *c = (const char *)sqlite3_value_text(cmd);
   if (!c || sqlite3_stricmp(c, "retrain") != 0)
     return vt_error(v, SQLITE_ERROR,
-                    rbm_errorf("unknown command '%s' (known: 'retrain')",
+                    sql_errorf("unknown command '%s' (known: 'retrain')",
                                c ? c : ""));
   int rc = train_into_shadow(v, 0, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
@@ -425,15 +425,15 @@ static int vt_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
 
 static int vt_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
   (void)vtab;
-  rbm_vcursor *c = calloc(1, sizeof *c);
+  sql_vcursor *c = calloc(1, sizeof *c);
   if (!c) return SQLITE_NOMEM;
   *out = &c->base;
   return SQLITE_OK;
 }
 
 static int vt_close(sqlite3_vtab_cursor *cur) {
-  rbm_vcursor *c = (rbm_vcursor *)cur;
-  rbm_user_reader_close(c->rd);
+  sql_vcursor *c = (sql_vcursor *)cur;
+  sql_user_reader_close(c->rd);
   sqlite3_value_free(c->one_user);
   sqlite3_value_free(c->point_item);
   free(c);
@@ -441,9 +441,9 @@ static int vt_close(sqlite3_vtab_cursor *cur) {
 }
 
 /* Folds in the current user and scores the items the cursor will visit. */
-static int score_user(rbm_vcursor *c, char **err) {
+static int score_user(sql_vcursor *c, char **err) {
   size_t n;
-  int rc = rbm_user_reader_score_items(c->rd, &c->user, c->only_item, &n,
+  int rc = sql_user_reader_score_items(c->rd, &c->user, c->only_item, &n,
                                        &c->like, &c->rating, &c->rated, err);
   if (rc != SQLITE_OK) return rc;
   c->item_at = c->only_item >= 0 ? (uint32_t)c->only_item : 0;
@@ -452,7 +452,7 @@ static int score_user(rbm_vcursor *c, char **err) {
 }
 
 /* Moves to the next user of a full scan, or to eof. */
-static int next_user(rbm_vcursor *c, char **err) {
+static int next_user(sql_vcursor *c, char **err) {
   if (c->one_user || c->user_at >= c->n_users) {
     c->eof = 1;
     return SQLITE_OK;
@@ -462,16 +462,16 @@ static int next_user(rbm_vcursor *c, char **err) {
 }
 
 /* "user = ? AND item = ?": folds in the user and the item alone. */
-static int point_filter(rbm_vcursor *c, sqlite3_value **argv, rbm_vtab *v) {
+static int point_filter(sql_vcursor *c, sqlite3_value **argv, sql_vtab *v) {
   char ibuf[32], *err = NULL;
   rbm_key item;
   int found = 0;
   c->one_user = sqlite3_value_dup(argv[0]);
   c->point_item = sqlite3_value_dup(argv[1]);
   if (!c->one_user || !c->point_item) return vt_error(v, SQLITE_NOMEM, NULL);
-  if (rbm_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf) &&
-      rbm_key_from_value(c->point_item, &item, ibuf, sizeof ibuf)) {
-    int rc = rbm_user_reader_point(c->rd, &c->user, &item, &found, &c->point_like,
+  if (sql_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf) &&
+      sql_key_from_value(c->point_item, &item, ibuf, sizeof ibuf)) {
+    int rc = sql_user_reader_point(c->rd, &c->user, &item, &found, &c->point_like,
                                    &c->point_rating, &c->point_rated, &err);
     if (rc != SQLITE_OK) return vt_error(v, rc, err);
   }
@@ -484,8 +484,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv) {
   (void)idxStr;
   (void)argc;
-  rbm_vcursor *c = (rbm_vcursor *)cur;
-  rbm_vtab *v = (rbm_vtab *)cur->pVtab;
+  sql_vcursor *c = (sql_vcursor *)cur;
+  sql_vtab *v = (sql_vtab *)cur->pVtab;
   char *err = NULL;
   int a = 0;
   c->eof = 0;
@@ -498,20 +498,20 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 
   int rc = load_served(v, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
-  if (!c->rd || rbm_user_reader_served(c->rd) != v->served) {
-    rbm_user_reader_close(c->rd);
+  if (!c->rd || sql_user_reader_served(c->rd) != v->served) {
+    sql_user_reader_close(c->rd);
     c->rd = NULL;
-    c->m = rbm_served_model(v->served);
-    rc = rbm_user_reader_open(v->db, v->served, &c->rd, &err);
+    c->m = sql_served_model(v->served);
+    rc = sql_user_reader_open(v->db, v->served, &c->rd, &err);
     if (rc != SQLITE_OK) return vt_error(v, rc, err);
   }
   if ((idxNum & HAS_USER) && (idxNum & HAS_ITEM)) return point_filter(c, argv, v);
-  rc = rbm_user_reader_items(c->rd, &c->n_items, &err);
+  rc = sql_user_reader_items(c->rd, &c->n_items, &err);
   if (rc != SQLITE_OK) return vt_error(v, rc, err);
   if (idxNum & HAS_USER) {
     c->one_user = sqlite3_value_dup(argv[a++]);
     if (!c->one_user) return vt_error(v, SQLITE_NOMEM, NULL);
-    if (!rbm_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf)) {
+    if (!sql_key_from_value(c->one_user, &c->user, c->ubuf, sizeof c->ubuf)) {
       c->eof = 1;  /* user = NULL matches nothing */
       return SQLITE_OK;
     }
@@ -519,8 +519,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if (idxNum & HAS_ITEM) {
     char ibuf[32];
     rbm_key item;
-    if (!rbm_key_from_value(argv[a++], &item, ibuf, sizeof ibuf) ||
-        (c->only_item = rbm_user_reader_item_index(c->rd, &item)) < 0) {
+    if (!sql_key_from_value(argv[a++], &item, ibuf, sizeof ibuf) ||
+        (c->only_item = sql_user_reader_item_index(c->rd, &item)) < 0) {
       c->eof = 1;  /* not an item of the model */
       return SQLITE_OK;
     }
@@ -528,7 +528,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if (c->one_user) {
     rc = score_user(c, &err);
   } else {
-    rc = rbm_user_reader_source_users(c->rd, &c->all_users, &err);
+    rc = sql_user_reader_source_users(c->rd, &c->all_users, &err);
     if (rc == SQLITE_OK) {
       c->n_users = c->all_users->n;
       rc = next_user(c, &err);
@@ -538,7 +538,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 }
 
 static int vt_next(sqlite3_vtab_cursor *cur) {
-  rbm_vcursor *c = (rbm_vcursor *)cur;
+  sql_vcursor *c = (sql_vcursor *)cur;
   char *err = NULL;
   if (c->point) {
     c->eof = 1;
@@ -546,23 +546,23 @@ static int vt_next(sqlite3_vtab_cursor *cur) {
   }
   if (++c->item_at < c->item_end) return SQLITE_OK;
   int rc = next_user(c, &err);
-  return rc == SQLITE_OK ? SQLITE_OK : vt_error((rbm_vtab *)cur->pVtab, rc, err);
+  return rc == SQLITE_OK ? SQLITE_OK : vt_error((sql_vtab *)cur->pVtab, rc, err);
 }
 
 static int vt_eof(sqlite3_vtab_cursor *cur) {
-  return ((rbm_vcursor *)cur)->eof;
+  return ((sql_vcursor *)cur)->eof;
 }
 
-static int point_column(rbm_vcursor *c, sqlite3_context *ctx, int col) {
+static int point_column(sql_vcursor *c, sqlite3_context *ctx, int col) {
   char buf[32];
   rbm_key k;
   switch (col) {
     case COL_USER:
-      rbm_result_key(ctx, &c->user);
+      sql_result_key(ctx, &c->user);
       break;
     case COL_ITEM:
-      if (rbm_key_from_value(c->point_item, &k, buf, sizeof buf))
-        rbm_result_key(ctx, &k);
+      if (sql_key_from_value(c->point_item, &k, buf, sizeof buf))
+        sql_result_key(ctx, &k);
       break;
     case COL_P_LIKE:
       sqlite3_result_double(ctx, (float)c->point_like);
@@ -581,15 +581,15 @@ static int point_column(rbm_vcursor *c, sqlite3_context *ctx, int col) {
 }
 
 static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
-  rbm_vcursor *c = (rbm_vcursor *)cur;
+  sql_vcursor *c = (sql_vcursor *)cur;
   if (c->point) return point_column(c, ctx, col);
   switch (col) {
     case COL_USER:
-      rbm_result_key(ctx, &c->user);
+      sql_result_key(ctx, &c->user);
       break;
     case COL_ITEM: {
-      rbm_key k = rbm_user_reader_item_key(c->rd, c->item_at);
-      rbm_result_key(ctx, &k);
+      rbm_key k = sql_user_reader_item_key(c->rd, c->item_at);
+      sql_result_key(ctx, &k);
       break;
     }
     case COL_P_LIKE:
@@ -609,14 +609,14 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 }
 
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  rbm_vcursor *c = (rbm_vcursor *)cur;
+  sql_vcursor *c = (sql_vcursor *)cur;
   if (c->point) {  /* the item's place among all, as a scan numbers it */
     char buf[32], *err = NULL;
     rbm_key k;
-    int rc = rbm_user_reader_items(c->rd, &c->n_items, &err);
-    if (rc != SQLITE_OK) return vt_error((rbm_vtab *)cur->pVtab, rc, err);
-    *rowid = rbm_key_from_value(c->point_item, &k, buf, sizeof buf)
-                 ? rbm_user_reader_item_index(c->rd, &k)
+    int rc = sql_user_reader_items(c->rd, &c->n_items, &err);
+    if (rc != SQLITE_OK) return vt_error((sql_vtab *)cur->pVtab, rc, err);
+    *rowid = sql_key_from_value(c->point_item, &k, buf, sizeof buf)
+                 ? sql_user_reader_item_index(c->rd, &k)
                  : -1;
     return SQLITE_OK;
   }
@@ -625,7 +625,7 @@ static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   return SQLITE_OK;
 }
 
-static sqlite3_module rbm_module = {
+static sqlite3_module sql_module = {
     3,              /* iVersion: xShadowName */
     vt_create,      vt_connect, vt_best_index, vt_disconnect, vt_destroy,
     vt_open,        vt_close,   vt_filter,     vt_next,       vt_eof,
@@ -633,6 +633,6 @@ static sqlite3_module rbm_module = {
     NULL,           NULL,       NULL,          vt_rename,     NULL,
     NULL,           NULL,       vt_shadow_name};
 
-int rbm_register_vtab(sqlite3 *db) {
-  return sqlite3_create_module(db, "rbm", &rbm_module, NULL);
+int sql_register_vtab(sqlite3 *db) {
+  return sqlite3_create_module(db, "rbm", &sql_module, NULL);
 }

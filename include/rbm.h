@@ -135,16 +135,12 @@ typedef struct rbm_keys {
   uint32_t *tlen;       /* text length, RBM_KEY_INT for integers */
   char *arena;
   size_t arena_len, arena_cap;
-  /* Open addressing.  A slot holds an integer key itself, or a text key's
-  ** hash, so a lookup reads one slot per probe and text only on a hash
-  ** match. */
-  struct rbm_key_slot {
-    int64_t key;       /* the integer, or the text's 64-bit hash */
-    uint32_t index1;   /* index + 1; 0 = empty */
-    uint32_t is_text;
-  } *slot;
+  /* Open addressing (rbm_internal.h), and the last key interned: sources
+  ** grouped by user repeat it, and it costs one comparison. */
+  struct rbm_key_slot *slot;
   uint32_t nslot;       /* power of two */
-  struct rbm_key_slot last;  /* the last key interned (index1 0: none) */
+  uint32_t last_index1; /* index + 1 of the last key if an integer, else 0 */
+  int64_t last_int;
   /* In front of the table, for ids that are small non-negative integers
   ** (the usual case): dense[id] = index + 1, or 0 if not seen yet. */
   uint32_t *dense;
@@ -187,8 +183,6 @@ int rbm_ratings_add(rbm_ratings *r, const rbm_key *user, const rbm_key *item,
                     double value);
 /* Sorts values ascending, recodes, and builds the CSR rows. */
 int rbm_ratings_finish(rbm_ratings *r);
-/* The most ratings any user has (at least 1): what per-user scratch holds. */
-size_t rbm_ratings_longest_row(const rbm_ratings *r);
 
 /* rbm_ratings_add through a second thread: rows are copied into batches
 ** that the thread interns and adds in order, while the caller reads the
@@ -227,8 +221,6 @@ typedef struct rbm_model {
 } rbm_model;
 
 void rbm_model_free(rbm_model *m);
-/* Fills m->prior from m->count; done by rbm_train and rbm_model_load. */
-int rbm_model_derive_prior(rbm_model *m);
 
 /* Visible unit of a rating value: the nearest value for a softmax model,
 ** like / not like for a binary one. */
@@ -287,21 +279,6 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
 ** given (item, unit) pairs: one mean-field up-pass. */
 void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
                  const uint8_t *units, float *hidden);
-/* The same in two steps: the hidden units' total input (hbias plus the
-** rated rows of W), then p = sigmoid(act) over n values. */
-void rbm_hidden_input(const rbm_model *m, size_t n, const uint32_t *items,
-                      const uint8_t *units, float *act);
-void rbm_sigmoid_all(const float *act, float *p, int n);
-/* Serving's fold-in: the same input summed in double (sum = hbias + the
-** rated rows), so a sum kept up to date by adding and taking away rows as
-** ratings come and go agrees with the one made afresh in any order to
-** within one rounding of the float it is rounded to; then p =
-** sigmoid((float)sum) over n values. */
-void rbm_hidden_sum(const rbm_model *m, size_t n, const uint32_t *items,
-                    const uint8_t *units, double *sum);
-void rbm_hidden_sum_add(const rbm_model *m, uint32_t item, uint32_t unit,
-                        int sign, double *sum);  /* sign: +1 or -1 */
-void rbm_sigmoid_sums(const double *sum, float *p, int n);
 
 /* Softmax over item's units given hidden probabilities. */
 void rbm_item_probs(const rbm_model *m, const float *hidden, uint32_t item,
@@ -312,13 +289,6 @@ void rbm_items_probs(const rbm_model *m, const float *hidden, size_t n,
 /* Every item's softmax at once, one GEMV: probs is n_items * n_units. */
 void rbm_all_item_probs(const rbm_model *m, const float *hidden, float *probs);
 
-/* For each row u of held (same users and items as train), the mean-field
-** answers for its ratings given u's ratings in train: rating[j] and
-** like[j] in held's CSR order.  A row with no training ratings gets the
-** items' priors.  RBM_OK or RBM_NOMEM. */
-int rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
-                     const rbm_ratings *held, const uint8_t *unit_of_code,
-                     float *rating, float *like);
 
 /* Expected rating and P(rating >= like_threshold) from a unit distribution. */
 double rbm_expected_rating(const rbm_model *m, const float *probs);
@@ -335,23 +305,7 @@ void rbm_blend(const rbm_model *m, const float *p, const float *q,
 ** global one): what a user the model cannot place gets. item may be
 ** UINT32_MAX for "unknown item", which gets the global distribution. */
 void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs);
-/* out = counts over K units smoothed towards global with 2 pseudo-ratings:
-** (count_k + 2 global_k) / (total + 2).  The priors of items (and, for an
-** item-based model, of the source's items) are made with it. */
-void rbm_smooth_counts(size_t K, const double *count, double total,
-                       const double *global, float *out);
 
-/* Runs fn(ctx, i, worker) for i in [0, n) on up to threads threads (the
-** caller is worker 0; worker < threads).  The tasks must be independent. */
-#define RBM_MAX_TASK_THREADS 64
-typedef void (*rbm_task)(void *ctx, size_t i, int worker);
-void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx);
-
-/* Every item's softmax for n users at once, one GEMM: hidden is n rows of
-** n_hidden, probs n rows of n_items * n_units; the softmaxes on up to
-** threads threads. */
-void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
-                              float *probs, int threads);
 
 /* One user to recommend for: hidden probabilities (NULL for a user the
 ** model cannot place, who gets the item priors) and the items they rated,
@@ -373,60 +327,6 @@ typedef struct rbm_recommendation {
 int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                   size_t k, rbm_recommendation *out, size_t *n_out);
 
-/* ------------------------------------------------------------------ */
-/* Evaluation (rbm_metrics.c)                                          */
-
-/* Area under the ROC curve of scores for 0/1 labels: the chance that a
-** random positive scores above a random negative, ties counting one half.
-** NAN when every label is the same (or out of memory). */
-double rbm_auc(const float *score, const uint8_t *label, size_t n);
-
-/* Top-k ranking quality, summed over users; divide each by users.  For one
-** user with R relevant items (R >= 1) and hits among the first k ranked:
-**   precision = hits / k          recall = hits / R
-**   ndcg      = sum over hits at rank r (from 1) of 1 / log2(r + 1),
-**               over the same sum for min(k, R) hits at the top
-**   map       = sum over hits at rank r of (hits so far) / r, over min(k, R) */
-typedef struct rbm_ranking_sums {
-  size_t k;
-  double users;
-  double precision, recall, ndcg, map;
-} rbm_ranking_sums;
-
-/* Adds a user: top[0 .. n_top) is the ranking, best first; relevant[0 ..
-** n_relevant) the relevant items that could be ranked, sorted ascending;
-** n_relevant_total also counts relevant items that could not be (unknown
-** to the model), which count against recall, NDCG and MAP.  A user with no
-** relevant item is not counted. */
-void rbm_ranking_add(rbm_ranking_sums *s, const uint32_t *top, size_t n_top,
-                     const uint32_t *relevant, size_t n_relevant,
-                     size_t n_relevant_total);
-
-/* Item-based models, for n_users users (the model's indexes of them, one
-** of its visible units each; UINT32_MAX for a user it does not know, whose
-** block is left as it is): each user's unit probabilities in n items whose
-** hidden probabilities are the rows of hidden (n x n_hidden); probs is
-** n_users blocks of n rows of n_units.  scratch: RBM_VISIBLE_SCRATCH floats,
-** the caller's, so a batch after batch allocates nothing. */
-void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
-                             const uint32_t *users, size_t n,
-                             const float *hidden, float *probs, float *scratch,
-                             int threads);
-/* The floats of scratch rbm_visible_probs_batch needs. */
-#define RBM_VISIBLE_SCRATCH(m, n_users, n) \
-  ((size_t)(n_users) * (m)->n_units * ((m)->n_hidden + (size_t)(n)))
-
-/* One user's top k of n candidate rows by P(like), best first.  Row j's
-** unit probabilities are probs + j * n_units when probs is given and
-** placed[j], else row_prior + j * n_units; rows with skip[j] are left out.
-** With other_probs (another model's n rows, the same units; orientation
-** 'both'), P(like) = w_like * this + (1 - w_like) * other, the rating
-** likewise with w_rating.  out[].item is j; *n_out at most k. */
-void rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
-                   const uint8_t *placed, const float *row_prior,
-                   const uint8_t *skip, const float *other_probs,
-                   double w_rating, double w_like, size_t k,
-                   rbm_recommendation *out, size_t *n_out);
 
 /* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
@@ -457,14 +357,5 @@ int rbm_pair_write(const rbm_pair *p, rbm_sink sink, void *ctx);
 int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
                   size_t errlen);
 void rbm_pair_free(rbm_pair *p);
-
-
-/* BLAS identification for rbm_debug(). */
-const char *rbm_blas_config(void);
-int rbm_blas_threads(void);
-void rbm_blas_set_threads(int n);
-/* Stops the BLAS library's idle threads until its next threaded call
-** (OpenBLAS); does nothing elsewhere.  Call while no BLAS call runs. */
-void rbm_blas_park_threads(void);
 
 #endif /* RBM_H */

@@ -7,7 +7,7 @@
 ** learn is known without tuning to it.
 */
 #include "rbm.h"
-#include "../ext/rbm_math.h"  /* the training's number formats */
+#include "../ext/rbm_math.h"  /* the training's number formats, and internals */
 
 #include <math.h>
 #include <stdio.h>
