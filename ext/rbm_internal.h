@@ -54,10 +54,27 @@ int rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
 void rbm_smooth_counts(size_t K, const double *count, double total,
                        const double *global, float *out);
 
-/* Runs fn(ctx, i, worker) for i in [0, n) on up to threads threads (the
-** caller is worker 0; worker < threads).  The tasks must be independent. */
-#define RBM_MAX_TASK_THREADS 64
+/* ---- the thread pool (rbm_pool.c) --------------------------------- */
+
+/* One pool for the whole engine: training keeps one for its run, scoring
+** starts one per call.  The caller's thread is worker 0; a task gets the
+** index of the worker running it (worker < rbm_pool_size), so it can use
+** that worker's scratch.  Tasks of one run must be independent. */
+#define RBM_MAX_TASK_THREADS 64   /* rbm_parallel_for runs at most this many */
 typedef void (*rbm_task)(void *ctx, size_t i, int worker);
+typedef struct rbm_pool rbm_pool;
+/* threads - 1 threads, or as many as the system gives; NULL: out of
+** memory. */
+rbm_pool *rbm_pool_start(int threads);
+int rbm_pool_size(const rbm_pool *p);   /* workers, the caller included */
+/* fn(ctx, i, worker) for every i in [0, n), taken chunk at a time (0:
+** about 16 chunks a worker, to even out the load).  Worker 0 first runs
+** side(side_ctx), if given, then joins in: the others take the tasks it
+** would have taken meanwhile. */
+void rbm_pool_run(rbm_pool *p, size_t n, size_t chunk, rbm_task fn,
+                  void *ctx, void (*side)(void *), void *side_ctx);
+void rbm_pool_stop(rbm_pool *p);        /* NULL: nothing */
+/* A pool of up to threads workers (no more than n) for one run of chunk 1. */
 void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx);
 
 /* Every item's softmax for n users at once, one GEMM: hidden is n rows of
@@ -106,7 +123,7 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              int threads);
 /* The floats of scratch rbm_visible_probs_batch needs. */
 #define RBM_VISIBLE_SCRATCH(m, n_users, n) \
-  ((size_t)(n_users) * (m)->n_units * ((m)->n_hidden + (size_t)(n)))
+  ((size_t)(n_users) * (m)->n_units * ((m)->layer.n_hidden + (size_t)(n)))
 
 /* One user's top k of n candidate rows by P(like), best first.  Row j's
 ** unit probabilities are probs + j * n_units when probs is given and

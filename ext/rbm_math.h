@@ -129,7 +129,7 @@ static inline int rbm_weights_are_cold(size_t n) {
 
 /* The same for a model's weights. */
 static inline int rbm_model_is_cold(const rbm_model *m) {
-  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->n_hidden);
+  return rbm_weights_are_cold((size_t)m->n_items * m->n_units * m->layer.n_hidden);
 }
 
 /* Asks for bytes at p to be brought into cache.  Rows of weights are

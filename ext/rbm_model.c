@@ -51,12 +51,23 @@ static const char MAGIC[8] = {'R', 'B', 'M', 'M', 'O', 'D', 'E', 'L'};
 void rbm_model_free(rbm_model *m) {
   if (!m) return;
   rbm_keys_free(&m->items);
-  free(m->W);
-  free(m->vbias);
-  free(m->hbias);
+  free(m->layer.W);
+  free(m->layer.vbias);
+  free(m->layer.hbias);
   free(m->count);
   free(m->prior);
   free(m);
+}
+
+void rbm_model_shape(rbm_model *m, uint32_t n_items, uint32_t n_units,
+                     uint32_t n_hidden) {
+  m->n_items = n_items;
+  m->n_units = n_units;
+  m->layer.visible_type = RBM_UNIT_SOFTMAX;
+  m->layer.hidden_type = RBM_UNIT_BERNOULLI;
+  m->layer.n_visible = n_items * n_units;  /* checked where it could wrap */
+  m->layer.group = n_units;
+  m->layer.n_hidden = n_hidden;
 }
 
 int rbm_unit_of_value(const rbm_model *m, double value) {
@@ -248,8 +259,8 @@ static size_t header_size(const rbm_model *m) {
 
 size_t rbm_model_blob_size(const rbm_model *m) {
   size_t nv = (size_t)m->n_items * m->n_units;
-  return header_size(m) + nv * 4 * 2 + (size_t)m->n_hidden * 4 +
-         nv * m->n_hidden * 4 + 8;
+  return header_size(m) + nv * 4 * 2 + (size_t)m->layer.n_hidden * 4 +
+         nv * m->layer.n_hidden * 4 + 8;
 }
 
 /* The model into s: the header built here, the arrays straight from the
@@ -263,7 +274,7 @@ static int model_into(const rbm_model *m, stream *s) {
   put_u32(&w, (uint32_t)m->visible);
   put_u32(&w, m->n_items);
   put_u32(&w, m->n_units);
-  put_u32(&w, m->n_hidden);
+  put_u32(&w, m->layer.n_hidden);
   put_u32(&w, (uint32_t)m->orientation);
   put_f64(&w, m->like_threshold);
   for (uint32_t k = 0; k < m->n_units; k++) put_f64(&w, m->unit_value[k]);
@@ -281,9 +292,9 @@ static int model_into(const rbm_model *m, stream *s) {
   stream_put(s, w.p, w.n);
   free(w.p);
   stream_words(s, m->count, nv);
-  stream_words(s, m->vbias, nv);
-  stream_words(s, m->hbias, m->n_hidden);
-  stream_words(s, m->W, nv * m->n_hidden);
+  stream_words(s, m->layer.vbias, nv);
+  stream_words(s, m->layer.hbias, m->layer.n_hidden);
+  stream_words(s, m->layer.W, nv * m->layer.n_hidden);
   return RBM_OK;
 }
 
@@ -341,21 +352,20 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
   if (!m) FAIL("out of memory");
   rc = RBM_CORRUPT;
   m->visible = (rbm_visible)get_u32(&r);
-  m->n_items = get_u32(&r);
-  m->n_units = get_u32(&r);
-  m->n_hidden = get_u32(&r);
+  uint32_t n_items = get_u32(&r), n_units = get_u32(&r);
+  rbm_model_shape(m, n_items, n_units, get_u32(&r));
   m->orientation = (rbm_orientation)get_u32(&r);
   m->like_threshold = get_f64(&r);
   if ((m->visible != RBM_VISIBLE_SOFTMAX && m->visible != RBM_VISIBLE_BINARY &&
        m->visible != RBM_VISIBLE_IMPLICIT) ||
       (m->orientation != RBM_ORIENT_USER && m->orientation != RBM_ORIENT_ITEM) ||
-      m->n_units < 2 || m->n_units > RBM_MAX_VALUES || m->n_hidden < 1 ||
+      m->n_units < 2 || m->n_units > RBM_MAX_VALUES || m->layer.n_hidden < 1 ||
       m->n_items < 1)
     FAIL("model header is inconsistent");
   size_t nv = (size_t)m->n_items * m->n_units;
   /* Every item id takes at least 5 bytes: check before allocating. */
   size_t floor = 8 * (size_t)m->n_units + 5 * (size_t)m->n_items + nv * 8 +
-                 (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4;
+                 (size_t)m->layer.n_hidden * 4 + nv * m->layer.n_hidden * 4;
   if (nv / m->n_units != m->n_items || !has(&r, floor))
     FAIL("model blob is truncated");
   for (uint32_t k = 0; k < m->n_units; k++) m->unit_value[k] = get_f64(&r);
@@ -381,21 +391,21 @@ int rbm_model_load(const void *blob, size_t n, rbm_model **out, char *err,
     }
     if ((uint32_t)idx != i) FAIL("model blob repeats an item id");
   }
-  if (!has(&r, nv * 8 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4) ||
-      r.n - r.at != nv * 8 + (size_t)m->n_hidden * 4 + nv * m->n_hidden * 4)
+  if (!has(&r, nv * 8 + (size_t)m->layer.n_hidden * 4 + nv * m->layer.n_hidden * 4) ||
+      r.n - r.at != nv * 8 + (size_t)m->layer.n_hidden * 4 + nv * m->layer.n_hidden * 4)
     FAIL("model blob has the wrong size for its dimensions");
   m->count = malloc(nv * sizeof *m->count);
-  m->vbias = malloc(nv * sizeof *m->vbias);
-  m->hbias = malloc((size_t)m->n_hidden * sizeof *m->hbias);
-  m->W = rbm_alloc_big(nv * m->n_hidden * sizeof *m->W);
-  if (!m->count || !m->vbias || !m->hbias || !m->W) {
+  m->layer.vbias = malloc(nv * sizeof *m->layer.vbias);
+  m->layer.hbias = malloc((size_t)m->layer.n_hidden * sizeof *m->layer.hbias);
+  m->layer.W = rbm_alloc_big(nv * m->layer.n_hidden * sizeof *m->layer.W);
+  if (!m->count || !m->layer.vbias || !m->layer.hbias || !m->layer.W) {
     rc = RBM_NOMEM;
-    FAIL("out of memory loading a model of %zu weights", nv * m->n_hidden);
+    FAIL("out of memory loading a model of %zu weights", nv * m->layer.n_hidden);
   }
   get_words(&r, m->count, nv);
-  get_words(&r, m->vbias, nv);
-  get_words(&r, m->hbias, m->n_hidden);
-  get_words(&r, m->W, nv * m->n_hidden);
+  get_words(&r, m->layer.vbias, nv);
+  get_words(&r, m->layer.hbias, m->layer.n_hidden);
+  get_words(&r, m->layer.W, nv * m->layer.n_hidden);
   if (rbm_model_derive_prior(m) != RBM_OK) {
     rc = RBM_NOMEM;
     FAIL("out of memory");

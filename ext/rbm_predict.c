@@ -17,15 +17,15 @@
 
 static inline const float *weight_row(const rbm_model *m, uint32_t item,
                                       uint32_t unit) {
-  return m->W + ((size_t)item * m->n_units + unit) * m->n_hidden;
+  return m->layer.W + ((size_t)item * m->n_units + unit) * m->layer.n_hidden;
 }
 
 RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
                                  const uint32_t *items, const uint8_t *units,
                                  float *act) {
-  int F = (int)m->n_hidden;
+  int F = (int)m->layer.n_hidden;
   int cold = rbm_model_is_cold(m);
-  memcpy(act, m->hbias, (size_t)F * sizeof *act);
+  memcpy(act, m->layer.hbias, (size_t)F * sizeof *act);
   for (size_t j = 0; j < n; j++) {
     if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
@@ -35,15 +35,10 @@ RBM_CLONES void rbm_hidden_input(const rbm_model *m, size_t n,
   }
 }
 
-RBM_CLONES void rbm_sigmoid_all(const float *act, float *p, int n) {
-#pragma omp simd
-  for (int f = 0; f < n; f++) p[f] = rbm_sigmoid(act[f]);
-}
-
 void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
                  const uint8_t *units, float *hidden) {
   rbm_hidden_input(m, n, items, units, hidden);
-  rbm_sigmoid_all(hidden, hidden, (int)m->n_hidden);
+  rbm_sigmoid_all(hidden, hidden, (int)m->layer.n_hidden);
 }
 
 /* The sums in double: each term is a float, so sums of the same terms in
@@ -53,10 +48,10 @@ void rbm_fold_in(const rbm_model *m, size_t n, const uint32_t *items,
 RBM_CLONES void rbm_hidden_sum(const rbm_model *m, size_t n,
                                const uint32_t *items, const uint8_t *units,
                                double *sum) {
-  int F = (int)m->n_hidden;
+  int F = (int)m->layer.n_hidden;
   int cold = rbm_model_is_cold(m);
 #pragma omp simd
-  for (int f = 0; f < F; f++) sum[f] = m->hbias[f];
+  for (int f = 0; f < F; f++) sum[f] = m->layer.hbias[f];
   for (size_t j = 0; j < n; j++) {
     if (cold && j + RBM_PREFETCH_AHEAD < n)
       rbm_prefetch(weight_row(m, items[j + RBM_PREFETCH_AHEAD],
@@ -70,7 +65,7 @@ RBM_CLONES void rbm_hidden_sum(const rbm_model *m, size_t n,
 
 RBM_CLONES void rbm_hidden_sum_add(const rbm_model *m, uint32_t item,
                                    uint32_t unit, int sign, double *sum) {
-  int F = (int)m->n_hidden;
+  int F = (int)m->layer.n_hidden;
   const float *w = weight_row(m, item, unit);
   if (sign > 0) {
 #pragma omp simd
@@ -86,48 +81,9 @@ RBM_CLONES void rbm_sigmoid_sums(const double *sum, float *p, int n) {
   for (int f = 0; f < n; f++) p[f] = rbm_sigmoid((float)sum[f]);
 }
 
-/* In place, for rows of K logits each: softmax per row.  Split in passes
-** (less each row's largest, one exp over everything, normalise) so the exps
-** form a loop that vectorises instead of one dependent chain per row. */
-static inline void softmax_rows_k(float *p, size_t rows, int K) {
-  for (size_t j = 0; j < rows; j++) {
-    float *q = p + j * K, mx = q[0];
-    for (int k = 1; k < K; k++) mx = q[k] > mx ? q[k] : mx;
-    for (int k = 0; k < K; k++) q[k] -= mx;
-  }
-  size_t n = rows * (size_t)K;
-#pragma omp simd
-  for (size_t j = 0; j < n; j++) p[j] = rbm_exp(p[j]);
-  for (size_t j = 0; j < rows; j++) {
-    float *q = p + j * K, sum = 0.f;
-    for (int k = 0; k < K; k++) sum += q[k];
-    float inv = 1.f / sum;
-    for (int k = 0; k < K; k++) q[k] *= inv;
-  }
-}
-
-RBM_CLONES void rbm_softmax_rows(float *p, size_t rows, int K) {
-  /* Two units (binary models): p1 = sigmoid(l1 - l0), one exp per row in a
-  ** loop that vectorises.  Otherwise K is made a constant for the common
-  ** scales, so the per-row loops unroll. */
-  switch (K) {
-    case 2:
-#pragma omp simd
-      for (size_t j = 0; j < rows; j++) {
-        float p1 = rbm_sigmoid(p[2 * j + 1] - p[2 * j]);
-        p[2 * j] = 1.f - p1;
-        p[2 * j + 1] = p1;
-      }
-      return;
-    case 5: softmax_rows_k(p, rows, 5); return;
-    case 10: softmax_rows_k(p, rows, 10); return;
-    default: softmax_rows_k(p, rows, K); return;
-  }
-}
-
 RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
                                 size_t n, const uint32_t *items, float *probs) {
-  int F = (int)m->n_hidden, K = (int)m->n_units, cold = rbm_model_is_cold(m);
+  int F = (int)m->layer.n_hidden, K = (int)m->n_units, cold = rbm_model_is_cold(m);
   size_t bytes = (size_t)K * F * sizeof(float);
   /* Whole rows are asked for only as far ahead as fits in L1 cache with
   ** the row being read. */
@@ -135,7 +91,7 @@ RBM_CLONES void rbm_items_probs(const rbm_model *m, const float *hidden,
   if (ahead < 1) ahead = 1;
   if (ahead > RBM_PREFETCH_AHEAD) ahead = RBM_PREFETCH_AHEAD;
   for (size_t j = 0; j < n; j++) {
-    const float *vb = m->vbias + (size_t)items[j] * K;
+    const float *vb = m->layer.vbias + (size_t)items[j] * K;
     const float *w = weight_row(m, items[j], 0);
     if (j + ahead < n)
       rbm_prefetch(weight_row(m, items[j + ahead], 0), cold ? bytes : 1);
@@ -171,7 +127,7 @@ static void finish_all_items(void *ctx, size_t u, int worker) {
   const all_items_job *j = ctx;
   size_t nv = (size_t)j->m->n_items * j->m->n_units;
   (void)worker;
-  add_bias(j->probs + u * nv, j->m->vbias, nv);
+  add_bias(j->probs + u * nv, j->m->layer.vbias, nv);
   rbm_softmax_rows(j->probs + u * nv, j->m->n_items, (int)j->m->n_units);
 }
 
@@ -179,12 +135,12 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
                               float *probs, int threads) {
   size_t nv = (size_t)m->n_items * m->n_units;
   if (n == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->n_hidden, 1.f,
-                m->W, (int)m->n_hidden, hidden, 1, 0.f, probs, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nv, (int)m->layer.n_hidden, 1.f,
+                m->layer.W, (int)m->layer.n_hidden, hidden, 1, 0.f, probs, 1);
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nv,
-                (int)m->n_hidden, 1.f, hidden, (int)m->n_hidden, m->W,
-                (int)m->n_hidden, 0.f, probs, (int)nv);
+                (int)m->layer.n_hidden, 1.f, hidden, (int)m->layer.n_hidden, m->layer.W,
+                (int)m->layer.n_hidden, 0.f, probs, (int)nv);
   }
   all_items_job job = {m, probs};
   rbm_parallel_for(threads, n, finish_all_items, &job);
@@ -193,7 +149,7 @@ void rbm_all_item_probs_batch(const rbm_model *m, size_t n, const float *hidden,
 int rbm_predict_held(const rbm_model *m, const rbm_ratings *train,
                      const rbm_ratings *held, const uint8_t *unit_of_code,
                      float *rating, float *like) {
-  size_t F = m->n_hidden;
+  size_t F = m->layer.n_hidden;
   uint8_t *units = malloc(rbm_ratings_longest_row(train));
   float *hidden = malloc(F * sizeof *hidden), probs[RBM_MAX_VALUES];
   int rc = units && hidden ? RBM_OK : RBM_NOMEM;
@@ -317,7 +273,7 @@ static int cmp_u32(const void *a, const void *b) {
 
 int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
                   size_t k, rbm_recommendation *out, size_t *n_out) {
-  size_t ni = m->n_items, K = m->n_units, F = m->n_hidden;
+  size_t ni = m->n_items, K = m->n_units, F = m->layer.n_hidden;
   size_t want = k < ni ? k : ni;  /* out keeps the stride k */
   size_t most = n < USERS ? (n ? n : 1) : USERS;  /* users in a batch */
   float *hidden = malloc(most * F * sizeof *hidden);
@@ -355,13 +311,13 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
       ** first packs it, copying it). */
       if (placed == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)cols, (int)F, 1.f,
-                    m->W + i0 * K * F, (int)F, hidden, 1, 0.f, logits, 1);
+                    m->layer.W + i0 * K * F, (int)F, hidden, 1, 0.f, logits, 1);
       else if (placed)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)placed,
                     (int)cols, (int)F, 1.f, hidden, (int)F,
-                    m->W + i0 * K * F, (int)F, 0.f, logits, (int)cols);
+                    m->layer.W + i0 * K * F, (int)F, 0.f, logits, (int)cols);
       for (size_t u = 0; u < placed; u++) {
-        add_bias(logits + u * cols, m->vbias + i0 * K, cols);
+        add_bias(logits + u * cols, m->layer.vbias + i0 * K, cols);
         rbm_softmax_rows(logits + u * cols, nbi, (int)K);
       }
       if (placed < nb)  /* someone the model cannot place: priors */
@@ -414,7 +370,7 @@ static void finish_visible(void *ctx, size_t b, int worker) {
   if (j->users[b] >= j->m->n_items) return;
   for (size_t c = 0; c < b; c++) at += j->users[c] < j->m->n_items;
   const float *t = j->product + at * K * n;
-  const float *vb = j->m->vbias + (size_t)j->users[b] * K;
+  const float *vb = j->m->layer.vbias + (size_t)j->users[b] * K;
   float *c = j->probs + b * n * K;
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < K; k++) c[i * K + k] = t[k * n + i] + vb[k];
@@ -436,7 +392,7 @@ typedef struct product_job {
 
 RBM_CLONES static void product_chunk(void *ctx, size_t c, int worker) {
   const product_job *p = ctx;
-  size_t K = p->m->n_units, F = p->m->n_hidden, n = p->n;
+  size_t K = p->m->n_units, F = p->m->layer.n_hidden, n = p->n;
   size_t j0 = c * PRODUCT_CHUNK, j1 = j0 + PRODUCT_CHUNK < n ? j0 + PRODUCT_CHUNK : n;
   (void)worker;
   for (size_t j = j0; j < j1; j++) {
@@ -454,7 +410,7 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
                              const uint32_t *users, size_t n,
                              const float *hidden, float *probs, float *scratch,
                              int threads) {
-  size_t K = m->n_units, F = m->n_hidden;
+  size_t K = m->n_units, F = m->layer.n_hidden;
   /* The weight blocks of the users the model knows, gathered into one
   ** (known*K x F) matrix, make one GEMM for the batch, so BLAS packs the n
   ** hidden vectors once, not once per user (a user it does not know gets
@@ -465,13 +421,13 @@ void rbm_visible_probs_batch(const rbm_model *m, size_t n_users,
   size_t known = 0;
   for (size_t b = 0; b < n_users; b++)
     if (users[b] < m->n_items)
-      memcpy(w + known++ * K * F, m->W + (size_t)users[b] * K * F,
+      memcpy(w + known++ * K * F, m->layer.W + (size_t)users[b] * K * F,
              K * F * sizeof *w);
   if (known == 1) {
     size_t b = 0;
     while (users[b] >= m->n_items) b++;
-    product_job p = {m, m->W + (size_t)users[b] * K * F,
-                     m->vbias + (size_t)users[b] * K, hidden, probs + b * n * K, n};
+    product_job p = {m, m->layer.W + (size_t)users[b] * K * F,
+                     m->layer.vbias + (size_t)users[b] * K, hidden, probs + b * n * K, n};
     rbm_parallel_for(threads, (n + PRODUCT_CHUNK - 1) / PRODUCT_CHUNK,
                      product_chunk, &p);
     return;

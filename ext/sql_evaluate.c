@@ -92,8 +92,8 @@ static int predict_user(evaluation *e, uint32_t u, size_t b, char **err) {
     size_t n_rated;
     rc = sql_user_reader_fold(e->rd, &key, &h, &rated, &n_rated, err);
     if (rc != SQLITE_OK) return rc;
-    float *hidden = e->hidden + b * m->n_hidden;
-    if (h) memcpy(hidden, h, m->n_hidden * sizeof *hidden);
+    float *hidden = e->hidden + b * m->layer.n_hidden;
+    if (h) memcpy(hidden, h, m->layer.n_hidden * sizeof *hidden);
     /* The reader's buffers are reused for the next user: copy. */
     free(e->rated[b]);
     e->rated[b] = malloc((n_rated ? n_rated : 1) * sizeof **e->rated);
@@ -265,7 +265,7 @@ int sql_evaluate_source(sqlite3 *db, const char *name, const sql_source *src,
   size_t longest = rbm_ratings_longest_row(&ho);
   e.pw.p_like = malloc(ho.n * sizeof *e.pw.p_like);
   e.pw.like = malloc(ho.n);
-  e.hidden = malloc(USERS_PER_BATCH * e.m->n_hidden * sizeof *e.hidden);
+  e.hidden = malloc(USERS_PER_BATCH * e.m->layer.n_hidden * sizeof *e.hidden);
   e.top = malloc(USERS_PER_BATCH * (e.rank.k ? e.rank.k : 1) * sizeof *e.top);
   e.relevant = malloc(longest * sizeof *e.relevant);
   e.item_seen = calloc(ho.items.n, 1);

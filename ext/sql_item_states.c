@@ -37,7 +37,7 @@ void sql_item_states_release(sql_item_states *st) {
 static int reserve(sql_item_states *st, const rbm_model *m, size_t cap,
                    int paired) {
   if (cap <= st->cap) return SQLITE_OK;
-  size_t F = m->n_hidden, K = m->n_units;
+  size_t F = m->layer.n_hidden, K = m->n_units;
   double *sum = realloc(st->sum, cap * F * sizeof *sum);
   if (sum) st->sum = sum;
   float *hidden = realloc(st->hidden, cap * F * sizeof *hidden);
@@ -61,7 +61,7 @@ static int reserve(sql_item_states *st, const rbm_model *m, size_t cap,
 
 /* Row j's prior and hidden units from its counts and sum. */
 static void derive(sql_item_states *st, const rbm_model *m, size_t j) {
-  size_t K = m->n_units, F = m->n_hidden;
+  size_t K = m->n_units, F = m->layer.n_hidden;
   double global[RBM_MAX_VALUES], count[RBM_MAX_VALUES], total = 0;
   for (size_t k = 0; k < K; k++) {
     global[k] = m->prior[(size_t)m->n_items * K + k];
@@ -103,7 +103,7 @@ static void fold_row(void *ctx, size_t j, int worker) {
     units[n++] = unit;
   }
   b->st->known[j] = (uint32_t)n;
-  rbm_hidden_sum(m, n, items, units, b->st->sum + j * m->n_hidden);
+  rbm_hidden_sum(m, n, items, units, b->st->sum + j * m->layer.n_hidden);
   derive(b->st, m, j);
 }
 
@@ -179,8 +179,8 @@ int64_t sql_item_states_row(sql_item_states *st, const rbm_model *m,
     return -1;
   j = rbm_keys_intern(&st->keys, item);
   if (j < 0) return -1;
-  size_t K = m->n_units, F = m->n_hidden;
-  for (size_t f = 0; f < F; f++) st->sum[(size_t)j * F + f] = m->hbias[f];
+  size_t K = m->n_units, F = m->layer.n_hidden;
+  for (size_t f = 0; f < F; f++) st->sum[(size_t)j * F + f] = m->layer.hbias[f];
   memset(st->count + (size_t)j * K, 0, K * sizeof *st->count);
   st->known[j] = 0;
   if (pair) st->pair_item[j] = rbm_keys_find(&pair->items, item);
@@ -193,7 +193,7 @@ void sql_item_states_add(sql_item_states *st, const rbm_model *m, size_t j,
                          uint32_t user, uint32_t unit) {
   st->count[j * m->n_units + unit]++;
   if (user != UINT32_MAX) {
-    rbm_hidden_sum_add(m, user, unit, +1, st->sum + j * m->n_hidden);
+    rbm_hidden_sum_add(m, user, unit, +1, st->sum + j * m->layer.n_hidden);
     st->known[j]++;
   }
   derive(st, m, j);
@@ -202,7 +202,7 @@ void sql_item_states_add(sql_item_states *st, const rbm_model *m, size_t j,
 void sql_item_states_set(sql_item_states *st, const rbm_model *m, size_t j,
                          const double *sum, const uint32_t *count,
                          uint32_t known) {
-  memcpy(st->sum + j * m->n_hidden, sum, m->n_hidden * sizeof *sum);
+  memcpy(st->sum + j * m->layer.n_hidden, sum, m->layer.n_hidden * sizeof *sum);
   memcpy(st->count + j * m->n_units, count, m->n_units * sizeof *count);
   st->known[j] = known;
   derive(st, m, j);

@@ -75,8 +75,8 @@ static void fold_free(fold *f) {
 
 static int fold_init(fold *f, const rbm_model *m) {
   memset(f, 0, sizeof *f);
-  f->sum = malloc(m->n_hidden * sizeof *f->sum);
-  f->hidden = malloc(m->n_hidden * sizeof *f->hidden);
+  f->sum = malloc(m->layer.n_hidden * sizeof *f->sum);
+  f->hidden = malloc(m->layer.n_hidden * sizeof *f->hidden);
   f->cap_known = 64;  /* never NULL: callers copy from it */
   f->idx = malloc(f->cap_known * sizeof *f->idx);
   f->unit = malloc(f->cap_known);
@@ -159,7 +159,7 @@ static int fold_finish(fold *f, const rbm_model *m) {
     f->unit[f->n_known++] = f->e[j].unit;
   }
   rbm_hidden_sum(m, f->n_known, f->idx, f->unit, f->sum);
-  rbm_sigmoid_sums(f->sum, f->hidden, (int)m->n_hidden);
+  rbm_sigmoid_sums(f->sum, f->hidden, (int)m->layer.n_hidden);
   return SQLITE_OK;
 }
 
@@ -780,7 +780,7 @@ static int item_hidden(sql_user_reader *ir, const rbm_key *item,
   if (row >= (int64_t)ir->n_rows) row = -1;
   *in_source = row >= 0;
   *hidden = row >= 0 && ir->states->placed[row]
-                ? ir->states->hidden + (size_t)row * m->n_hidden
+                ? ir->states->hidden + (size_t)row * m->layer.n_hidden
                 : NULL;
   return SQLITE_OK;
 }
@@ -978,7 +978,7 @@ int sql_user_reader_rank_users(sql_user_reader *rd, size_t first, size_t n_users
   if (rc != SQLITE_OK) return rc;
   const sql_item_states *st = ir->states;
   const rbm_model *mi = ir->s->model, *mu = rd->s->model;
-  size_t K = mu->n_units, F = mu->n_hidden, nI = mu->n_items, n = ir->n_rows;
+  size_t K = mu->n_units, F = mu->layer.n_hidden, nI = mu->n_items, n = ir->n_rows;
   size_t n1 = n ? n : 1;
   size_t batch = n_users < RANK_BATCH ? (n_users ? n_users : 1) : RANK_BATCH;
   int threads = rd->s->threads;
@@ -1120,7 +1120,7 @@ static int score_item_based(sql_user_reader *rd, const rbm_key *user,
   int64_t v = rbm_keys_find(&mi->items, user);
   uint32_t index = v < 0 ? UINT32_MAX : (uint32_t)v;
   size_t lo = only >= 0 ? (size_t)only : 0, hi = only >= 0 ? lo + 1 : rows;
-  rbm_visible_probs_batch(mi, 1, &index, hi - lo, st->hidden + lo * mi->n_hidden,
+  rbm_visible_probs_batch(mi, 1, &index, hi - lo, st->hidden + lo * mi->layer.n_hidden,
                           rd->score_probs + lo * K, rd->score_scratch, 1);
   const float *all = NULL;  /* the user half's answers, if it placed the user */
   if (rd->partner) {
@@ -1270,7 +1270,7 @@ int sql_serve_describe(sqlite3 *db, const char *name, char **json, char **err) {
   }
   if (half) {
     const sql_item_states *st = half->states;
-    size_t F = half->model->n_hidden, K = half->model->n_units;
+    size_t F = half->model->layer.n_hidden, K = half->model->n_units;
     sqlite3_str_appendf(out, ",\"item_states\":{\"rows\":%llu,\"bytes\":%llu,"
                         "\"current\":%s,\"builds\":%lld,\"ratings_added\":%lld,"
                         "\"items_refolded\":%lld}",

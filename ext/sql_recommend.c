@@ -194,7 +194,7 @@ static int answer_item_based(rec_cursor *c, char **err) {
 static int answer(rec_cursor *c, char **err) {
   const rbm_model *m = sql_served_model(sql_user_reader_served(c->rd));
   if (sql_user_reader_ranks_items(c->rd)) return answer_item_based(c, err);
-  size_t n = c->users.n, F = m->n_hidden;
+  size_t n = c->users.n, F = m->layer.n_hidden;
   size_t k = c->k < (sqlite3_int64)m->n_items ? (size_t)c->k : m->n_items;
   c->stride = k;
   c->rec = malloc((n && k ? n * k : 1) * sizeof *c->rec);

@@ -294,7 +294,7 @@ static void summary_head(sqlite3_str *s, const char *name, const rbm_ratings *r,
       (unsigned long long)r->n, (unsigned long long)r->n_duplicates,
       values ? values : "[]",
       sql_visible_name(m->visible), orientation,
-      m->n_hidden, rep->epochs_run, rep->threads, seconds, ingest);
+      m->layer.n_hidden, rep->epochs_run, rep->threads, seconds, ingest);
   sqlite3_free(values);
 }
 

@@ -14,7 +14,7 @@
 **   rbm_model *m;  rbm_train_report rep;
 **   rbm_train(&cfg, &r, NULL, &m, &rep, errbuf, sizeof errbuf);
 **
-**   float *hid = malloc(m->n_hidden * sizeof *hid);
+**   float *hid = malloc(m->layer.n_hidden * sizeof *hid);
 **   rbm_fold_in(m, n, items, units, hid);                 // one mean-field up-pass
 **   float probs[RBM_MAX_VALUES];
 **   rbm_item_probs(m, hid, item, probs);                  // softmax over units
@@ -203,22 +203,51 @@ void rbm_ratings_free(rbm_ratings *r);
 /* ------------------------------------------------------------------ */
 /* The model                                                           */
 
+/* What a unit is: how its probability (or mean) follows from its total
+** input, and how it is drawn (rbm_units.c). */
+typedef enum rbm_unit_type {
+  RBM_UNIT_BERNOULLI = 0,  /* 0 or 1: p = sigmoid(input) */
+  RBM_UNIT_SOFTMAX = 1,    /* one of a group: p = softmax over the group */
+  RBM_UNIT_GAUSSIAN = 2    /* real, variance 1: mean = input */
+} rbm_unit_type;
+
+/* An RBM's parameters: n_visible visible units (in groups of group units
+** for softmax units, group 1 otherwise), every one connected to each of
+** n_hidden hidden units.  Visible unit v's weights are the row
+** W + (size_t)v * n_hidden. */
+typedef struct rbm_layer {
+  rbm_unit_type visible_type, hidden_type;
+  uint32_t n_visible, group, n_hidden;
+  float *W;             /* n_visible * n_hidden */
+  float *vbias;         /* n_visible */
+  float *hbias;         /* n_hidden */
+} rbm_layer;
+
+/* A collaborative-filtering model: a layer whose visible units are one
+** softmax group of n_units per item (K = n_units; a binary model's two
+** units are not like / like), and what is its own: the items' ids, and
+** their training counts and priors.  An implicit model's items are
+** Bernoulli units, stored as two-unit groups whose unit-0 rows and biases
+** are 0 (softmax(0, x) is sigmoid(x)), so every model is served alike. */
 typedef struct rbm_model {
   rbm_visible visible;
   rbm_orientation orientation;          /* ITEM: "items" below are users */
-  uint32_t n_items, n_units, n_hidden;  /* n_units = K */
+  uint32_t n_items, n_units;            /* layer.n_visible = n_items * n_units */
   double like_threshold;
   double unit_value[RBM_MAX_VALUES];    /* rating of each unit; binary: 0, 1 */
   rbm_keys items;                       /* item id -> index */
-  /* Weights laid out item, then unit, then hidden: the row of (i, k) is
-  ** W + ((size_t)i * n_units + k) * n_hidden. */
-  float *W;
-  float *vbias;         /* n_items * n_units */
-  float *hbias;         /* n_hidden */
+  /* Hidden units Bernoulli.  The row of (item i, unit k) is
+  ** layer.W + ((size_t)i * n_units + k) * layer.n_hidden. */
+  rbm_layer layer;
   uint32_t *count;      /* training ratings per (item, unit): the priors */
   float *prior;         /* derived from count: (n_items + 1) * n_units, the
                         ** last row the global distribution */
 } rbm_model;
+
+/* Fills m->layer's shape from n_items, n_units and n_hidden: softmax
+** groups of n_units over Bernoulli hidden units. */
+void rbm_model_shape(rbm_model *m, uint32_t n_items, uint32_t n_units,
+                     uint32_t n_hidden);
 
 void rbm_model_free(rbm_model *m);
 

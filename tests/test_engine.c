@@ -265,7 +265,7 @@ static void predict_pair(const rbm_model *m, const rbm_ratings *r, int u,
     items[n] = (uint32_t)rbm_keys_find(&m->items, &k);
     units[n++] = (uint8_t)rbm_unit_of_value(m, r->values[r->col_code[j]]);
   }
-  float *hidden = malloc(m->n_hidden * sizeof *hidden), probs[RBM_MAX_VALUES];
+  float *hidden = malloc(m->layer.n_hidden * sizeof *hidden), probs[RBM_MAX_VALUES];
   rbm_fold_in(m, n, items, units, hidden);
   rbm_item_probs(m, hidden, (uint32_t)mi, probs);
   free(hidden);
@@ -513,8 +513,8 @@ static void test_heavy_user(void) {
   char err[200];
   int rc = rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err);
   int finite = rc == RBM_OK;
-  for (size_t j = 0; finite && j < (size_t)m->n_items * m->n_units * m->n_hidden; j++)
-    finite = isfinite(m->W[j]);
+  for (size_t j = 0; finite && j < (size_t)m->n_items * m->n_units * m->layer.n_hidden; j++)
+    finite = isfinite(m->layer.W[j]);
   check(finite, "train: a heavy user grows the gradient pool mid-batch; weights stay finite");
   rbm_model_free(m);
   rbm_ratings_free(&r);
