@@ -69,6 +69,10 @@ dist/test_engine: tests/test_engine.c $(ENGINE) $(HEADERS) Makefile | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -o $@ tests/test_engine.c $(ENGINE) $(LDLIBS)
 
+dist/test_kernels: tests/test_kernels.c $(ENGINE) $(HEADERS) Makefile | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -o $@ tests/test_kernels.c $(ENGINE) $(LDLIBS)
+
 dist/score: tests/score.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lm
@@ -84,7 +88,7 @@ dist/core_latency: bench/core_latency.c | deps
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
-test: dist/rbm.so dist/test_engine dist/synth_ratings dist/score
+test: dist/rbm.so dist/test_engine dist/test_kernels dist/synth_ratings dist/score
 	@sh tests/run.sh
 
 bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve

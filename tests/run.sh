@@ -3,6 +3,7 @@
 #   N passed, N failed
 #
 #   tests/test_engine.c   the engine's C API, no SQLite involved
+#   tests/test_kernels.c  the engine's fast kernels against a plain reference
 #   tests/sql/*.sql       scripts run by the real sqlite3 shell from the
 #                         repo's top folder on a new database file (they
 #                         .load dist/rbm themselves); output (stdout and
@@ -41,6 +42,14 @@ else
   echo "$out" | grep -vE '^ok' | tail -40 | sed 's/^/  /'  # failures, crashes
 fi
 result $status engine
+
+out=$(./dist/test_kernels 2>&1); status=$?
+if [ $status = 0 ]; then
+  echo "$out" | grep -E '^(not )?ok|^# .*rows\)' | sed 's/^/  /'
+else
+  echo "$out" | grep -vE '^ok' | tail -40 | sed 's/^/  /'
+fi
+result $status kernels
 
 # 2. The SQL surface through the sqlite3 shell.
 tmp=$(mktemp -d)
