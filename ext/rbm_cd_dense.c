@@ -130,7 +130,7 @@ RBM_CLONES static void dense_update(trainer *t, uint32_t lo, uint32_t nb) {
 }
 
 /* One minibatch of users order[lo .. lo+nb). */
-void rbm_dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
+void rbm_cd_dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
   t->grad_scale = 1.f / (float)nb;
   dense_data(t, lo, nb, &t->w[0]);
   dense_chain(t, nb);
@@ -139,7 +139,7 @@ void rbm_dense_batch(trainer *t, uint32_t lo, uint32_t nb) {
 
 
 /* A minibatch of up to batch users as dense matrices. */
-int rbm_dense_alloc(trainer *t, size_t batch) {
+int rbm_cd_dense_alloc(trainer *t, size_t batch) {
   struct dense *d = &t->d;
   size_t ni = t->m->n_items, F = t->m->layer.n_hidden, B = batch;
   d->v_data = rbm_alloc_big(B * ni * sizeof *d->v_data);
@@ -153,7 +153,7 @@ int rbm_dense_alloc(trainer *t, size_t batch) {
          d->grad && d->rng;
 }
 
-void rbm_dense_free(trainer *t) {
+void rbm_cd_dense_free(trainer *t) {
   free(t->d.v_data);
   free(t->d.v_model);
   free(t->d.h_data);

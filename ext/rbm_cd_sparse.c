@@ -5,7 +5,7 @@
 **   gather_batch   a minibatch's ratings, grouped by user and by item
 **   chain          one user's CD-k chain: up, then k x (down, up)
 **   update_items   per item: gradient v0 h0' - vk hk', momentum step
-**   rbm_sparse_batch  the chains (threads share the users), then the
+**   rbm_cd_sparse_batch  the chains (threads share the users), then the
 **                  update (threads share the items)
 **
 ** One RBM per user over the items that user rated.  An item's gradient is
@@ -273,7 +273,7 @@ static void gather_next(trainer *t) {
 
 /* One minibatch, t->b, already gathered: the users' CD-k chains (and the
 ** next minibatch's gathering), then the update by items. */
-int rbm_sparse_batch(trainer *t) {
+int rbm_cd_sparse_batch(trainer *t) {
   minibatch *b = t->b;
   t->grad_scale = 1.f / (float)b->n_users;
   t->gathered = 1;
@@ -289,12 +289,12 @@ int rbm_sparse_batch(trainer *t) {
   return 1;
 }
 
-int rbm_sparse_first_batch(trainer *t, uint32_t n) {
+int rbm_cd_sparse_first_batch(trainer *t, uint32_t n) {
   return gather_batch(t, t->b, 0, n);
 }
 
 /* The two minibatches' buffers, for up to batch users. */
-int rbm_sparse_alloc(trainer *t, size_t batch) {
+int rbm_cd_sparse_alloc(trainer *t, size_t batch) {
   size_t ni = t->m->n_items, F = t->m->layer.n_hidden, B = batch;
   for (int k = 0; k < 2; k++) {
     minibatch *b = &t->mb[k];
@@ -316,7 +316,7 @@ int rbm_sparse_alloc(trainer *t, size_t batch) {
   return 1;
 }
 
-void rbm_sparse_free(trainer *t) {
+void rbm_cd_sparse_free(trainer *t) {
   for (int k = 0; k < 2; k++) {
     minibatch *b = &t->mb[k];
     free(b->item);

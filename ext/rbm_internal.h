@@ -145,4 +145,26 @@ void rbm_blas_set_threads(int n);
 ** (OpenBLAS); does nothing elsewhere.  Call while no BLAS call runs. */
 void rbm_blas_park_threads(void);
 
+/* ---- feature models (rbm_dense.c, rbm_head.c) --------------------- */
+
+/* out = x standardised as the model's training rows were (a copy when
+** the visible units are Bernoulli); out may be x. */
+void rbm_dense_standardise(const rbm_dense_model *m, const float *x,
+                           float *out);
+/* H = P(h = 1 | V) for rows of standardised V (one GEMM). */
+void rbm_dense_hidden_rows(const rbm_dense_model *m, const float *V,
+                           size_t rows, float *H);
+/* V = the visible units' means given rows of H, standardised space. */
+void rbm_dense_visible_rows(const rbm_dense_model *m, const float *H,
+                            size_t rows, float *V);
+/* The softmax head: minimises mean cross-entropy + l2 / 2 |W|^2 over the
+** n rows of X (d each) and their classes y (< C) by L-BFGS; W is C rows
+** of d, b C floats.  RBM_OK or RBM_NOMEM. */
+int rbm_head_train(const float *X, size_t n, uint32_t d, const uint32_t *y,
+                   uint32_t C, double l2, int max_iterations, float *W,
+                   float *b, int *iterations, double *loss);
+/* p = softmax(W x + b). */
+void rbm_head_probs(const float *W, const float *b, uint32_t C, uint32_t d,
+                    const float *x, float *p);
+
 #endif /* RBM_INTERNAL_H */

@@ -88,12 +88,12 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     rbm_weights_set_layout(&t, split);
     shuffle_users(&t, epoch);
     t.epoch_sq = 0;
-    if (!implicit && !rbm_sparse_first_batch(&t, n_users < B ? n_users : B))
+    if (!implicit && !rbm_cd_sparse_first_batch(&t, n_users < B ? n_users : B))
       goto fail;
     for (uint32_t lo = 0; lo < n_users; lo += B) {
       if (implicit) {
-        rbm_dense_batch(&t, lo, n_users - lo < B ? n_users - lo : B);
-      } else if (!rbm_sparse_batch(&t)) {
+        rbm_cd_dense_batch(&t, lo, n_users - lo < B ? n_users - lo : B);
+      } else if (!rbm_cd_sparse_batch(&t)) {
         goto fail;
       }
       if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {

@@ -42,8 +42,8 @@ void rbm_trainer_close(trainer *t) {
     free(w->probs);
   }
   free(t->w);
-  rbm_sparse_free(t);
-  rbm_dense_free(t);
+  rbm_cd_sparse_free(t);
+  rbm_cd_dense_free(t);
   free(t->vel_W);
   free(t->pcd_units);
   free(t->diff_W);
@@ -78,8 +78,8 @@ static int alloc_trainer(trainer *t) {
     t->diff_W = rbm_alloc_big(ni * F * sizeof *t->diff_W);
     if (!t->diff_W) return 0;
   }
-  if (m->visible == RBM_VISIBLE_IMPLICIT ? !rbm_dense_alloc(t, B)
-                                         : !rbm_sparse_alloc(t, B))
+  if (m->visible == RBM_VISIBLE_IMPLICIT ? !rbm_cd_dense_alloc(t, B)
+                                         : !rbm_cd_sparse_alloc(t, B))
     return 0;
   t->vel_vbias = calloc(nv, sizeof *t->vel_vbias);
   t->vel_hbias = calloc(F, sizeof *t->vel_hbias);

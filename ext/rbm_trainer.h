@@ -192,20 +192,20 @@ void rbm_trainer_run(trainer *t, uint32_t n, void (*job)(worker *, uint32_t),
 
 /* ---- rbm_cd_sparse.c ------------------------------------------------ */
 
-int rbm_sparse_alloc(trainer *t, size_t batch);
-void rbm_sparse_free(trainer *t);
+int rbm_cd_sparse_alloc(trainer *t, size_t batch);
+void rbm_cd_sparse_free(trainer *t);
 /* Gathers an epoch's first minibatch (of n users) into t->b. */
-int rbm_sparse_first_batch(trainer *t, uint32_t n);
+int rbm_cd_sparse_first_batch(trainer *t, uint32_t n);
 /* One CD-k step on t->b, gathering the next minibatch meanwhile; 0: out
 ** of memory. */
-int rbm_sparse_batch(trainer *t);
+int rbm_cd_sparse_batch(trainer *t);
 
 /* ---- rbm_cd_dense.c ------------------------------------------------- */
 
-int rbm_dense_alloc(trainer *t, size_t batch);
-void rbm_dense_free(trainer *t);
+int rbm_cd_dense_alloc(trainer *t, size_t batch);
+void rbm_cd_dense_free(trainer *t);
 /* One CD-k step on the users order[lo .. lo+nb). */
-void rbm_dense_batch(trainer *t, uint32_t lo, uint32_t nb);
+void rbm_cd_dense_batch(trainer *t, uint32_t lo, uint32_t nb);
 
 /* ---- rbm_weights.c -------------------------------------------------- */
 

@@ -30,6 +30,9 @@ int sqlite3_rbm_init(sqlite3 *db, char **pzErrMsg,
   int rc = sql_register_functions(db);
   if (rc == SQLITE_OK) rc = sql_register_recommend(db);
   if (rc == SQLITE_OK) rc = sql_register_vtab(db);
+  if (rc == SQLITE_OK) rc = sql_register_vectors(db);
+  if (rc == SQLITE_OK) rc = sql_register_fit(db);
+  if (rc == SQLITE_OK) rc = sql_register_features(db);
   if (rc != SQLITE_OK && pzErrMsg)
     *pzErrMsg = sqlite3_mprintf("rbm: cannot register: %s", sqlite3_errmsg(db));
   return rc;

@@ -28,8 +28,6 @@
 #define RBM_BUILD_FLAGS "unknown"
 #endif
 
-#define JSON_SUBTYPE 74  /* 'J': json functions take the result as JSON */
-
 char *sql_errorf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -38,9 +36,8 @@ char *sql_errorf(const char *fmt, ...) {
   return s;
 }
 
-/* Reports err (freed here) as the function's error, prefixed with fname. */
-static void result_error(sqlite3_context *ctx, const char *fname, int rc,
-                         char *err) {
+void sql_result_error(sqlite3_context *ctx, const char *fname, int rc,
+                      char *err) {
   char *msg = sqlite3_mprintf("%s: %s", fname, err ? err : sqlite3_errstr(rc));
   sqlite3_result_error(ctx, msg ? msg : fname, -1);
   /* Codes an application acts on (retries a busy database, say) pass on;
@@ -67,12 +64,12 @@ static void debug_model(sqlite3_context *ctx, sqlite3_value *model) {
   const char *name = text_arg(model);
   char *json = NULL, *err = NULL;
   if (!name) {
-    result_error(ctx, "rbm_debug", SQLITE_MISUSE, sql_errorf("model name must be text"));
+    sql_result_error(ctx, "rbm_debug", SQLITE_MISUSE, sql_errorf("model name must be text"));
     return;
   }
   int rc = sql_serve_describe(sqlite3_context_db_handle(ctx), name, &json, &err);
   if (rc != SQLITE_OK) {
-    result_error(ctx, "rbm_debug", rc, err);
+    sql_result_error(ctx, "rbm_debug", rc, err);
     return;
   }
   sqlite3_result_text(ctx, json, -1, sqlite3_free);
@@ -123,7 +120,7 @@ static int source_args(sqlite3_context *ctx, const char *fname,
     if (i == 4 && sqlite3_value_type(argv[i]) == SQLITE_NULL) {
       arg[i] = "";  /* no rating column: every row an interaction */
     } else if (!arg[i] || !*arg[i]) {
-      result_error(ctx, fname, SQLITE_MISUSE,
+      sql_result_error(ctx, fname, SQLITE_MISUSE,
                    sql_errorf("%s must be non-empty text%s", what[i],
                               i == 4 ? ", or NULL for rows without ratings" : ""));
       return 0;
@@ -138,7 +135,7 @@ static int source_args(sqlite3_context *ctx, const char *fname,
                : SQLITE_NOMEM;
   if (rc != SQLITE_OK) {
     sql_source_free(src);
-    result_error(ctx, fname, rc, NULL);
+    sql_result_error(ctx, fname, rc, NULL);
     return 0;
   }
   return 1;
@@ -158,7 +155,7 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                &cfg, &err);
   if (rc != SQLITE_OK) {
     sql_source_free(&src);
-    result_error(ctx, "rbm_train", rc, err);
+    sql_result_error(ctx, "rbm_train", rc, err);
     return;
   }
   sql_trained t;
@@ -170,7 +167,7 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sql_source_free(&src);
   if (rc != SQLITE_OK) {
     sql_trained_free(&t);
-    result_error(ctx, "rbm_train", rc, err);
+    sql_result_error(ctx, "rbm_train", rc, err);
     return;
   }
   sqlite3_result_text(ctx, t.summary, -1, sqlite3_free);
@@ -191,7 +188,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     const char *name = text_arg(argv[0]);
     sql_served *s;
     if (!name) {
-      result_error(ctx, "rbm_predict", SQLITE_MISUSE,
+      sql_result_error(ctx, "rbm_predict", SQLITE_MISUSE,
                    sql_errorf("model name must be text"));
       return;
     }
@@ -201,7 +198,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       sql_served_release(s);
     }
     if (rc != SQLITE_OK) {
-      result_error(ctx, "rbm_predict", rc, err);
+      sql_result_error(ctx, "rbm_predict", rc, err);
       return;
     }
     fresh = 1;
@@ -237,7 +234,7 @@ static void predict_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                &unknown, &err);
   if (rc == SQLITE_OK) sqlite3_result_double(ctx, want_like ? like : rating);
 done:
-  if (rc != SQLITE_OK) result_error(ctx, "rbm_predict", rc, err);
+  if (rc != SQLITE_OK) sql_result_error(ctx, "rbm_predict", rc, err);
   if (fresh)
     sqlite3_set_auxdata(ctx, 0, rd, (void (*)(void *))sql_user_reader_close);
 }
@@ -274,7 +271,7 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   if (rc == SQLITE_OK) rc = sql_evaluate_source(db, name, &src, k, &json, &err);
   sql_source_free(&src);
   if (rc != SQLITE_OK) {
-    result_error(ctx, "rbm_evaluate", rc, err);
+    sql_result_error(ctx, "rbm_evaluate", rc, err);
     return;
   }
   sqlite3_result_text(ctx, json, -1, sqlite3_free);
@@ -282,14 +279,6 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
 }
 
 static void conn_destroy(void *db) { sql_serve_shutdown(db); }
-
-/* rbm_train and rbm_evaluate return JSON with the JSON subtype, which
-** SQLite 3.45 and later keep only for functions that say they set one. */
-#ifdef SQLITE_RESULT_SUBTYPE
-#define JSON_RESULT SQLITE_RESULT_SUBTYPE
-#else
-#define JSON_RESULT 0
-#endif
 
 int sql_register_functions(sqlite3 *db) {
   int rc = sqlite3_create_function_v2(

@@ -13,6 +13,21 @@ SQLITE_EXTENSION_INIT3
 
 #include "rbm_internal.h"  /* the glue uses the engine's internals too */
 
+#define JSON_SUBTYPE 74  /* 'J': json functions take the result as JSON */
+/* Functions returning JSON set the JSON subtype, which SQLite 3.45 and
+** later keep only for functions that say they set one. */
+#ifdef SQLITE_RESULT_SUBTYPE
+#define JSON_RESULT SQLITE_RESULT_SUBTYPE
+#else
+#define JSON_RESULT 0
+#endif
+
+/* Reports err (freed here) as the function's error, prefixed with fname:
+** "fname: err".  Codes an application acts on (busy, interrupt, out of
+** memory...) pass on; others are SQLITE_ERROR. */
+void sql_result_error(sqlite3_context *ctx, const char *fname, int rc,
+                      char *err);
+
 /* Where the ratings are: a table or view and three of its columns.  schema
 ** may be NULL (SQLite's usual name resolution). */
 typedef struct sql_source {
@@ -35,6 +50,27 @@ int sql_source_drop_rating(sql_source *src, const rbm_config *cfg);
 ** none (rating column '': implicit feedback, every row an interaction). */
 char *sql_source_rating_sql(const sql_source *src);
 char *sql_source_from_clause(const sql_source *src);
+
+/* ---- vectors (sql_vectors.c) ------------------------------------------ */
+
+typedef struct sql_vector {
+  float *x;      /* malloc'd */
+  uint32_t n;
+} sql_vector;
+
+/* A float32 BLOB or a JSON array of numbers, every element finite. */
+int sql_vector_from_value(sqlite3_value *v, sql_vector *out, char **err);
+void sql_vector_free(sql_vector *v);
+/* A finite number, or text SQLite reads losslessly as one. */
+int sql_number_from_value(sqlite3_value *v, double *out);
+/* The result: a float32 BLOB. */
+void sql_result_vector(sqlite3_context *ctx, const float *x, uint32_t n);
+int sql_register_vectors(sqlite3 *db);
+
+/* ---- feature models (sql_fit.c, sql_features.c) ----------------------- */
+
+int sql_register_fit(sqlite3 *db);
+int sql_register_features(sqlite3 *db);
 
 /* ---- options (sql_options.c) ---------------------------------------- */
 
@@ -151,12 +187,24 @@ void sql_sync_free(sql_sync *sync);
 /* ---- training from SQL (sql_train.c) ---------------------------------- */
 
 typedef struct sql_trained {
+  rbm_dense_model *features;  /* a feature model (rbm_fit); else: */
   rbm_model *model;      /* for 'both', the user-based half */
   rbm_model *item_half;  /* 'both' only, with the blend's weights: */
   double w_rating, w_like;
   char *summary;     /* JSON: sqlite3_free */
   char *options;     /* JSON: sqlite3_free */
 } sql_trained;
+
+/* A training run's companions: the probe that sees sqlite3_interrupt (its
+** should_stop hook) and the per-epoch log in rbm_training_log (committed
+** through a second connection while it runs, when it can be).  fname
+** names the SQL function in verbose lines. */
+typedef struct sql_run sql_run;
+sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
+                      int epochs, int verbose, char **err);
+int sql_run_should_stop(void *run);
+void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st);
+int sql_run_close(sql_run *run, char **err);  /* writes the log's rest */
 
 /* Reads src, trains with cfg, honouring sqlite3_interrupt. */
 int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,

@@ -85,6 +85,12 @@ int sql_served_from_blob(const void *blob, int nblob, const sql_source *src,
   s->uid = uid;
   s->threads = threads > 0 ? threads : 1;
   int rc;
+  if (rbm_blob_is_dense(blob, (size_t)(nblob > 0 ? nblob : 0))) {
+    sql_served_release(s);
+    *err = sqlite3_mprintf("it is a feature model (rbm_fit): use rbm_transform, "
+                           "rbm_classify and the other feature functions");
+    return SQLITE_ERROR;
+  }
   if (rbm_blob_is_pair(blob, (size_t)(nblob > 0 ? nblob : 0))) {
     rbm_pair pair;
     rc = rbm_pair_load(blob, (size_t)nblob, &pair, msg, sizeof msg);

@@ -48,11 +48,12 @@ static int to_blob(void *ctx, const void *bytes, size_t n) {
 int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
                        const char *table, const sql_trained *t, char **err) {
   rbm_pair pair = {t->model, t->item_half, t->w_rating, t->w_like};
-  size_t nblob = t->item_half ? rbm_pair_blob_size(&pair)
-                              : rbm_model_blob_size(t->model);
+  size_t nblob = t->features    ? rbm_dense_blob_size(t->features)
+                 : t->item_half ? rbm_pair_blob_size(&pair)
+                                : rbm_model_blob_size(t->model);
   if (nblob > 2147483647u) {
-    *err = sqlite3_mprintf("the model is too large for a blob (%zu bytes)",
-                           nblob);
+    *err = sqlite3_mprintf("the model is too large for a blob (%llu bytes)",
+                           (unsigned long long)nblob);
     sqlite3_finalize(st);
     return SQLITE_TOOBIG;
   }
@@ -74,8 +75,9 @@ int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
     rc = sqlite3_blob_open(db, schema, table, "model",
                            sqlite3_last_insert_rowid(db), 1, &out.blob);
   if (rc == SQLITE_OK) {
-    int wrc = t->item_half ? rbm_pair_write(&pair, to_blob, &out)
-                           : rbm_model_write(t->model, to_blob, &out);
+    int wrc = t->features    ? rbm_dense_write(t->features, to_blob, &out)
+              : t->item_half ? rbm_pair_write(&pair, to_blob, &out)
+                             : rbm_model_write(t->model, to_blob, &out);
     if (wrc != RBM_OK)
       rc = wrc == RBM_NOMEM ? SQLITE_NOMEM : out.rc != SQLITE_OK ? out.rc : SQLITE_ERROR;
   }

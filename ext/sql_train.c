@@ -162,37 +162,67 @@ static int log_close(train_log *log, char **err) {
   return rc;
 }
 
-/* ---- one training ---------------------------------------------------------- */
+/* ---- a training run: interruptible, logged ------------------------------ */
 
-typedef struct train_ctx {
+struct sql_run {
   sqlite3_stmt *probe;   /* SELECT 1 */
-  const char *name;
+  const char *name, *fname;
   int epochs, verbose;
   train_log log;
-} train_ctx;
+};
 
-static int should_stop(void *arg) {
-  train_ctx *c = arg;
-  int rc = sqlite3_step(c->probe);
-  sqlite3_reset(c->probe);
+sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
+                      int epochs, int verbose, char **err) {
+  sql_run *run = sqlite3_malloc(sizeof *run);
+  if (!run) {
+    *err = sqlite3_mprintf("out of memory");
+    return NULL;
+  }
+  memset(run, 0, sizeof *run);
+  run->name = model;
+  run->fname = fname;
+  run->epochs = epochs;
+  run->verbose = verbose;
+  if (sqlite3_prepare_v2(db, "SELECT 1", -1, &run->probe, NULL) != SQLITE_OK) {
+    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    sqlite3_free(run);
+    return NULL;
+  }
+  log_open(&run->log, db, model);
+  return run;
+}
+
+int sql_run_should_stop(void *arg) {
+  sql_run *run = arg;
+  int rc = sqlite3_step(run->probe);
+  sqlite3_reset(run->probe);
   return rc == SQLITE_INTERRUPT;
 }
 
-static void on_epoch(void *arg, const rbm_epoch_stats *st) {
-  train_ctx *c = arg;
-  log_add(&c->log, st);
-  if (!c->verbose) return;
+void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st) {
+  log_add(&run->log, st);
+  if (!run->verbose) return;
   if (st->validation.ratings) {
     fprintf(stderr,
-            "rbm_train %s: epoch %d/%d  recon_rmse %.4f  validation_rmse %.4f"
+            "%s %s: epoch %d/%d  recon_rmse %.4f  validation_rmse %.4f"
             "  best epoch %d  %.2fs\n",
-            c->name, st->epoch, c->epochs, st->recon_rmse, st->validation.rmse,
-            st->best_epoch, st->seconds);
+            run->fname, run->name, st->epoch, run->epochs, st->recon_rmse,
+            st->validation.rmse, st->best_epoch, st->seconds);
   } else {
-    fprintf(stderr, "rbm_train %s: epoch %d/%d  recon_rmse %.4f  %.2fs\n",
-            c->name, st->epoch, c->epochs, st->recon_rmse, st->seconds);
+    fprintf(stderr, "%s %s: epoch %d/%d  recon_rmse %.4f  %.2fs\n", run->fname,
+            run->name, st->epoch, run->epochs, st->recon_rmse, st->seconds);
   }
 }
+
+int sql_run_close(sql_run *run, char **err) {
+  if (!run) return SQLITE_OK;
+  sqlite3_finalize(run->probe);
+  int rc = log_close(&run->log, err);
+  sqlite3_free(run);
+  return rc;
+}
+
+static void on_epoch(void *arg, const rbm_epoch_stats *st) { sql_run_epoch(arg, st); }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -224,6 +254,7 @@ static char *values_json(const rbm_ratings *r) {
 }
 
 void sql_trained_free(sql_trained *t) {
+  rbm_dense_free(t->features);
   rbm_model_free(t->model);
   rbm_model_free(t->item_half);
   sqlite3_free(t->summary);
@@ -250,22 +281,13 @@ static int read_oriented(sqlite3 *db, const sql_source *src, int by_item,
 static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
                      const rbm_ratings *r, rbm_model **model,
                      rbm_train_report *rep, char **err) {
-  train_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.name = log_name;
-  ctx.epochs = cfg->epochs;
-  ctx.verbose = cfg->verbose;
-  int rc = sqlite3_prepare_v2(db, "SELECT 1", -1, &ctx.probe, NULL);
-  if (rc != SQLITE_OK) {
-    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-    return rc;
-  }
-  log_open(&ctx.log, db, log_name);
-  rbm_train_hooks hooks = {&ctx, should_stop, on_epoch};
+  sql_run *run = sql_run_open(db, "rbm_train", log_name, cfg->epochs,
+                              cfg->verbose, err);
+  if (!run) return SQLITE_ERROR;
+  rbm_train_hooks hooks = {run, sql_run_should_stop, on_epoch};
   char msg[256];
   int trc = rbm_train(cfg, r, &hooks, model, rep, msg, sizeof msg);
-  sqlite3_finalize(ctx.probe);
-  rc = log_close(&ctx.log, err);
+  int rc = sql_run_close(run, err);
   if (trc != RBM_OK) {
     sqlite3_free(*err);
     *err = sqlite3_mprintf("%s", msg);

@@ -387,4 +387,109 @@ int rbm_pair_load(const void *blob, size_t n, rbm_pair *p, char *err,
                   size_t errlen);
 void rbm_pair_free(rbm_pair *p);
 
+/* ------------------------------------------------------------------ */
+/* Feature models: an RBM on vectors (rbm_dense.c, rbm_dense_train.c)  */
+/*
+**   rbm_dense_config c;  rbm_dense_config_defaults(&c, RBM_UNIT_BERNOULLI);
+**   c.train.hidden = 256;
+**   rbm_dense_model *m;  rbm_dense_report rep;
+**   rbm_dense_train(&c, X, n, d, labels, &label_keys, NULL, &m, &rep, err, n_err);
+**   rbm_dense_transform(m, x, h);              // P(h = 1 | x), n_hidden floats
+**   rbm_dense_reconstruct(m, x, x2);           // one mean-field up-down pass
+**   double fe = rbm_dense_free_energy(m, x);   // higher: less typical
+**   rbm_dense_class_probs(m, x, p);            // with a head: n_classes floats
+**
+** X is n rows of d features, row-major, as the caller has them: Bernoulli
+** visible units read values in [0, 1] as probabilities; Gaussian ones read
+** real values, standardised per feature with the training rows' mean and
+** standard deviation, which the model keeps and applies to every vector it
+** is given afterwards (and undoes on what it returns in feature space).
+** With labels, a softmax layer (multinomial logistic regression) is
+** trained on the hidden probabilities after the RBM; with hidden 0 there is
+** no RBM and the head reads the features themselves.
+*/
+
+typedef struct rbm_dense_config {
+  /* hidden (0: no RBM), epochs, batch_size, learning_rate, momentum and its
+  ** ramp, lr_decay, weight_decay, cd_k and its steps, pcd, seed, threads,
+  ** verbose, validation (a share of the rows held out; its reconstruction
+  ** error is reported each epoch) and patience (on that error).  visible,
+  ** orientation and like_threshold do not apply. */
+  rbm_config train;
+  rbm_unit_type visible;   /* RBM_UNIT_BERNOULLI or RBM_UNIT_GAUSSIAN */
+  double l2;               /* the head's L2 penalty, on the mean loss */
+  int head_iterations;     /* the head's L-BFGS iterations, at most */
+} rbm_dense_config;
+
+/* The defaults for a visible unit type: Gaussian units take a smaller
+** learning rate (Hinton's guide, section 13.2). */
+void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible);
+const char *rbm_dense_config_check(const rbm_dense_config *c);
+
+typedef struct rbm_dense_model {
+  rbm_layer layer;          /* n_visible = the features; n_hidden may be 0 */
+  float *mean, *scale;      /* Gaussian: x' = (x - mean) / scale; else NULL */
+  uint32_t n_classes;       /* 0: no head */
+  rbm_keys labels;          /* class index -> label */
+  uint32_t head_inputs;     /* n_hidden, or the features when n_hidden is 0 */
+  float *head_W;            /* n_classes rows of head_inputs */
+  float *head_b;            /* n_classes */
+} rbm_dense_model;
+
+typedef struct rbm_dense_epoch {
+  int epoch;
+  double seconds;
+  double recon_rmse;        /* of the first Gibbs step, per feature */
+  double validation_rmse;   /* mean-field, held-out rows; NAN without */
+  int best_epoch;
+} rbm_dense_epoch;
+
+typedef struct rbm_dense_hooks {
+  void *ctx;
+  int (*should_stop)(void *ctx);
+  void (*on_epoch)(void *ctx, const rbm_dense_epoch *e);
+} rbm_dense_hooks;
+
+typedef struct rbm_dense_report {
+  int epochs_run, best_epoch, threads;
+  double seconds, rbm_seconds, head_seconds;
+  double recon_rmse;         /* the last epoch's */
+  double validation_rmse;    /* of the model returned; NAN without */
+  double gflops;             /* the RBM's arithmetic per second */
+  int head_iterations;
+  double head_loss;          /* mean cross-entropy on the training rows */
+  double train_accuracy;     /* of the head on the training rows; NAN without */
+} rbm_dense_report;
+
+/* labels: n class indexes (< label_keys->n), or NULL for no head; the
+** model copies label_keys. */
+int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
+                    uint32_t d, const uint32_t *labels,
+                    const rbm_keys *label_keys, const rbm_dense_hooks *hooks,
+                    rbm_dense_model **out, rbm_dense_report *report,
+                    char *err, size_t errlen);
+void rbm_dense_free(rbm_dense_model *m);
+
+/* x: d raw features.  Scratch is the model's own business (stack or
+** malloc); each returns RBM_OK or RBM_NOMEM. */
+int rbm_dense_transform(const rbm_dense_model *m, const float *x, float *h);
+int rbm_dense_reconstruct(const rbm_dense_model *m, const float *x, float *out);
+double rbm_dense_free_energy(const rbm_dense_model *m, const float *x);
+/* scikit-learn's score_samples: with feature i flipped (1 - x_i),
+** d * log(sigmoid(F(x flipped) - F(x))), i drawn from rng_seed. */
+double rbm_dense_pseudo_likelihood(const rbm_dense_model *m, const float *x,
+                                   uint64_t rng_seed);
+int rbm_dense_class_probs(const rbm_dense_model *m, const float *x, float *p);
+/* n vectors by block Gibbs sampling from a random start, steps up-down
+** passes each; out: n rows of d, the visible means of the last pass, in
+** feature space. */
+int rbm_dense_sample(const rbm_dense_model *m, size_t n, int steps,
+                     uint64_t seed, float *out);
+
+int rbm_blob_is_dense(const void *blob, size_t n);
+size_t rbm_dense_blob_size(const rbm_dense_model *m);
+int rbm_dense_write(const rbm_dense_model *m, rbm_sink sink, void *ctx);
+int rbm_dense_load(const void *blob, size_t n, rbm_dense_model **out,
+                   char *err, size_t errlen);
+
 #endif /* RBM_H */

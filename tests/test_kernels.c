@@ -563,13 +563,13 @@ static void check_minibatch(const case_spec *cs) {
   rbm_weights_set_layout(&t, split);
   for (uint32_t u = 0; u < r.users.n; u++) t.order[u] = u;
   const char *layout = t.rows->name;
-  rc = implicit || rbm_sparse_first_batch(&t, B);
+  rc = implicit || rbm_cd_sparse_first_batch(&t, B);
   for (uint32_t lo = 0; rc && lo < r.users.n; lo += B) {
     if (implicit) {
-      rbm_dense_batch(&t, lo, r.users.n - lo < B ? r.users.n - lo : B);
+      rbm_cd_dense_batch(&t, lo, r.users.n - lo < B ? r.users.n - lo : B);
       layout = "dense";
     } else {
-      rc = rbm_sparse_batch(&t);
+      rc = rbm_cd_sparse_batch(&t);
     }
   }
   rbm_weights_set_layout(&t, 0);

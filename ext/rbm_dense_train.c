@@ -1,0 +1,470 @@
+/*
+** rbm_dense_train.c -- training a feature model, read top to bottom:
+** minibatch CD-k by GEMMs on a contiguous float matrix, then the softmax
+** head on the hidden probabilities.
+**
+**   set-up        the rows checked, a validation share held out (seeded),
+**                 Gaussian units' standardisation from the training rows,
+**                 W ~ N(0, 0.01), visible biases from the data's means
+**                 (Bernoulli: log odds; Gaussian: 0), hidden biases 0
+**   each epoch    rows shuffled; per minibatch of B rows:
+**                   V0 = the rows (standardised)
+**                   H0 = sigmoid(V0 W + c)                       GEMM
+**                   k Gibbs steps from a sample of H0 (or, PCD, from
+**                   where the persistent chains were):
+**                     V1 = mean(Hs W' + b), sampled but in the last step
+**                     H1 = sigmoid(V1 W + c), sampled but in the last step
+**                   grad W = V0' H0 - V1' H1                     two GEMMs
+**                   vel = momentum vel + lr (grad / B - decay W); W += vel
+**                 then the reconstruction error of some training rows and
+**                 of the held-out rows, mean-field
+**   the head      L-BFGS on the hidden probabilities of every training
+**                 row (rbm_head.c)
+**
+** One random stream per (seed, epoch, minibatch): the model depends on
+** the seed and the data, not on the number of threads (which only split
+** the GEMMs; OpenBLAS's sums do not depend on it for these shapes).
+*/
+#include "rbm_internal.h"
+#include "rbm_math.h"
+#include "rbm_units.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MEASURED_ROWS 2000  /* training rows whose reconstruction is measured */
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible) {
+  rbm_config_defaults(&c->train);
+  c->visible = visible;
+  c->train.hidden = 256;
+  c->train.epochs = 20;
+  c->train.batch_size = 100;
+  c->train.learning_rate = visible == RBM_UNIT_GAUSSIAN ? 0.001 : 0.05;
+  c->train.momentum = 0.9;
+  c->train.momentum_start = 0.5;
+  c->train.momentum_epochs = 5;
+  c->train.weight_decay = 0.0001;
+  c->l2 = 1e-6;
+  c->head_iterations = 500;
+}
+
+const char *rbm_dense_config_check(const rbm_dense_config *c) {
+  if (c->visible != RBM_UNIT_BERNOULLI && c->visible != RBM_UNIT_GAUSSIAN)
+    return "visible must be 'bernoulli' or 'gaussian'";
+  if (c->train.hidden < 0 || c->train.hidden > 100000)
+    return "hidden must be between 0 and 100000";
+  rbm_config check = c->train;
+  if (check.hidden == 0) check.hidden = 1;  /* no RBM: the head alone */
+  const char *why = rbm_config_check(&check);
+  if (why) return why;
+  if (!(c->l2 >= 0) || c->l2 > 1e6) return "l2 must be between 0 and 1e6";
+  if (c->head_iterations < 1 || c->head_iterations > 100000)
+    return "head_iterations must be between 1 and 100000";
+  return NULL;
+}
+
+typedef struct dense_trainer {
+  const rbm_dense_config *c;
+  const float *X;
+  uint32_t d, F;
+  size_t n_train, n_valid;
+  size_t *rows;              /* training rows, then held-out ones */
+  rbm_dense_model *m;
+  const rbm_units *vis;
+  size_t B;
+  float *V0, *V1, *H0, *H1, *Hs, *persist;  /* B x d, B x F */
+  float *gW, *gb, *gc;
+  float *vW, *vb, *vc;
+  float *best_W, *best_b, *best_c;
+  int persist_ready;
+  float momentum, learning_rate;
+} dense_trainer;
+
+/* Rows rows[lo .. lo+nb) of X into V, standardised. */
+static void gather(dense_trainer *t, size_t lo, size_t nb, float *V) {
+  for (size_t j = 0; j < nb; j++)
+    rbm_dense_standardise(t->m, t->X + t->rows[lo + j] * t->d, V + j * t->d);
+}
+
+/* vel = momentum vel + lr (g / B - decay p); p += vel. */
+static void step(dense_trainer *t, float *p, float *vel, const float *g,
+                 size_t n, float scale, float decay) {
+  float mom = t->momentum, lr = t->learning_rate;
+#pragma omp simd
+  for (size_t j = 0; j < n; j++) {
+    vel[j] = mom * vel[j] + lr * (g[j] * scale - decay * p[j]);
+    p[j] += vel[j];
+  }
+}
+
+/* One CD-k step on training rows rows[lo .. lo+nb). */
+static void cd_batch(dense_trainer *t, size_t lo, size_t nb, int epoch,
+                     size_t batch) {
+  const rbm_dense_config *c = t->c;
+  rbm_dense_model *m = t->m;
+  const rbm_units *hid = rbm_units_of(RBM_UNIT_BERNOULLI);
+  size_t d = t->d, F = t->F;
+  int k = rbm_config_cd_k(&c->train, epoch);
+  rbm_rng rng;
+  rbm_rng_seed(&rng, c->train.seed, (uint64_t)epoch, batch);
+
+  gather(t, lo, nb, t->V0);
+  rbm_dense_hidden_rows(m, t->V0, nb, t->H0);
+  if (c->train.pcd && t->persist_ready) {
+    memcpy(t->Hs, t->persist, nb * F * sizeof *t->Hs);
+  } else {
+    hid->sample(&rng, t->H0, t->Hs, nb * F, 1);
+  }
+  for (int s = 1; s <= k; s++) {
+    rbm_dense_visible_rows(m, t->Hs, nb, t->V1);
+    if (s < k) t->vis->sample(&rng, t->V1, t->V1, nb * d, 1);
+    rbm_dense_hidden_rows(m, t->V1, nb, t->H1);
+    if (s < k) hid->sample(&rng, t->H1, t->Hs, nb * F, 1);
+  }
+  if (c->train.pcd) {  /* the chains go on from here next minibatch */
+    hid->sample(&rng, t->H1, t->persist, nb * F, 1);
+    t->persist_ready = nb == t->B;
+  }
+  /* grad W = V0' H0 - V1' H1 */
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)F, (int)nb,
+              1.f, t->V0, (int)d, t->H0, (int)F, 0.f, t->gW, (int)F);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)F, (int)nb,
+              -1.f, t->V1, (int)d, t->H1, (int)F, 1.f, t->gW, (int)F);
+  memset(t->gb, 0, d * sizeof *t->gb);
+  memset(t->gc, 0, F * sizeof *t->gc);
+  for (size_t j = 0; j < nb; j++) {
+    const float *v0 = t->V0 + j * d, *v1 = t->V1 + j * d;
+    const float *h0 = t->H0 + j * F, *h1 = t->H1 + j * F;
+    for (size_t i = 0; i < d; i++) t->gb[i] += v0[i] - v1[i];
+    for (size_t f = 0; f < F; f++) t->gc[f] += h0[f] - h1[f];
+  }
+  float scale = 1.f / (float)nb, decay = (float)c->train.weight_decay;
+  step(t, m->layer.W, t->vW, t->gW, d * F, scale, decay);
+  step(t, m->layer.vbias, t->vb, t->gb, d, scale, 0.f);
+  step(t, m->layer.hbias, t->vc, t->gc, F, scale, 0.f);
+}
+
+/* RMS error per feature of the mean-field reconstruction of rows[lo ..
+** lo+n), standardised space. */
+static double recon_rmse(dense_trainer *t, size_t lo, size_t n) {
+  double sq = 0;
+  for (size_t at = 0; at < n; at += t->B) {
+    size_t nb = n - at < t->B ? n - at : t->B;
+    gather(t, lo + at, nb, t->V0);
+    rbm_dense_hidden_rows(t->m, t->V0, nb, t->H0);
+    rbm_dense_visible_rows(t->m, t->H0, nb, t->V1);
+    for (size_t j = 0; j < nb * t->d; j++) {
+      double e = (double)t->V0[j] - t->V1[j];
+      sq += e * e;
+    }
+  }
+  return n ? sqrt(sq / ((double)n * t->d)) : NAN;
+}
+
+/* Checks every value: finite, and in [0, 1] for Bernoulli units. */
+static int check_rows(const rbm_dense_config *c, const float *X, size_t n,
+                      uint32_t d, char *err, size_t errlen) {
+  for (size_t r = 0; r < n; r++)
+    for (uint32_t i = 0; i < d; i++) {
+      float x = X[r * d + i];
+      if (!isfinite(x)) {
+        snprintf(err, errlen, "row %zu: feature %u is not a finite number", r + 1, i);
+        return 0;
+      }
+      if (c->visible == RBM_UNIT_BERNOULLI && (x < 0 || x > 1)) {
+        snprintf(err, errlen,
+                 "row %zu: feature %u is %g, but Bernoulli visible units read "
+                 "values in [0, 1] (scale them, or use visible 'gaussian')",
+                 r + 1, i, (double)x);
+        return 0;
+      }
+    }
+  return 1;
+}
+
+/* Means and standard deviations of the training rows (Gaussian units). */
+static int standardisation(dense_trainer *t) {
+  size_t d = t->d;
+  double *sum = calloc(d, sizeof *sum), *sq = calloc(d, sizeof *sq);
+  t->m->mean = malloc(d * sizeof *t->m->mean);
+  t->m->scale = malloc(d * sizeof *t->m->scale);
+  if (!sum || !sq || !t->m->mean || !t->m->scale) {
+    free(sum);
+    free(sq);
+    return 0;
+  }
+  for (size_t j = 0; j < t->n_train; j++) {
+    const float *x = t->X + t->rows[j] * d;
+    for (size_t i = 0; i < d; i++) sum[i] += x[i];
+  }
+  for (size_t i = 0; i < d; i++) sum[i] /= (double)t->n_train;
+  for (size_t j = 0; j < t->n_train; j++) {
+    const float *x = t->X + t->rows[j] * d;
+    for (size_t i = 0; i < d; i++) sq[i] += (x[i] - sum[i]) * (x[i] - sum[i]);
+  }
+  for (size_t i = 0; i < d; i++) {
+    double sd = sqrt(sq[i] / (double)t->n_train);
+    t->m->mean[i] = (float)sum[i];
+    t->m->scale[i] = sd > 1e-8 ? (float)sd : 1.f;  /* a constant feature */
+  }
+  free(sum);
+  free(sq);
+  return 1;
+}
+
+static void shuffle(size_t *a, size_t n, uint64_t seed, uint64_t stream) {
+  rbm_rng rng;
+  rbm_rng_seed(&rng, seed, stream, UINT64_MAX);
+  for (size_t j = n; j > 1; j--) {
+    size_t r = (size_t)(rbm_rng_next(&rng) % j), tmp = a[j - 1];
+    a[j - 1] = a[r];
+    a[r] = tmp;
+  }
+}
+
+static void free_trainer(dense_trainer *t) {
+  free(t->rows);
+  free(t->V0), free(t->V1), free(t->H0), free(t->H1), free(t->Hs);
+  free(t->persist), free(t->gW), free(t->gb), free(t->gc);
+  free(t->vW), free(t->vb), free(t->vc);
+  free(t->best_W), free(t->best_b), free(t->best_c);
+}
+
+/* The RBM's parameters and buffers, and its first weights. */
+static int open_rbm(dense_trainer *t) {
+  rbm_dense_model *m = t->m;
+  size_t d = t->d, F = t->F, B = t->B;
+  m->layer.W = rbm_alloc_big(d * F * sizeof *m->layer.W);
+  m->layer.hbias = calloc(F, sizeof *m->layer.hbias);
+  t->V0 = malloc(B * d * sizeof *t->V0);
+  t->V1 = malloc(B * d * sizeof *t->V1);
+  t->H0 = malloc(B * F * sizeof *t->H0);
+  t->H1 = malloc(B * F * sizeof *t->H1);
+  t->Hs = malloc(B * F * sizeof *t->Hs);
+  t->persist = malloc(B * F * sizeof *t->persist);
+  t->gW = rbm_alloc_big(d * F * sizeof *t->gW);
+  t->gb = malloc(d * sizeof *t->gb);
+  t->gc = malloc(F * sizeof *t->gc);
+  t->vW = rbm_alloc_big(d * F * sizeof *t->vW);  /* zeroed */
+  t->vb = calloc(d, sizeof *t->vb);
+  t->vc = calloc(F, sizeof *t->vc);
+  if (!m->layer.W || !m->layer.hbias || !t->V0 || !t->V1 || !t->H0 ||
+      !t->H1 || !t->Hs || !t->persist || !t->gW || !t->gb || !t->gc ||
+      !t->vW || !t->vb || !t->vc)
+    return 0;
+  rbm_rng rng;
+  rbm_rng_seed(&rng, t->c->train.seed, UINT64_MAX, 0);
+  for (size_t j = 0; j < d * F; j += 2) {
+    float a, b;
+    rbm_gaussian_pair(&rng, &a, &b);
+    m->layer.W[j] = 0.01f * a;
+    if (j + 1 < d * F) m->layer.W[j + 1] = 0.01f * b;
+  }
+  /* Bernoulli: log(p / (1 - p)) of each feature's mean (Hinton's guide,
+  ** section 8); Gaussian: the standardised mean, 0. */
+  for (size_t i = 0; i < d && t->c->visible == RBM_UNIT_BERNOULLI; i++) {
+    double p = 0;
+    for (size_t j = 0; j < t->n_train; j++) p += t->X[t->rows[j] * d + i];
+    p = (p + 0.5) / ((double)t->n_train + 1);
+    m->layer.vbias[i] = (float)log(p / (1 - p));
+  }
+  return 1;
+}
+
+static int keep_best(dense_trainer *t, int restore) {
+  rbm_dense_model *m = t->m;
+  size_t d = t->d, F = t->F;
+  if (!t->best_W) {
+    t->best_W = malloc(d * F * sizeof *t->best_W);
+    t->best_b = malloc(d * sizeof *t->best_b);
+    t->best_c = malloc(F * sizeof *t->best_c);
+    if (!t->best_W || !t->best_b || !t->best_c) return 0;
+  }
+  float *from[3] = {m->layer.W, m->layer.vbias, m->layer.hbias};
+  float *to[3] = {t->best_W, t->best_b, t->best_c};
+  size_t count[3] = {d * F, d, F};
+  for (int a = 0; a < 3; a++)
+    memcpy(restore ? from[a] : to[a], restore ? to[a] : from[a],
+           count[a] * sizeof(float));
+  return 1;
+}
+
+/* The head on the hidden probabilities (or the standardised features) of
+** every training row. */
+static int train_head(dense_trainer *t, const uint32_t *labels,
+                      rbm_dense_report *rep) {
+  rbm_dense_model *m = t->m;
+  size_t in = m->head_inputs, n = t->n_train, C = m->n_classes;
+  float *Z = rbm_alloc_big(n * in * sizeof *Z);
+  float *V = malloc(t->B * t->d * sizeof *V);
+  uint32_t *y = malloc(n * sizeof *y);
+  m->head_W = malloc(C * in * sizeof *m->head_W);
+  m->head_b = malloc(C * sizeof *m->head_b);
+  int rc = RBM_NOMEM;
+  if (!Z || !V || !y || !m->head_W || !m->head_b) goto done;
+  for (size_t at = 0; at < n; at += t->B) {
+    size_t nb = n - at < t->B ? n - at : t->B;
+    gather(t, at, nb, t->F ? V : Z + at * in);
+    if (t->F) rbm_dense_hidden_rows(m, V, nb, Z + at * in);
+  }
+  for (size_t j = 0; j < n; j++) y[j] = labels[t->rows[j]];
+  rc = rbm_head_train(Z, n, (uint32_t)in, y, (uint32_t)C, t->c->l2,
+                      t->c->head_iterations, m->head_W, m->head_b,
+                      &rep->head_iterations, &rep->head_loss);
+  if (rc == RBM_OK) {
+    size_t right = 0;
+    float p[4096];
+    for (size_t j = 0; j < n && C <= sizeof p / sizeof *p; j++) {
+      rbm_head_probs(m->head_W, m->head_b, (uint32_t)C, (uint32_t)in, Z + j * in, p);
+      size_t best = 0;
+      for (size_t k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
+      right += best == y[j];
+    }
+    if (C <= sizeof p / sizeof *p) rep->train_accuracy = (double)right / (double)n;
+  }
+done:
+  free(Z);
+  free(V);
+  free(y);
+  return rc;
+}
+
+int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
+                    uint32_t d, const uint32_t *labels,
+                    const rbm_keys *label_keys, const rbm_dense_hooks *hooks,
+                    rbm_dense_model **out, rbm_dense_report *report,
+                    char *err, size_t errlen) {
+  dense_trainer t = {0};
+  double start = now_seconds();
+  int rc = RBM_ERROR;
+  const char *why = rbm_dense_config_check(c);
+  *out = NULL;
+  memset(report, 0, sizeof *report);
+  report->validation_rmse = report->train_accuracy = NAN;
+  if (why) {
+    snprintf(err, errlen, "%s", why);
+    return RBM_ERROR;
+  }
+  if (n == 0 || d == 0) {
+    snprintf(err, errlen, "no rows to train on");
+    return RBM_ERROR;
+  }
+  if (c->train.hidden == 0 && !labels) {
+    snprintf(err, errlen, "hidden 0 leaves nothing to train without a label");
+    return RBM_ERROR;
+  }
+  if (labels && (!label_keys || label_keys->n < 2)) {
+    snprintf(err, errlen, "a label needs at least 2 classes");
+    return RBM_ERROR;
+  }
+  if (!check_rows(c, X, n, d, err, errlen)) return RBM_ERROR;
+  rc = RBM_NOMEM;
+  t.c = c;
+  t.X = X;
+  t.d = d;
+  t.F = (uint32_t)c->train.hidden;
+  t.n_valid = (size_t)(c->train.validation * (double)n);
+  if (t.n_valid >= n) t.n_valid = n - 1;
+  t.n_train = n - t.n_valid;
+  t.B = (size_t)c->train.batch_size < t.n_train ? (size_t)c->train.batch_size : t.n_train;
+  t.vis = rbm_units_of(c->visible);
+  rbm_dense_model *m = t.m = calloc(1, sizeof *t.m);
+  t.rows = malloc(n * sizeof *t.rows);
+  if (!m || !t.rows) goto fail;
+  m->layer = (rbm_layer){c->visible, RBM_UNIT_BERNOULLI, d, 1, t.F, NULL, NULL, NULL};
+  m->head_inputs = t.F ? t.F : d;
+  for (size_t j = 0; j < n; j++) t.rows[j] = j;
+  if (t.n_valid) shuffle(t.rows, n, c->train.seed, UINT64_MAX - 1);
+  if (c->visible == RBM_UNIT_GAUSSIAN && !standardisation(&t)) goto fail;
+  m->layer.vbias = calloc(d, sizeof *m->layer.vbias);
+  if (!m->layer.vbias) goto fail;
+  if (labels) {
+    for (uint32_t k = 0; k < label_keys->n; k++) {
+      rbm_key key = rbm_keys_get(label_keys, k);
+      if (rbm_keys_intern(&m->labels, &key) != (int64_t)k) goto fail;
+    }
+    m->n_classes = label_keys->n;
+  }
+  if (rbm_blas_threads() != c->train.threads) rbm_blas_set_threads(c->train.threads);
+  report->threads = c->train.threads;
+
+  if (t.F) {
+    if (!open_rbm(&t)) goto fail;
+    double best = INFINITY, flops = 0;
+    for (int epoch = 1; epoch <= c->train.epochs; epoch++) {
+      t.momentum = (float)rbm_config_momentum(&c->train, epoch);
+      t.learning_rate = (float)rbm_config_learning_rate(&c->train, epoch);
+      int k = rbm_config_cd_k(&c->train, epoch);
+      shuffle(t.rows, t.n_train, c->train.seed, (uint64_t)epoch);
+      size_t batch = 0;
+      for (size_t lo = 0; lo < t.n_train; lo += t.B, batch++) {
+        size_t nb = t.n_train - lo < t.B ? t.n_train - lo : t.B;
+        cd_batch(&t, lo, nb, epoch, batch);
+        /* 2k + 2 GEMMs of nb x d x F multiply-adds: up, k x (down, up), grad */
+        flops += 2.0 * (2 * k + 2) * (double)nb * d * t.F;
+        if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
+          snprintf(err, errlen, "interrupted");
+          rc = RBM_STOPPED;
+          goto fail;
+        }
+      }
+      rbm_dense_epoch e = {epoch, 0, 0, NAN, 0};
+      e.recon_rmse = recon_rmse(&t, 0, t.n_train < MEASURED_ROWS ? t.n_train : MEASURED_ROWS);
+      if (!isfinite(e.recon_rmse)) {
+        snprintf(err, errlen,
+                 "training diverged in epoch %d (the weights are no longer "
+                 "finite): lower the learning_rate", epoch);
+        rc = RBM_ERROR;
+        goto fail;
+      }
+      report->recon_rmse = e.recon_rmse;
+      report->epochs_run = epoch;
+      if (t.n_valid) {
+        e.validation_rmse = recon_rmse(&t, t.n_train, t.n_valid);
+        if (e.validation_rmse < best) {
+          best = e.validation_rmse;
+          report->best_epoch = epoch;
+          if (!keep_best(&t, 0)) goto fail;
+        }
+        e.best_epoch = report->best_epoch;
+      }
+      e.seconds = now_seconds() - start;
+      if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, &e);
+      if (t.n_valid && c->train.patience > 0 &&
+          epoch - report->best_epoch >= c->train.patience)
+        break;
+    }
+    if (t.n_valid) {
+      if (!keep_best(&t, 1)) goto fail;
+      report->validation_rmse = best;
+    }
+    report->rbm_seconds = now_seconds() - start;
+    report->gflops = report->rbm_seconds > 0 ? flops / report->rbm_seconds * 1e-9 : 0;
+  }
+  if (labels) {
+    double head_start = now_seconds();
+    if (train_head(&t, labels, report) != RBM_OK) goto fail;
+    report->head_seconds = now_seconds() - head_start;
+  }
+  report->seconds = now_seconds() - start;
+  free_trainer(&t);
+  *out = m;
+  return RBM_OK;
+
+fail:
+  if (rc == RBM_NOMEM) snprintf(err, errlen, "out of memory");
+  free_trainer(&t);
+  rbm_dense_free(t.m);
+  return rc;
+}

@@ -1,0 +1,255 @@
+/*
+** sql_features.c -- using a feature model (rbm_fit) from SQL.
+**
+**   rbm_transform(model, vector)      P(h = 1 | v): a float32 BLOB, ready
+**                                     for a sqlite-vec vec0 column
+**   rbm_reconstruct(model, vector)    one mean-field up-down pass, in
+**                                     feature space: a float32 BLOB
+**   rbm_free_energy(model, vector)    REAL; higher is less typical
+**   rbm_classify(model, vector)       the label (integer or text, as stored)
+**   rbm_class_probs(model, vector)    JSON object: label -> probability
+**
+** vector is a float32 BLOB or a JSON array; for a model of plain columns it
+** may also be the columns themselves, rbm_classify(model, p0, p1, ...), up
+** to SQLite's limit on arguments.  The model is read from rbm_models once
+** per statement (kept in the auxdata of its name argument).
+*/
+#include "sql_glue.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The feature model called name, decoded. */
+static int load_model(sqlite3 *db, const char *name, rbm_dense_model **out,
+                      char **err) {
+  sqlite3_stmt *st;
+  *out = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT model FROM main.rbm_models WHERE name = ?1",
+                              -1, &st, NULL);
+  if (rc != SQLITE_OK) {  /* no rbm_models: nothing was ever trained here */
+    *err = sqlite3_mprintf("no model '%s' (%s)", name, sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const void *blob = sqlite3_column_blob(st, 0);
+    int n = sqlite3_column_bytes(st, 0);
+    if (!rbm_blob_is_dense(blob, (size_t)n)) {
+      *err = sqlite3_mprintf("model '%s' is a rating model: use rbm_predict or "
+                             "rbm_recommend", name);
+      rc = SQLITE_ERROR;
+    } else {
+      char msg[200];
+      int lrc = rbm_dense_load(blob, (size_t)n, out, msg, sizeof msg);
+      rc = lrc == RBM_OK ? SQLITE_OK : lrc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;
+      if (rc != SQLITE_OK) *err = sqlite3_mprintf("model '%s': %s", name, msg);
+    }
+  } else if (rc == SQLITE_DONE) {
+    *err = sqlite3_mprintf("no model '%s'", name);
+    rc = SQLITE_ERROR;
+  } else {
+    *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static void model_destroy(void *m) { rbm_dense_free(m); }
+
+/* The model of argv[0] and the vector of the rest, checked; or the error
+** is reported and 0 returned. */
+static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
+                            sqlite3_value **argv, const rbm_dense_model **model,
+                            sql_vector *v) {
+  rbm_dense_model *m = sqlite3_get_auxdata(ctx, 0);
+  char *err = NULL;
+  int rc = SQLITE_OK;
+  memset(v, 0, sizeof *v);
+  if (argc < 2) {
+    sql_result_error(ctx, fname, SQLITE_MISUSE,
+                     sql_errorf("give a model name and a vector"));
+    return 0;
+  }
+  if (!m) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+      sql_result_error(ctx, fname, SQLITE_MISUSE, sql_errorf("model name must be text"));
+      return 0;
+    }
+    rc = load_model(sqlite3_context_db_handle(ctx),
+                    (const char *)sqlite3_value_text(argv[0]), &m, &err);
+    if (rc != SQLITE_OK) {
+      sql_result_error(ctx, fname, rc, err);
+      return 0;
+    }
+    sqlite3_set_auxdata(ctx, 0, m, model_destroy);
+    m = sqlite3_get_auxdata(ctx, 0);  /* NULL if SQLite could not keep it */
+    if (!m) {
+      sqlite3_result_error_nomem(ctx);
+      return 0;
+    }
+  }
+  uint32_t d = m->layer.n_visible;
+  if (argc == 2) {
+    rc = sql_vector_from_value(argv[1], v, &err);
+  } else if ((uint32_t)(argc - 1) == d) {  /* the features as arguments */
+    v->x = malloc(d * sizeof *v->x);
+    v->n = d;
+    if (!v->x) rc = SQLITE_NOMEM;
+    for (uint32_t i = 0; rc == SQLITE_OK && i < d; i++) {
+      double x;
+      if (!sql_number_from_value(argv[1 + i], &x)) {
+        err = sql_errorf("feature %u is not a finite number", i);
+        rc = SQLITE_ERROR;
+      }
+      v->x[i] = (float)x;
+    }
+  } else {
+    err = sql_errorf("give one vector, or the model's %u features", d);
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && v->n != d) {
+    err = sql_errorf("the vector has %u elements; the model reads %u", v->n, d);
+    rc = SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK) {
+    sql_vector_free(v);
+    sql_result_error(ctx, fname, rc, err);
+    return 0;
+  }
+  *model = m;
+  return 1;
+}
+
+static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const rbm_dense_model *m;
+  sql_vector v;
+  if (!model_and_vector(ctx, "rbm_transform", argc, argv, &m, &v)) return;
+  if (m->layer.n_hidden == 0) {
+    sql_result_error(ctx, "rbm_transform", SQLITE_ERROR,
+                     sql_errorf("the model has no hidden units (hidden 0)"));
+  } else {
+    float *h = malloc(m->layer.n_hidden * sizeof *h);
+    if (!h || rbm_dense_transform(m, v.x, h) != RBM_OK) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sql_result_vector(ctx, h, m->layer.n_hidden);
+    }
+    free(h);
+  }
+  sql_vector_free(&v);
+}
+
+static void reconstruct_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const rbm_dense_model *m;
+  sql_vector v;
+  if (!model_and_vector(ctx, "rbm_reconstruct", argc, argv, &m, &v)) return;
+  if (m->layer.n_hidden == 0) {
+    sql_result_error(ctx, "rbm_reconstruct", SQLITE_ERROR,
+                     sql_errorf("the model has no hidden units (hidden 0)"));
+  } else {
+    float *out = malloc(v.n * sizeof *out);
+    if (!out || rbm_dense_reconstruct(m, v.x, out) != RBM_OK) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sql_result_vector(ctx, out, v.n);
+    }
+    free(out);
+  }
+  sql_vector_free(&v);
+}
+
+static void free_energy_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const rbm_dense_model *m;
+  sql_vector v;
+  if (!model_and_vector(ctx, "rbm_free_energy", argc, argv, &m, &v)) return;
+  if (m->layer.n_hidden == 0) {
+    sql_result_error(ctx, "rbm_free_energy", SQLITE_ERROR,
+                     sql_errorf("the model has no hidden units (hidden 0)"));
+  } else {
+    double e = rbm_dense_free_energy(m, v.x);
+    if (isnan(e)) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sqlite3_result_double(ctx, e);
+    }
+  }
+  sql_vector_free(&v);
+}
+
+/* The class probabilities, or NULL after reporting why. */
+static float *class_probs(sqlite3_context *ctx, const char *fname, int argc,
+                          sqlite3_value **argv, const rbm_dense_model **model) {
+  sql_vector v;
+  if (!model_and_vector(ctx, fname, argc, argv, model, &v)) return NULL;
+  const rbm_dense_model *m = *model;
+  float *p = NULL;
+  if (!m->n_classes) {
+    sql_result_error(ctx, fname, SQLITE_ERROR,
+                     sql_errorf("the model has no classifier: train it with a label"));
+  } else if (!(p = malloc(m->n_classes * sizeof *p)) ||
+             rbm_dense_class_probs(m, v.x, p) != RBM_OK) {
+    free(p);
+    p = NULL;
+    sqlite3_result_error_nomem(ctx);
+  }
+  sql_vector_free(&v);
+  return p;
+}
+
+static void classify_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const rbm_dense_model *m;
+  float *p = class_probs(ctx, "rbm_classify", argc, argv, &m);
+  if (!p) return;
+  uint32_t best = 0;
+  for (uint32_t k = 1; k < m->n_classes; k++) best = p[k] > p[best] ? k : best;
+  rbm_key key = rbm_keys_get(&m->labels, best);
+  sql_result_key(ctx, &key);
+  free(p);
+}
+
+static void class_probs_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const rbm_dense_model *m;
+  float *p = class_probs(ctx, "rbm_class_probs", argc, argv, &m);
+  if (!p) return;
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  sqlite3_str_appendchar(s, 1, '{');
+  for (uint32_t k = 0; k < m->n_classes; k++) {
+    rbm_key key = rbm_keys_get(&m->labels, k);
+    if (k) sqlite3_str_appendchar(s, 1, ',');
+    char *label = key.text ? sqlite3_mprintf("%.*s", (int)key.len, key.text)
+                           : sqlite3_mprintf("%lld", (long long)key.i);
+    sql_append_json_string(s, label ? label : "");
+    sqlite3_free(label);
+    sqlite3_str_appendf(s, ":%!.6g", (double)p[k]);
+  }
+  sqlite3_str_appendchar(s, 1, '}');
+  free(p);
+  char *json = sqlite3_str_finish(s);
+  if (!json) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, json, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+}
+
+int sql_register_features(sqlite3 *db) {
+  static const struct {
+    const char *name;
+    void (*fn)(sqlite3_context *, int, sqlite3_value **);
+    int flags;
+  } FUNCS[] = {
+      {"rbm_transform", transform_func, 0},
+      {"rbm_reconstruct", reconstruct_func, 0},
+      {"rbm_free_energy", free_energy_func, 0},
+      {"rbm_classify", classify_func, 0},
+      {"rbm_class_probs", class_probs_func, JSON_RESULT},
+  };
+  int rc = SQLITE_OK;
+  for (size_t f = 0; rc == SQLITE_OK && f < sizeof FUNCS / sizeof *FUNCS; f++)
+    rc = sqlite3_create_function(db, FUNCS[f].name, -1, SQLITE_UTF8 | FUNCS[f].flags,
+                                 NULL, FUNCS[f].fn, NULL, NULL);
+  return rc;
+}
