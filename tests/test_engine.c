@@ -686,6 +686,148 @@ static void test_split_weights(void) {
         "bfloat16 velocity: ties to even, exact values kept");
 }
 
+/* ---- feature models --------------------------------------------------------- */
+
+/* n rows of d features in [0, 1]: class c high on features i % 3 == c. */
+static float *dense_rows(size_t n, uint32_t d, uint32_t *label) {
+  float *X = malloc(n * d * sizeof *X);
+  for (size_t r = 0; r < n; r++) {
+    label[r] = (uint32_t)(r % 3);
+    for (uint32_t i = 0; i < d; i++) {
+      float x = (i % 3 == r % 3 ? 0.85f : 0.1f) + (float)((r * 7 + i * 13) % 11 - 5) / 50.f;
+      X[r * d + i] = x < 0 ? 0 : x > 1 ? 1 : x;
+    }
+  }
+  return X;
+}
+
+static int dense_accuracy(const rbm_dense_model *m, const float *X, const uint32_t *y,
+                          size_t n, uint32_t d) {
+  size_t right = 0;
+  float p[3];
+  for (size_t r = 0; r < n; r++) {
+    rbm_dense_class_probs(m, X + r * d, p);
+    uint32_t best = p[1] > p[0] ? 1 : 0;
+    best = p[2] > p[best] ? 2 : best;
+    right += best == y[r];
+  }
+  return (int)(100 * right / n);
+}
+
+static int collect_dense(void *ctx, const void *bytes, size_t n) {
+  piece_sink *s = ctx;
+  memcpy(s->bytes + s->n, bytes, n);
+  s->n += n;
+  return 0;
+}
+
+static void test_dense(void) {
+  size_t n = 300;
+  uint32_t d = 12, y[300];
+  float *X = dense_rows(n, d, y);
+  rbm_keys labels = {0};
+  for (int c = 0; c < 3; c++) {
+    rbm_key k = int_key(c);
+    rbm_keys_intern(&labels, &k);
+  }
+  rbm_dense_config c;
+  rbm_dense_config_defaults(&c, RBM_UNIT_BERNOULLI);
+  c.train.hidden = 16;
+  c.train.epochs = 30;
+  rbm_dense_model *m = NULL, *m2 = NULL;
+  rbm_dense_report rep;
+  char err[300];
+  int rc = rbm_dense_train(&c, X, n, d, y, &labels, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_OK && m && rep.epochs_run == 30, "dense: a Bernoulli model trains");
+  if (!m) return;
+  check(dense_accuracy(m, X, y, n, d) >= 95, "dense: its head tells the planted classes (>= 95%)");
+  float h[16], typical_fe, odd[12];
+  rbm_dense_transform(m, X, h);
+  int in_range = 1;
+  for (int f = 0; f < 16; f++) in_range &= h[f] >= 0 && h[f] <= 1;
+  check(in_range, "dense: transform gives probabilities");
+  /* The same values, neighbours swapped: as many high features, in a
+  ** pattern no class has. */
+  for (uint32_t i = 0; i < d; i++) odd[i] = X[i ^ 1];
+  typical_fe = (float)rbm_dense_free_energy(m, X);
+  check(typical_fe < rbm_dense_free_energy(m, odd),
+        "dense: a typical row has lower free energy than the same values out of pattern");
+  double pl = rbm_dense_pseudo_likelihood(m, X, 1);
+  check(isfinite(pl) && pl <= 0, "dense: pseudo-likelihood is a log-probability");
+
+  /* Save, load: the same answers; damage is caught. */
+  size_t size = rbm_dense_blob_size(m);
+  piece_sink s = {malloc(size), 0, 0, SIZE_MAX};
+  rc = rbm_dense_write(m, collect_dense, &s);
+  check(rc == RBM_OK && s.n == size && rbm_blob_is_dense(s.bytes, s.n),
+        "dense: the blob is as long as rbm_dense_blob_size says");
+  rc = rbm_dense_load(s.bytes, s.n, &m2, err, sizeof err);
+  float p1[3], p2[3];
+  if (rc == RBM_OK) {
+    rbm_dense_class_probs(m, X + 5 * d, p1);
+    rbm_dense_class_probs(m2, X + 5 * d, p2);
+  }
+  check(rc == RBM_OK && memcmp(p1, p2, sizeof p1) == 0,
+        "dense: a loaded model answers the same");
+  rbm_dense_free(m2);
+  m2 = NULL;
+  s.bytes[s.n / 2] ^= 1;
+  rc = rbm_dense_load(s.bytes, s.n, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT && !m2 && strstr(err, "damaged"), "dense: a flipped bit is damage");
+  rc = rbm_dense_load(s.bytes, s.n - 9, &m2, err, sizeof err);
+  check(rc == RBM_CORRUPT && !m2, "dense: a truncated blob is rejected");
+  free(s.bytes);
+
+  /* Samples: in range, and sample j the same whatever n. */
+  float a[5 * 12], b[2 * 12];
+  rbm_dense_sample(m, 5, 20, 7, a);
+  rbm_dense_sample(m, 2, 20, 7, b);
+  in_range = 1;
+  for (int j = 0; j < 5 * 12; j++) in_range &= a[j] >= 0 && a[j] <= 1;
+  check(in_range && memcmp(a, b, sizeof b) == 0,
+        "dense: samples are means in [0, 1], sample j the same for any n");
+  rbm_dense_free(m);
+
+  /* Gaussian: standardised inside, answers in feature space. */
+  float *G = malloc(n * d * sizeof *G);
+  for (size_t j = 0; j < n * d; j++) G[j] = 100 * X[j] - 30;
+  rbm_dense_config_defaults(&c, RBM_UNIT_GAUSSIAN);
+  c.train.hidden = 16;
+  c.train.epochs = 60;
+  c.train.learning_rate = 0.01;
+  rc = rbm_dense_train(&c, G, n, d, y, &labels, NULL, &m, &rep, err, sizeof err);
+  double mean0 = 0;
+  for (size_t r = 0; r < n; r++) mean0 += G[r * d] / (double)n;
+  check(rc == RBM_OK && m->mean && m->scale && fabs(m->mean[0] - mean0) < 1e-3 &&
+            m->scale[0] > 10,
+        "dense: Gaussian units keep each feature's mean and scale");
+  float back[12];
+  if (rc == RBM_OK) rbm_dense_reconstruct(m, G, back);
+  check(rc == RBM_OK && fabsf(back[0] - G[0]) < 15 && fabsf(back[1] - G[1]) < 15,
+        "dense: a Gaussian reconstruction is in feature space, near the row");
+  check(rc == RBM_OK && dense_accuracy(m, G, y, n, d) >= 90,
+        "dense: Gaussian features tell the classes (>= 90%)");
+  rbm_dense_free(m);
+
+  /* Bad input: named, nothing returned. */
+  rbm_dense_config_defaults(&c, RBM_UNIT_BERNOULLI);
+  X[7 * d + 3] = NAN;
+  m = (rbm_dense_model *)&c;
+  rc = rbm_dense_train(&c, X, n, d, y, &labels, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_ERROR && !m && strstr(err, "row 8") && strstr(err, "finite"),
+        "dense: NaN is an error naming the row");
+  X[7 * d + 3] = 1.5f;
+  rc = rbm_dense_train(&c, X, n, d, y, &labels, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_ERROR && strstr(err, "[0, 1]"),
+        "dense: Bernoulli units refuse values outside [0, 1]");
+  c.train.hidden = 0;
+  rc = rbm_dense_train(&c, X, n, d, NULL, NULL, NULL, &m, &rep, err, sizeof err);
+  check(rc == RBM_ERROR && strstr(err, "label"), "dense: hidden 0 without a label is an error");
+  free(X);
+  free(G);
+  rbm_keys_free(&labels);
+}
+
 int main(void) {
   test_keys();
   test_split_weights();
@@ -697,6 +839,7 @@ int main(void) {
   test_large_model();
   test_validation_short_rows();
   test_recommend();
+  test_dense();
   printf("# %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
 }
