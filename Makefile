@@ -33,7 +33,7 @@ GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_track.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
-       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c
+       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c
 HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rbm_blob.h \
           ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h
 

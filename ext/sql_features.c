@@ -21,8 +21,8 @@
 #include <string.h>
 
 /* The feature model called name, decoded. */
-static int load_model(sqlite3 *db, const char *name, rbm_dense_model **out,
-                      char **err) {
+int sql_feature_model_load(sqlite3 *db, const char *name,
+                           rbm_dense_model **out, char **err) {
   sqlite3_stmt *st;
   *out = NULL;
   int rc = sqlite3_prepare_v2(db, "SELECT model FROM main.rbm_models WHERE name = ?1",
@@ -77,8 +77,8 @@ static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
       sql_result_error(ctx, fname, SQLITE_MISUSE, sql_errorf("model name must be text"));
       return 0;
     }
-    rc = load_model(sqlite3_context_db_handle(ctx),
-                    (const char *)sqlite3_value_text(argv[0]), &m, &err);
+    rc = sql_feature_model_load(sqlite3_context_db_handle(ctx),
+                                (const char *)sqlite3_value_text(argv[0]), &m, &err);
     if (rc != SQLITE_OK) {
       sql_result_error(ctx, fname, rc, err);
       return 0;

@@ -75,6 +75,23 @@ SELECT 'free energy', rbm_free_energy('json', j) <
        typeof(rbm_free_energy('json', j))
   FROM vecs WHERE id = 4;
 
+-- Samples: n rows of the model's features, in [0, 1] for Bernoulli
+-- units; sample j the same for a seed whatever n is; near some class's
+-- pattern after enough Gibbs steps (its features' means by residue mod 3
+-- spread by more than 0.4, which noise does not) for at least 5 of 20.
+SELECT 'sample', count(*), min(length(vector)), max(length(vector)) FROM rbm_sample('json', 4, 50, 9);
+SELECT 'sample same', (SELECT vector FROM rbm_sample('json', 4, 50, 9) WHERE sample = 2) =
+                      (SELECT vector FROM rbm_sample('json', 2, 50, 9) WHERE sample = 2),
+       (SELECT vector FROM rbm_sample('json', 2, 50, 9) WHERE sample = 2) !=
+       (SELECT vector FROM rbm_sample('json', 2, 50, 10) WHERE sample = 2);
+SELECT 'sample range', min(value) >= 0, max(value) <= 1
+  FROM rbm_sample('json', 20, 100, 1), json_each(rbm_vector_to_json(vector));
+SELECT 'sample patterned', count(*) >= 5 FROM (
+  SELECT sample, max(m) - min(m) AS spread FROM (
+    SELECT sample, key % 3 AS r, avg(value) AS m
+      FROM rbm_sample('json', 20, 200, 1), json_each(rbm_vector_to_json(vector))
+     GROUP BY sample, r) GROUP BY sample) WHERE spread > 0.4;
+
 -- Gaussian units on real values: standardised inside (and undone on what
 -- comes back), and still classify; a reconstruction of a class-a vector
 -- stays near it, not at the features' means (about 15, 35, 1, 35, 17, 0.35).
@@ -157,6 +174,11 @@ SELECT rbm_vector_u8('text');
 SELECT rbm_vector_agg(i, x) FROM (SELECT 1 AS i, 1 AS x UNION ALL SELECT 1, 2);
 SELECT rbm_vector_agg(i, x, 2) FROM (SELECT 5 AS i, 1 AS x);
 SELECT rbm_vector_agg(i, x) FROM (SELECT 0 AS i, 'x' AS x);
+SELECT * FROM rbm_sample('json');
+SELECT * FROM rbm_sample('json', 0);
+SELECT * FROM rbm_sample('json', 3, -1);
+SELECT * FROM rbm_sample('raw', 3);
+SELECT * FROM rbm_sample('nobody', 3);
 CREATE TABLE ratings(user_id, item_id, rating);
 INSERT INTO ratings SELECT value % 10, value % 7, 1 + value % 5 FROM generate_series(1, 200);
 SELECT json_extract(rbm_train('ratings_model', 'ratings', 'user_id', 'item_id', 'rating', '{"epochs": 2}'), '$.epochs_run');
