@@ -84,11 +84,17 @@ typedef struct dense_trainer {
   const rbm_units *vis;
   size_t B;
   float *V0, *V1, *H0, *H1, *Hs, *persist;  /* B x d, B x F */
-  float *gW, *gb, *gc;
+  float *gb, *gc;
   float *vW, *vb, *vc;
   float *best_W, *best_b, *best_c;
   int persist_ready;
   float momentum, learning_rate;
+  /* The minibatch being trained, shared out by the pool: its rows in
+  ** chunks (the passes), then the visible units in chunks (the update). */
+  rbm_pool *pool;
+  rbm_rng *rng;              /* B: each row's stream */
+  size_t lo, nb, row_chunk, unit_chunk;
+  int epoch, k;
 } dense_trainer;
 
 /* Rows rows[lo .. lo+nb) of X into V, standardised. */
@@ -108,51 +114,107 @@ static void step(dense_trainer *t, float *p, float *vel, const float *g,
   }
 }
 
-/* One CD-k step on training rows rows[lo .. lo+nb). */
-static void cd_batch(dense_trainer *t, size_t lo, size_t nb, int epoch,
-                     size_t batch) {
-  const rbm_dense_config *c = t->c;
-  rbm_dense_model *m = t->m;
+/* The passes of minibatch rows r0 .. r1-1 (one task): V0, then H0 =
+** p(h | V0), a sample of it (or the persistent chains), k Gibbs steps to
+** V1 and H1.  Each row draws from its own stream, keyed by (seed, epoch,
+** its place in the epoch), so how rows are shared out changes nothing. */
+static void passes(void *ctx, size_t task, int worker) {
+  dense_trainer *t = ctx;
+  (void)worker;
   const rbm_units *hid = rbm_units_of(RBM_UNIT_BERNOULLI);
-  size_t d = t->d, F = t->F;
-  int k = rbm_config_cd_k(&c->train, epoch);
-  rbm_rng rng;
-  rbm_rng_seed(&rng, c->train.seed, (uint64_t)epoch, batch);
-
-  gather(t, lo, nb, t->V0);
-  rbm_dense_hidden_rows(m, t->V0, nb, t->H0);
-  if (c->train.pcd && t->persist_ready) {
-    memcpy(t->Hs, t->persist, nb * F * sizeof *t->Hs);
+  const rbm_dense_model *m = t->m;
+  size_t d = t->d, F = t->F, r0 = task * t->row_chunk;
+  size_t r1 = r0 + t->row_chunk < t->nb ? r0 + t->row_chunk : t->nb, n = r1 - r0;
+  float *V0 = t->V0 + r0 * d, *V1 = t->V1 + r0 * d;
+  float *H0 = t->H0 + r0 * F, *H1 = t->H1 + r0 * F, *Hs = t->Hs + r0 * F;
+  gather(t, t->lo + r0, n, V0);
+  for (size_t j = r0; j < r1; j++)
+    rbm_rng_seed(&t->rng[j], t->c->train.seed, (uint64_t)t->epoch, t->lo + j);
+  rbm_dense_hidden_rows(m, V0, n, H0);
+  if (t->c->train.pcd && t->persist_ready) {
+    memcpy(Hs, t->persist + r0 * F, n * F * sizeof *Hs);
   } else {
-    hid->sample(&rng, t->H0, t->Hs, nb * F, 1);
+    for (size_t j = 0; j < n; j++) hid->sample(&t->rng[r0 + j], H0 + j * F, Hs + j * F, F, 1);
   }
-  for (int s = 1; s <= k; s++) {
-    rbm_dense_visible_rows(m, t->Hs, nb, t->V1);
-    if (s < k) t->vis->sample(&rng, t->V1, t->V1, nb * d, 1);
-    rbm_dense_hidden_rows(m, t->V1, nb, t->H1);
-    if (s < k) hid->sample(&rng, t->H1, t->Hs, nb * F, 1);
+  for (int s = 1; s <= t->k; s++) {
+    rbm_dense_visible_rows(m, Hs, n, V1);
+    if (s < t->k)
+      for (size_t j = 0; j < n; j++)
+        t->vis->sample(&t->rng[r0 + j], V1 + j * d, V1 + j * d, d, 1);
+    rbm_dense_hidden_rows(m, V1, n, H1);
+    if (s < t->k)
+      for (size_t j = 0; j < n; j++) hid->sample(&t->rng[r0 + j], H1 + j * F, Hs + j * F, F, 1);
   }
-  if (c->train.pcd) {  /* the chains go on from here next minibatch */
-    hid->sample(&rng, t->H1, t->persist, nb * F, 1);
-    t->persist_ready = nb == t->B;
-  }
-  /* grad W = V0' H0 - V1' H1 */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)F, (int)nb,
-              1.f, t->V0, (int)d, t->H0, (int)F, 0.f, t->gW, (int)F);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)F, (int)nb,
-              -1.f, t->V1, (int)d, t->H1, (int)F, 1.f, t->gW, (int)F);
-  memset(t->gb, 0, d * sizeof *t->gb);
-  memset(t->gc, 0, F * sizeof *t->gc);
+  if (t->c->train.pcd)  /* the chains go on from here next minibatch */
+    for (size_t j = 0; j < n; j++)
+      hid->sample(&t->rng[r0 + j], H1 + j * F, t->persist + (r0 + j) * F, F, 1);
+}
+
+/* The update of visible units i0 .. i1-1 (one task): their rows' step
+** with the gradient V0' H0 - V1' H1 summed by two GEMMs straight into the
+** velocity,
+**   vel = momentum vel - lr decay W;  vel += lr / B (V0' H0 - V1' H1);
+**   W += vel,
+** and their biases'. */
+static void update(void *ctx, size_t task, int worker) {
+  dense_trainer *t = ctx;
+  (void)worker;
+  rbm_dense_model *m = t->m;
+  size_t d = t->d, F = t->F, nb = t->nb;
+  float scale = 1.f / (float)nb, decay = (float)t->c->train.weight_decay;
+  float mom = t->momentum, lr = t->learning_rate;
+  size_t i0 = task * t->unit_chunk;
+  size_t i1 = i0 + t->unit_chunk < d ? i0 + t->unit_chunk : d, n = i1 - i0;
+  float *W = m->layer.W + i0 * F, *vel = t->vW + i0 * F;
+#pragma omp simd
+  for (size_t j = 0; j < n * F; j++) vel[j] = mom * vel[j] - lr * decay * W[j];
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)F, (int)nb,
+              lr * scale, t->V0 + i0, (int)d, t->H0, (int)F, 1.f, vel, (int)F);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)F, (int)nb,
+              -lr * scale, t->V1 + i0, (int)d, t->H1, (int)F, 1.f, vel, (int)F);
+#pragma omp simd
+  for (size_t j = 0; j < n * F; j++) W[j] += vel[j];
+  float *gb = t->gb + i0;
+  memset(gb, 0, n * sizeof *gb);
   for (size_t j = 0; j < nb; j++) {
-    const float *v0 = t->V0 + j * d, *v1 = t->V1 + j * d;
+    const float *v0 = t->V0 + j * d + i0, *v1 = t->V1 + j * d + i0;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) gb[i] += v0[i] - v1[i];
+  }
+  step(t, m->layer.vbias + i0, t->vb + i0, gb, n, scale, 0.f);
+}
+
+/* The hidden biases': the sum of H0 - H1 over the rows, in order. */
+static void update_hidden_bias(dense_trainer *t) {
+  size_t F = t->F;
+  memset(t->gc, 0, F * sizeof *t->gc);
+  for (size_t j = 0; j < t->nb; j++) {
     const float *h0 = t->H0 + j * F, *h1 = t->H1 + j * F;
-    for (size_t i = 0; i < d; i++) t->gb[i] += v0[i] - v1[i];
+#pragma omp simd
     for (size_t f = 0; f < F; f++) t->gc[f] += h0[f] - h1[f];
   }
-  float scale = 1.f / (float)nb, decay = (float)c->train.weight_decay;
-  step(t, m->layer.W, t->vW, t->gW, d * F, scale, decay);
-  step(t, m->layer.vbias, t->vb, t->gb, d, scale, 0.f);
-  step(t, m->layer.hbias, t->vc, t->gc, F, scale, 0.f);
+  step(t, t->m->layer.hbias, t->vc, t->gc, F, 1.f / (float)t->nb, 0.f);
+}
+
+#define UNIT_CHUNKS 8  /* tasks of the update */
+
+/* One CD-k step on training rows rows[lo .. lo+nb): the passes, shared
+** out by rows, then the update, by visible units.  BLAS runs one thread
+** in each task. */
+static void cd_batch(dense_trainer *t, size_t lo, size_t nb, int epoch) {
+  int workers = rbm_pool_size(t->pool);
+  t->lo = lo;
+  t->nb = nb;
+  t->epoch = epoch;
+  t->k = rbm_config_cd_k(&t->c->train, epoch);
+  t->row_chunk = (nb + (size_t)workers - 1) / (size_t)workers;
+  rbm_pool_run(t->pool, (nb + t->row_chunk - 1) / t->row_chunk, 1, passes, t,
+               NULL, NULL);
+  if (t->c->train.pcd) t->persist_ready = nb == t->B;
+  t->unit_chunk = (t->d + UNIT_CHUNKS - 1) / UNIT_CHUNKS;
+  rbm_pool_run(t->pool, (t->d + t->unit_chunk - 1) / t->unit_chunk, 1, update,
+               t, NULL, NULL);
+  update_hidden_bias(t);
 }
 
 /* RMS error per feature of the mean-field reconstruction of rows[lo ..
@@ -234,9 +296,11 @@ static void shuffle(size_t *a, size_t n, uint64_t seed, uint64_t stream) {
 }
 
 static void free_trainer(dense_trainer *t) {
+  rbm_pool_stop(t->pool);
+  free(t->rng);
   free(t->rows);
   free(t->V0), free(t->V1), free(t->H0), free(t->H1), free(t->Hs);
-  free(t->persist), free(t->gW), free(t->gb), free(t->gc);
+  free(t->persist), free(t->gb), free(t->gc);
   free(t->vW), free(t->vb), free(t->vc);
   free(t->best_W), free(t->best_b), free(t->best_c);
 }
@@ -253,14 +317,15 @@ static int open_rbm(dense_trainer *t) {
   t->H1 = malloc(B * F * sizeof *t->H1);
   t->Hs = malloc(B * F * sizeof *t->Hs);
   t->persist = malloc(B * F * sizeof *t->persist);
-  t->gW = rbm_alloc_big(d * F * sizeof *t->gW);
   t->gb = malloc(d * sizeof *t->gb);
   t->gc = malloc(F * sizeof *t->gc);
   t->vW = rbm_alloc_big(d * F * sizeof *t->vW);  /* zeroed */
   t->vb = calloc(d, sizeof *t->vb);
   t->vc = calloc(F, sizeof *t->vc);
-  if (!m->layer.W || !m->layer.hbias || !t->V0 || !t->V1 || !t->H0 ||
-      !t->H1 || !t->Hs || !t->persist || !t->gW || !t->gb || !t->gc ||
+  t->rng = malloc(B * sizeof *t->rng);
+  t->pool = rbm_pool_start(t->c->train.threads);
+  if (!t->rng || !t->pool || !m->layer.W || !m->layer.hbias || !t->V0 || !t->V1 || !t->H0 ||
+      !t->H1 || !t->Hs || !t->persist || !t->gb || !t->gc ||
       !t->vW || !t->vb || !t->vc)
     return 0;
   rbm_rng rng;
@@ -273,11 +338,18 @@ static int open_rbm(dense_trainer *t) {
   }
   /* Bernoulli: log(p / (1 - p)) of each feature's mean (Hinton's guide,
   ** section 8); Gaussian: the standardised mean, 0. */
-  for (size_t i = 0; i < d && t->c->visible == RBM_UNIT_BERNOULLI; i++) {
-    double p = 0;
-    for (size_t j = 0; j < t->n_train; j++) p += t->X[t->rows[j] * d + i];
-    p = (p + 0.5) / ((double)t->n_train + 1);
-    m->layer.vbias[i] = (float)log(p / (1 - p));
+  if (t->c->visible == RBM_UNIT_BERNOULLI) {
+    double *sum = calloc(d, sizeof *sum);
+    if (!sum) return 0;
+    for (size_t j = 0; j < t->n_train; j++) {  /* by rows: the matrix's order */
+      const float *x = t->X + t->rows[j] * d;
+      for (size_t i = 0; i < d; i++) sum[i] += x[i];
+    }
+    for (size_t i = 0; i < d; i++) {
+      double p = (sum[i] + 0.5) / ((double)t->n_train + 1);
+      m->layer.vbias[i] = (float)log(p / (1 - p));
+    }
+    free(sum);
   }
   return 1;
 }
@@ -401,24 +473,28 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
 
   if (t.F) {
     if (!open_rbm(&t)) goto fail;
-    double best = INFINITY, flops = 0;
+    double best = INFINITY, flops = 0, cd_seconds = 0;
     for (int epoch = 1; epoch <= c->train.epochs; epoch++) {
       t.momentum = (float)rbm_config_momentum(&c->train, epoch);
       t.learning_rate = (float)rbm_config_learning_rate(&c->train, epoch);
       int k = rbm_config_cd_k(&c->train, epoch);
+      rbm_blas_set_threads(1);  /* the pool's tasks share the work */
       shuffle(t.rows, t.n_train, c->train.seed, (uint64_t)epoch);
-      size_t batch = 0;
-      for (size_t lo = 0; lo < t.n_train; lo += t.B, batch++) {
+      double epoch_start = now_seconds();
+      for (size_t lo = 0; lo < t.n_train; lo += t.B) {
         size_t nb = t.n_train - lo < t.B ? t.n_train - lo : t.B;
-        cd_batch(&t, lo, nb, epoch, batch);
-        /* 2k + 2 GEMMs of nb x d x F multiply-adds: up, k x (down, up), grad */
-        flops += 2.0 * (2 * k + 2) * (double)nb * d * t.F;
+        cd_batch(&t, lo, nb, epoch);
+        /* 2k + 3 GEMMs of nb x d x F multiply-adds: up, k x (down, up),
+        ** and the gradient's two */
+        flops += 2.0 * (2 * k + 3) * (double)nb * d * t.F;
         if (hooks && hooks->should_stop && hooks->should_stop(hooks->ctx)) {
           snprintf(err, errlen, "interrupted");
           rc = RBM_STOPPED;
           goto fail;
         }
       }
+      cd_seconds += now_seconds() - epoch_start;
+      rbm_blas_set_threads(c->train.threads);
       rbm_dense_epoch e = {epoch, 0, 0, NAN, 0};
       e.recon_rmse = recon_rmse(&t, 0, t.n_train < MEASURED_ROWS ? t.n_train : MEASURED_ROWS);
       if (!isfinite(e.recon_rmse)) {
@@ -450,7 +526,8 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
       report->validation_rmse = best;
     }
     report->rbm_seconds = now_seconds() - start;
-    report->gflops = report->rbm_seconds > 0 ? flops / report->rbm_seconds * 1e-9 : 0;
+    report->cd_seconds = cd_seconds;
+    report->gflops = cd_seconds > 0 ? flops / cd_seconds * 1e-9 : 0;
   }
   if (labels) {
     double head_start = now_seconds();

@@ -495,10 +495,10 @@ static char *summary_json(const char *name, const feature_rows *r,
       s,
       ",\"kind\":\"features\",\"rows\":%llu,\"features\":%u,\"visible\":\"%s\","
       "\"hidden\":%u,\"epochs_run\":%d,\"threads\":%d,\"seconds\":%.3f,"
-      "\"ingest_seconds\":%.3f,\"rbm_seconds\":%.3f",
+      "\"ingest_seconds\":%.3f,\"rbm_seconds\":%.3f,\"epoch_seconds\":%.3f",
       (unsigned long long)r->n, r->d, m->layer.visible_type == RBM_UNIT_GAUSSIAN ? "gaussian" : "bernoulli",
       m->layer.n_hidden, rep->epochs_run, rep->threads, seconds, ingest,
-      rep->rbm_seconds);
+      rep->rbm_seconds, rep->epochs_run ? rep->cd_seconds / rep->epochs_run : 0.0);
   append_number(s, "gflops", m->layer.n_hidden ? rep->gflops : NAN);
   append_number(s, "recon_rmse", m->layer.n_hidden ? rep->recon_rmse : NAN);
   append_number(s, "validation_rmse", rep->validation_rmse);

@@ -453,9 +453,10 @@ typedef struct rbm_dense_hooks {
 typedef struct rbm_dense_report {
   int epochs_run, best_epoch, threads;
   double seconds, rbm_seconds, head_seconds;
+  double cd_seconds;         /* of rbm_seconds, in the minibatches' CD steps */
   double recon_rmse;         /* the last epoch's */
   double validation_rmse;    /* of the model returned; NAN without */
-  double gflops;             /* the RBM's arithmetic per second */
+  double gflops;             /* the CD steps' arithmetic per second */
   int head_iterations;
   double head_loss;          /* mean cross-entropy on the training rows */
   double train_accuracy;     /* of the head on the training rows; NAN without */
