@@ -82,6 +82,10 @@ dist/serve: bench/serve.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lsqlite3
 
+dist/sgemm: bench/sgemm.c | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -o $@ $< $(BLAS_LIBS) -lpthread
+
 dist/core_latency: bench/core_latency.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -pthread -o $@ $<
@@ -92,7 +96,7 @@ demo: dist/rbm.so dist/synth_ratings
 test: dist/rbm.so dist/test_engine dist/test_kernels dist/synth_ratings dist/score
 	@sh tests/run.sh
 
-bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve
+bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
 	@sh bench/run.sh
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
