@@ -35,6 +35,7 @@ struct rbm_pool {
   atomic_int pending;  /* threads still working on this round */
   atomic_int quit;
   int n_threads;       /* started, beside the caller */
+  int spins;           /* pauses before sleeping (0: sleep at once) */
   pool_thread *thread;
   /* The round being run. */
   rbm_task fn;
@@ -65,7 +66,7 @@ static void *pool_main(void *arg) {
   rbm_pool *p = me->pool;
   unsigned seen = 0;
   for (;;) {
-    for (int s = 0; s < POOL_SPINS && atomic_load(&p->round) == seen &&
+    for (int s = 0; s < p->spins && atomic_load(&p->round) == seen &&
                     !atomic_load(&p->quit);
          s++)
       cpu_relax();
@@ -84,9 +85,14 @@ static void *pool_main(void *arg) {
   }
 }
 
+/* A pool whose sides spin before they sleep: a training's rounds follow
+** each other within microseconds.  (rbm_parallel_for's single round is
+** waited for asleep: a spin would only take the core from the thread the
+** caller waits for, on a machine of two.) */
 rbm_pool *rbm_pool_start(int threads) {
   rbm_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
+  p->spins = POOL_SPINS;
   if (threads > 1 && !(p->thread = calloc((size_t)threads, sizeof *p->thread))) {
     free(p);
     return NULL;
@@ -122,7 +128,7 @@ void rbm_pool_run(rbm_pool *p, size_t n, size_t chunk, rbm_task fn,
   if (side) side(side_ctx);
   run_share(p, 0);
   if (p->n_threads > 0) {
-    for (int s = 0; s < POOL_SPINS && atomic_load(&p->pending) > 0; s++)
+    for (int s = 0; s < p->spins && atomic_load(&p->pending) > 0; s++)
       cpu_relax();
     pthread_mutex_lock(&p->mu);
     while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
@@ -144,15 +150,41 @@ void rbm_pool_stop(rbm_pool *p) {
   free(p);
 }
 
-/* Without memory for a pool, the caller runs every task. */
+/* One round on a pool made for it: the round is set before the threads
+** start, so each goes straight to work; without memory for a pool, the
+** caller runs every task. */
 void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx) {
   if (threads > RBM_MAX_TASK_THREADS) threads = RBM_MAX_TASK_THREADS;
   if ((size_t)threads > n) threads = (int)n;
-  rbm_pool *p = threads > 1 ? rbm_pool_start(threads) : NULL;
+  rbm_pool *p = threads > 1 ? calloc(1, sizeof *p) : NULL;
+  if (p && !(p->thread = calloc((size_t)threads, sizeof *p->thread))) {
+    free(p);
+    p = NULL;
+  }
   if (!p) {
     for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
     return;
   }
-  rbm_pool_run(p, n, 1, fn, ctx, NULL, NULL);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->start, NULL);
+  pthread_cond_init(&p->done, NULL);
+  p->fn = fn;
+  p->ctx = ctx;
+  p->n = n;
+  p->chunk = 1;
+  atomic_store(&p->round, 1);
+  atomic_store(&p->pending, threads - 1);
+  for (int k = 1; k < threads; k++) {
+    p->thread[k] = (pool_thread){p, k, 0};
+    if (pthread_create(&p->thread[k].tid, NULL, pool_main, &p->thread[k]) != 0) {
+      atomic_fetch_sub(&p->pending, threads - k);  /* never started */
+      break;
+    }
+    p->n_threads = k;
+  }
+  run_share(p, 0);
+  pthread_mutex_lock(&p->mu);
+  while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
   rbm_pool_stop(p);
 }
