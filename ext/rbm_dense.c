@@ -294,8 +294,9 @@ int rbm_dense_load(const void *blob, size_t n, rbm_dense_model **out,
   uint32_t type = get_u32(&r), d = get_u32(&r), F = get_u32(&r);
   uint32_t C = get_u32(&r), flags = get_u32(&r);
   if ((type != RBM_UNIT_BERNOULLI && type != RBM_UNIT_GAUSSIAN) || d < 1 ||
-      flags > 1 || C == 1 || (F == 0 && C == 0) || d > (1u << 28) ||
-      F > (1u << 28))
+      flags > 1 || (flags == 1) != (type == RBM_UNIT_GAUSSIAN) || C == 1 ||
+      (F == 0 && C == 0) || d > (1u << 28) || F > (1u << 28) ||
+      C > RBM_MAX_CLASSES)
     FAIL("feature model header is inconsistent");
   m->layer = (rbm_layer){(rbm_unit_type)type, RBM_UNIT_BERNOULLI, d, 1, F,
                          NULL, NULL, NULL};
@@ -311,7 +312,10 @@ int rbm_dense_load(const void *blob, size_t n, rbm_dense_model **out,
     }
     if ((uint32_t)idx != k) FAIL("model blob repeats a label");
   }
-  if (r.n - r.at != 4 * payload_words(d, F, C, m->head_inputs, (int)flags))
+  /* in 64 bits: a crafted header must not wrap the size on a 32-bit host */
+  uint64_t words = (uint64_t)d + F + (uint64_t)d * F + (flags ? 2 * (uint64_t)d : 0) +
+                   C + (uint64_t)C * m->head_inputs;
+  if ((uint64_t)(r.n - r.at) != 4 * words)
     FAIL("model blob has the wrong size for its dimensions");
   rc = RBM_NOMEM;
   m->layer.vbias = malloc(d * sizeof(float));
@@ -334,6 +338,11 @@ int rbm_dense_load(const void *blob, size_t n, rbm_dense_model **out,
   if (flags) {
     get_words(&r, m->mean, d);
     get_words(&r, m->scale, d);
+    for (uint32_t i = 0; i < d; i++)
+      if (!(m->scale[i] > 0) || !isfinite(m->scale[i]) || !isfinite(m->mean[i])) {
+        rc = RBM_CORRUPT;
+        FAIL("model blob has a bad standardisation");
+      }
   }
   if (C) {
     get_words(&r, m->head_b, C);

@@ -62,8 +62,8 @@ void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible) {
 const char *rbm_dense_config_check(const rbm_dense_config *c) {
   if (c->visible != RBM_UNIT_BERNOULLI && c->visible != RBM_UNIT_GAUSSIAN)
     return "visible must be 'bernoulli' or 'gaussian'";
-  if (c->train.hidden < 0 || c->train.hidden > 100000)
-    return "hidden must be between 0 and 100000";
+  if (c->train.hidden < 0 || c->train.hidden > 16384)
+    return "hidden must be between 0 and 16384";
   rbm_config check = c->train;
   if (check.hidden == 0) check.hidden = 1;  /* no RBM: the head alone */
   const char *why = rbm_config_check(&check);
@@ -210,7 +210,7 @@ static void cd_batch(dense_trainer *t, size_t lo, size_t nb, int epoch) {
   t->row_chunk = (nb + (size_t)workers - 1) / (size_t)workers;
   rbm_pool_run(t->pool, (nb + t->row_chunk - 1) / t->row_chunk, 1, passes, t,
                NULL, NULL);
-  if (t->c->train.pcd) t->persist_ready = nb == t->B;
+  if (t->c->train.pcd) t->persist_ready = 1;  /* the first minibatch is full */
   t->unit_chunk = (t->d + UNIT_CHUNKS - 1) / UNIT_CHUNKS;
   rbm_pool_run(t->pool, (t->d + t->unit_chunk - 1) / t->unit_chunk, 1, update,
                t, NULL, NULL);
@@ -394,16 +394,17 @@ static int train_head(dense_trainer *t, const uint32_t *labels,
   rc = rbm_head_train(Z, n, (uint32_t)in, y, (uint32_t)C, t->c->l2,
                       t->c->head_iterations, m->head_W, m->head_b,
                       &rep->head_iterations, &rep->head_loss);
-  if (rc == RBM_OK) {
+  float *p = rc == RBM_OK ? malloc(C * sizeof *p) : NULL;
+  if (p) {
     size_t right = 0;
-    float p[4096];
-    for (size_t j = 0; j < n && C <= sizeof p / sizeof *p; j++) {
+    for (size_t j = 0; j < n; j++) {
       rbm_head_probs(m->head_W, m->head_b, (uint32_t)C, (uint32_t)in, Z + j * in, p);
       size_t best = 0;
       for (size_t k = 1; k < C; k++) best = p[k] > p[best] ? k : best;
       right += best == y[j];
     }
-    if (C <= sizeof p / sizeof *p) rep->train_accuracy = (double)right / (double)n;
+    rep->train_accuracy = (double)right / (double)n;
+    free(p);
   }
 done:
   free(Z);
@@ -419,7 +420,7 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
                     char *err, size_t errlen) {
   dense_trainer t = {0};
   double start = now_seconds();
-  int rc = RBM_ERROR;
+  int rc = RBM_ERROR, blas_before = 0;
   const char *why = rbm_dense_config_check(c);
   *out = NULL;
   memset(report, 0, sizeof *report);
@@ -440,13 +441,21 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
     snprintf(err, errlen, "a label needs at least 2 classes");
     return RBM_ERROR;
   }
+  if (labels && label_keys->n > RBM_MAX_CLASSES) {
+    snprintf(err, errlen,
+             "the label has %u distinct values; a head takes at most %d "
+             "classes (is the label an id?)", label_keys->n, RBM_MAX_CLASSES);
+    return RBM_ERROR;
+  }
   if (!check_rows(c, X, n, d, err, errlen)) return RBM_ERROR;
   rc = RBM_NOMEM;
   t.c = c;
   t.X = X;
   t.d = d;
   t.F = (uint32_t)c->train.hidden;
-  t.n_valid = (size_t)(c->train.validation * (double)n);
+  /* validation measures the RBM: with hidden 0 there is none, and every
+  ** row trains the head */
+  t.n_valid = t.F ? (size_t)(c->train.validation * (double)n) : 0;
   if (t.n_valid >= n) t.n_valid = n - 1;
   t.n_train = n - t.n_valid;
   t.B = (size_t)c->train.batch_size < t.n_train ? (size_t)c->train.batch_size : t.n_train;
@@ -468,7 +477,8 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
     }
     m->n_classes = label_keys->n;
   }
-  if (rbm_blas_threads() != c->train.threads) rbm_blas_set_threads(c->train.threads);
+  blas_before = rbm_blas_threads();  /* put back when done */
+  if (blas_before != c->train.threads) rbm_blas_set_threads(c->train.threads);
   report->threads = c->train.threads;
 
   if (t.F) {
@@ -508,6 +518,13 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
       report->epochs_run = epoch;
       if (t.n_valid) {
         e.validation_rmse = recon_rmse(&t, t.n_train, t.n_valid);
+        if (!isfinite(e.validation_rmse)) {
+          snprintf(err, errlen,
+                   "the held-out rows' reconstruction is not finite in epoch %d: "
+                   "lower the learning_rate, or look for extreme values", epoch);
+          rc = RBM_ERROR;
+          goto fail;
+        }
         if (e.validation_rmse < best) {
           best = e.validation_rmse;
           report->best_epoch = epoch;
@@ -521,8 +538,8 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
           epoch - report->best_epoch >= c->train.patience)
         break;
     }
-    if (t.n_valid) {
-      if (!keep_best(&t, 1)) goto fail;
+    if (t.n_valid && t.best_W) {
+      keep_best(&t, 1);  /* allocated when kept: cannot fail */
       report->validation_rmse = best;
     }
     report->rbm_seconds = now_seconds() - start;
@@ -536,11 +553,13 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
   }
   report->seconds = now_seconds() - start;
   free_trainer(&t);
+  rbm_blas_set_threads(blas_before);
   *out = m;
   return RBM_OK;
 
 fail:
   if (rc == RBM_NOMEM) snprintf(err, errlen, "out of memory");
+  if (blas_before > 0) rbm_blas_set_threads(blas_before);
   free_trainer(&t);
   rbm_dense_free(t.m);
   return rc;

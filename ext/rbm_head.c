@@ -133,23 +133,23 @@ int rbm_head_train(const float *X, size_t n, uint32_t d, const uint32_t *y,
       }
     }
     if (!found) break;  /* no decrease left at float precision */
-    newest = (newest + 1) % HISTORY;
+    /* The pair (s, y) of this step is kept only if its curvature is
+    ** positive; otherwise the history stays as it was. */
     double sy = 0;
-    for (size_t j = 0; j < m; j++) {
-      s[newest * m + j] = next[j] - theta[j];
-      yv[newest * m + j] = grad_next[j] - grad[j];
-      sy += s[newest * m + j] * yv[newest * m + j];
+    for (size_t j = 0; j < m; j++) sy += (next[j] - theta[j]) * (grad_next[j] - grad[j]);
+    if (sy > 1e-12) {
+      newest = (newest + 1) % HISTORY;
+      for (size_t j = 0; j < m; j++) {
+        s[newest * m + j] = next[j] - theta[j];
+        yv[newest * m + j] = grad_next[j] - grad[j];
+      }
+      rho[newest] = 1 / sy;
+      if (kept < HISTORY) kept++;
     }
     double change = f - f_next;
     memcpy(theta, next, m * sizeof *theta);
     memcpy(grad, grad_next, m * sizeof *grad);
     f = f_next;
-    if (sy > 1e-12) {
-      rho[newest] = 1 / sy;
-      if (kept < HISTORY) kept++;
-    } else {
-      newest = (newest - 1 + HISTORY) % HISTORY;  /* keep the old pairs */
-    }
     if (change < 1e-9 * (fabs(f) + 1e-9)) {
       it++;
       break;

@@ -37,8 +37,12 @@ int sql_feature_model_load(sqlite3 *db, const char *name,
     const void *blob = sqlite3_column_blob(st, 0);
     int n = sqlite3_column_bytes(st, 0);
     if (!rbm_blob_is_dense(blob, (size_t)n)) {
-      *err = sqlite3_mprintf("model '%s' is a rating model: use rbm_predict or "
-                             "rbm_recommend", name);
+      int rating = sqlite3_column_type(st, 0) == SQLITE_BLOB && n >= 8 &&
+                   (!memcmp(blob, "RBMMODEL", 8) || rbm_blob_is_pair(blob, (size_t)n));
+      *err = rating ? sqlite3_mprintf("model '%s' is a rating model: use rbm_predict "
+                                      "or rbm_recommend", name)
+                    : sqlite3_mprintf("model '%s' is not a feature model (its blob "
+                                      "is not one)", name);
       rc = SQLITE_ERROR;
     } else {
       char msg[200];
@@ -91,20 +95,24 @@ static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
     }
   }
   uint32_t d = m->layer.n_visible;
-  if (argc == 2) {
-    rc = sql_vector_from_value(argv[1], v, &err);
-  } else if ((uint32_t)(argc - 1) == d) {  /* the features as arguments */
+  int numbers = (uint32_t)(argc - 1) == d &&
+                (argc > 2 || sqlite3_value_numeric_type(argv[1]) == SQLITE_INTEGER ||
+                 sqlite3_value_numeric_type(argv[1]) == SQLITE_FLOAT);
+  if (numbers) {  /* the features as arguments */
     v->x = malloc(d * sizeof *v->x);
     v->n = d;
     if (!v->x) rc = SQLITE_NOMEM;
     for (uint32_t i = 0; rc == SQLITE_OK && i < d; i++) {
       double x;
       if (!sql_number_from_value(argv[1 + i], &x)) {
-        err = sql_errorf("feature %u is not a finite number", i);
+        err = sql_errorf("argument %u (feature %u) is not a finite number", i + 2, i + 1);
         rc = SQLITE_ERROR;
+      } else {
+        v->x[i] = (float)x;
       }
-      v->x[i] = (float)x;
     }
+  } else if (argc == 2) {
+    rc = sql_vector_from_value(argv[1], v, &err);
   } else {
     err = sql_errorf("give one vector, or the model's %u features", d);
     rc = SQLITE_ERROR;
@@ -169,8 +177,9 @@ static void free_energy_func(sqlite3_context *ctx, int argc, sqlite3_value **arg
                      sql_errorf("the model has no hidden units (hidden 0)"));
   } else {
     double e = rbm_dense_free_energy(m, v.x);
-    if (isnan(e)) {
-      sqlite3_result_error_nomem(ctx);
+    if (isnan(e)) {  /* out of memory, or weights that are not finite */
+      sql_result_error(ctx, "rbm_free_energy", SQLITE_ERROR,
+                       sql_errorf("the free energy is not a number"));
     } else {
       sqlite3_result_double(ctx, e);
     }

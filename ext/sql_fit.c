@@ -286,13 +286,14 @@ static char *row_name(sqlite3_stmt *st, int has_rowid, size_t row) {
              : sqlite3_mprintf("row %llu", (unsigned long long)row + 1);
 }
 
-static int add_row(feature_rows *r) {
+static int add_row(feature_rows *r, int labelled) {
   if (r->n < r->cap) return 1;
   size_t cap = r->cap ? 2 * r->cap : 1024;
+  if (cap > SIZE_MAX / sizeof(float) / r->d) return 0;
   float *X = realloc(r->X, cap * r->d * sizeof *X);
   if (!X) return 0;
   r->X = X;
-  if (r->label) {
+  if (labelled) {
     uint32_t *label = realloc(r->label, cap * sizeof *label);
     if (!label) return 0;
     r->label = label;
@@ -304,31 +305,31 @@ static int add_row(feature_rows *r) {
 /* Sorts the labels (integers ascending, then text by its bytes) and
 ** renumbers the rows' classes to match, so a model's classes read in
 ** order. */
-static const rbm_keys *sorting_keys;
+typedef struct label_order {
+  rbm_key key;
+  uint32_t index;
+} label_order;
+
 static int key_order(const void *a, const void *b) {
-  rbm_key x = rbm_keys_get(sorting_keys, *(const uint32_t *)a);
-  rbm_key y = rbm_keys_get(sorting_keys, *(const uint32_t *)b);
-  if (!x.text != !y.text) return x.text ? 1 : -1;
-  if (!x.text) return (x.i > y.i) - (x.i < y.i);
-  uint32_t n = x.len < y.len ? x.len : y.len;
-  int c = n ? memcmp(x.text, y.text, n) : 0;
-  return c ? c : (x.len > y.len) - (x.len < y.len);
+  const rbm_key *x = &((const label_order *)a)->key, *y = &((const label_order *)b)->key;
+  if (!x->text != !y->text) return x->text ? 1 : -1;
+  if (!x->text) return (x->i > y->i) - (x->i < y->i);
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int c = n ? memcmp(x->text, y->text, n) : 0;
+  return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 static int sort_labels(feature_rows *r) {
   uint32_t C = r->labels.n;
-  uint32_t *order = malloc(C * sizeof *order), *rank = malloc(C * sizeof *rank);
+  label_order *order = malloc(C * sizeof *order);
+  uint32_t *rank = malloc(C * sizeof *rank);
   rbm_keys sorted = {0};
   int ok = order && rank;
-  for (uint32_t k = 0; ok && k < C; k++) order[k] = k;
-  if (ok) {
-    sorting_keys = &r->labels;
-    qsort(order, C, sizeof *order, key_order);
-  }
+  for (uint32_t k = 0; ok && k < C; k++) order[k] = (label_order){rbm_keys_get(&r->labels, k), k};
+  if (ok) qsort(order, C, sizeof *order, key_order);
   for (uint32_t k = 0; ok && k < C; k++) {
-    rbm_key key = rbm_keys_get(&r->labels, order[k]);
-    ok = rbm_keys_intern(&sorted, &key) == (int64_t)k;
-    rank[order[k]] = k;
+    ok = rbm_keys_intern(&sorted, &order[k].key) == (int64_t)k;
+    rank[order[k].index] = k;
   }
   if (ok) {
     for (size_t j = 0; j < r->n; j++) r->label[j] = rank[r->label[j]];
@@ -374,7 +375,6 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
     goto done;
   }
   int first = has_rowid + (label != NULL);  /* the first feature's column */
-  if (label) r->label = malloc(1);  /* grown with the rows */
   r->d = vector_col ? 0 : (uint32_t)n_cols;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     char *why = NULL;
@@ -392,11 +392,11 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
                               v.n, r->d);
         rc = SQLITE_ERROR;
       }
-      if (rc == SQLITE_OK && !add_row(r)) rc = SQLITE_NOMEM;
+      if (rc == SQLITE_OK && !add_row(r, label != NULL)) rc = SQLITE_NOMEM;
       if (rc == SQLITE_OK) memcpy(r->X + r->n * r->d, v.x, r->d * sizeof *r->X);
       sql_vector_free(&v);
     } else {
-      if (!add_row(r)) rc = SQLITE_NOMEM;
+      if (!add_row(r, label != NULL)) rc = SQLITE_NOMEM;
       for (int j = 0; rc == SQLITE_OK && j < n_cols; j++) {
         sqlite3_value *val = sqlite3_column_value(st, first + j);
         double x;
@@ -415,9 +415,12 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
     for (uint32_t i = 0; rc == SQLITE_OK && unit_interval && i < r->d; i++) {
       float x = r->X[r->n * r->d + i];
       if (x < 0 || x > 1) {
-        why = sqlite3_mprintf("feature %u is %g, but Bernoulli visible units "
-                              "read values in [0, 1] (scale them, or use "
-                              "visible 'gaussian')", i, (double)x);
+        char *which = vector_col ? sqlite3_mprintf("element %u", i)
+                                 : sqlite3_mprintf("column \"%s\"", cols[i]);
+        why = sqlite3_mprintf("%s is %g, but Bernoulli visible units read "
+                              "values in [0, 1] (scale them, or use visible "
+                              "'gaussian')", which ? which : "a feature", (double)x);
+        sqlite3_free(which);
         rc = SQLITE_ERROR;
       }
     }
@@ -451,6 +454,12 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
   if (rc != SQLITE_OK) *err = sqlite3_mprintf("reading %s: %s", from, sqlite3_errmsg(db));
   if (rc == SQLITE_OK && r->n == 0) {
     *err = sqlite3_mprintf("%s has no rows", from);
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && label && r->labels.n > RBM_MAX_CLASSES) {
+    *err = sqlite3_mprintf("the label has more than %d distinct values: a "
+                           "head takes at most that many classes (is \"%s\" an id?)",
+                           RBM_MAX_CLASSES, label);
     rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK && label && !sort_labels(r)) {

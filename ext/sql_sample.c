@@ -28,6 +28,7 @@ enum { COL_SAMPLE, COL_VECTOR, COL_MODEL, COL_N, COL_STEPS, COL_SEED };
 #define DEFAULT_STEPS 200
 #define MAX_SAMPLES 1000000
 #define MAX_STEPS 1000000
+#define MAX_PASSES 1000000000  /* n x gibbs_steps: minutes of work at most */
 
 typedef struct sample_vtab {
   sqlite3_vtab base;
@@ -40,6 +41,9 @@ typedef struct sample_cursor {
   float *out;          /* n rows of d */
   uint32_t d;
   sqlite3_int64 n, row;
+  /* The arguments, for the hidden columns. */
+  char *model;
+  sqlite3_int64 steps, seed;
 } sample_cursor;
 
 static int sample_connect(sqlite3 *db, void *aux, int argc,
@@ -74,6 +78,7 @@ static int sample_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out) {
 static int sample_close(sqlite3_vtab_cursor *cur) {
   sample_cursor *c = (sample_cursor *)cur;
   free(c->out);
+  sqlite3_free(c->model);
   free(c);
   return SQLITE_OK;
 }
@@ -117,6 +122,14 @@ static int sample_filter(sqlite3_vtab_cursor *cur, int idxNum,
     return SQLITE_ERROR;
   if (sqlite3_value_type(model) != SQLITE_TEXT)
     return fail(c, SQLITE_ERROR, sqlite3_mprintf("model name must be text"));
+  if ((double)n * (double)steps > MAX_PASSES)
+    return fail(c, SQLITE_ERROR,
+                sqlite3_mprintf("n x gibbs_steps is at most %d", MAX_PASSES));
+  sqlite3_free(c->model);
+  if (!(c->model = sqlite3_mprintf("%s", sqlite3_value_text(model))))
+    return fail(c, SQLITE_NOMEM, NULL);
+  c->steps = steps;
+  c->seed = seed;
   rbm_dense_model *m;
   char *err = NULL;
   int rc = sql_feature_model_load(c->db, (const char *)sqlite3_value_text(model), &m, &err);
@@ -151,6 +164,14 @@ static int sample_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col
     sqlite3_result_int64(ctx, c->row + 1);
   } else if (col == COL_VECTOR) {
     sql_result_vector(ctx, c->out + (size_t)c->row * c->d, c->d);
+  } else if (col == COL_MODEL) {
+    sqlite3_result_text(ctx, c->model, -1, SQLITE_TRANSIENT);
+  } else if (col == COL_N) {
+    sqlite3_result_int64(ctx, c->n);
+  } else if (col == COL_STEPS) {
+    sqlite3_result_int64(ctx, c->steps);
+  } else {
+    sqlite3_result_int64(ctx, c->seed);
   }
   return SQLITE_OK;
 }

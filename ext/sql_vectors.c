@@ -48,7 +48,8 @@ static int parse_json_vector(const char *s, sql_vector *out, char **err) {
     if (!(*s == '-' || (*s >= '0' && *s <= '9'))) goto bad;
     char *end;
     double d = strtod(s, &end);
-    if (end == s || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) goto bad;
+    const char *digits = *s == '-' ? s + 1 : s;
+    if (end == s || (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))) goto bad;
     if (!isfinite(d) || fabs(d) > 3.4e38) {
       *err = sqlite3_mprintf("element %llu is not a finite float", (unsigned long long)n);
       free(x);
@@ -117,8 +118,10 @@ int sql_vector_from_value(sqlite3_value *v, sql_vector *out, char **err) {
         }
       return SQLITE_OK;
     }
-    case SQLITE_TEXT:
-      return parse_json_vector((const char *)sqlite3_value_text(v), out, err);
+    case SQLITE_TEXT: {
+      const char *text = (const char *)sqlite3_value_text(v);
+      return text ? parse_json_vector(text, out, err) : SQLITE_NOMEM;
+    }
     case SQLITE_NULL:
       *err = sqlite3_mprintf("the vector is NULL");
       return SQLITE_ERROR;
@@ -242,10 +245,15 @@ static void agg_step(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   vector_agg *a = sqlite3_aggregate_context(ctx, sizeof *a);
   if (!a || a->rc) return;
   double value;
-  if (argc > 2 && a->n == 0) {
+  if (argc > 2) {
     sqlite3_int64 n = sqlite3_value_int64(argv[2]);
     if (sqlite3_value_type(argv[2]) != SQLITE_INTEGER || n < 1 || n > AGG_MAX_LENGTH) {
       a->err = sql_errorf("n must be an integer from 1 to %u", AGG_MAX_LENGTH);
+      a->rc = SQLITE_MISUSE;
+      return;
+    }
+    if (a->n && (uint32_t)n != a->n) {
+      a->err = sql_errorf("n must be the same on every row of a group");
       a->rc = SQLITE_MISUSE;
       return;
     }

@@ -462,8 +462,9 @@ typedef struct rbm_dense_report {
   double train_accuracy;     /* of the head on the training rows; NAN without */
 } rbm_dense_report;
 
-/* labels: n class indexes (< label_keys->n), or NULL for no head; the
-** model copies label_keys. */
+/* labels: n class indexes (< label_keys->n, at most RBM_MAX_CLASSES), or
+** NULL for no head; the model copies label_keys. */
+#define RBM_MAX_CLASSES 10000
 int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
                     uint32_t d, const uint32_t *labels,
                     const rbm_keys *label_keys, const rbm_dense_hooks *hooks,
