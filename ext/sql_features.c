@@ -235,13 +235,7 @@ static void class_probs_func(sqlite3_context *ctx, int argc, sqlite3_value **arg
   }
   sqlite3_str_appendchar(s, 1, '}');
   free(p);
-  char *json = sqlite3_str_finish(s);
-  if (!json) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_text(ctx, json, -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+  sql_result_json(ctx, s);
 }
 
 int sql_register_features(sqlite3 *db) {

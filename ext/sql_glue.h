@@ -65,6 +65,8 @@ void sql_vector_free(sql_vector *v);
 int sql_number_from_value(sqlite3_value *v, double *out);
 /* The result: a float32 BLOB. */
 void sql_result_vector(sqlite3_context *ctx, const float *x, uint32_t n);
+/* The result: the text of s (finished here), with the JSON subtype. */
+void sql_result_json(sqlite3_context *ctx, sqlite3_str *s);
 int sql_register_vectors(sqlite3 *db);
 
 /* ---- feature models (sql_fit.c, sql_features.c) ----------------------- */

@@ -142,6 +142,16 @@ int sql_number_from_value(sqlite3_value *v, double *out) {
   return isfinite(*out) && fabs(*out) <= 3.4e38;
 }
 
+void sql_result_json(sqlite3_context *ctx, sqlite3_str *s) {
+  char *json = sqlite3_str_finish(s);
+  if (!json) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, json, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+}
+
 void sql_result_vector(sqlite3_context *ctx, const float *x, uint32_t n) {
   size_t bytes = (size_t)n * 4;
   unsigned char *p = sqlite3_malloc64(bytes ? bytes : 1);
@@ -204,13 +214,7 @@ static void to_json_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_str_appendf(s, "%s%!.9g", i ? "," : "", (double)v.x[i]);
   sqlite3_str_appendchar(s, 1, ']');
   sql_vector_free(&v);
-  char *json = sqlite3_str_finish(s);
-  if (!json) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_text(ctx, json, -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+  sql_result_json(ctx, s);
 }
 
 /* ---- rbm_vector_agg -------------------------------------------------------- */
