@@ -7,7 +7,8 @@
 # DIR holds the four idx files, gzipped or not (default: Debian's
 # dataset-fashion-mnist, /usr/share/datasets/fashion-mnist).  The shell
 # unzips them; SQL slices each image out of the file with substr() and
-# turns its bytes into floats with rbm_vector_u8().
+# turns its bytes into floats with rbm_vector_u8().  (SQLITE_PRELOAD, as
+# tests/run.sh sets it, is preloaded into the shell.)
 set -e
 db=${1:?usage: load_fashion_mnist.sh DB [DIR]}
 dir=${2:-/usr/share/datasets/fashion-mnist}
@@ -20,7 +21,7 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
   else echo "load_fashion_mnist: $dir/$f(.gz) not found" >&2; exit 1; fi
 done
 load() {  # load TABLE PREFIX COUNT
-  sqlite3 -batch "$db" <<SQL
+  LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$db" <<SQL
 .load $here/dist/rbm
 .parameter init
 .parameter set @images readfile('$tmp/$2-images-idx3-ubyte')
@@ -37,4 +38,4 @@ SQL
 }
 load train train 60000
 load test t10k 10000
-sqlite3 -batch "$db" "SELECT 'loaded', (SELECT count(*) FROM train), (SELECT count(*) FROM test);"
+LD_PRELOAD="${SQLITE_PRELOAD:-}" sqlite3 -batch "$db" "SELECT 'loaded', (SELECT count(*) FROM train), (SELECT count(*) FROM test);"
