@@ -154,6 +154,7 @@ void rbm_pool_stop(rbm_pool *p) {
 ** start, so each goes straight to work; without memory for a pool, the
 ** caller runs every task. */
 void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx) {
+  if (threads < 1) threads = 1;
   if (threads > RBM_MAX_TASK_THREADS) threads = RBM_MAX_TASK_THREADS;
   if ((size_t)threads > n) threads = (int)n;
   rbm_pool *p = threads > 1 ? calloc(1, sizeof *p) : NULL;

@@ -366,7 +366,11 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
     }
     sqlite3_str_appendf(s, " FROM %s", from);
     const char *sql = sqlite3_str_value(s);
-    if (!sql) goto done;
+    if (!sql) {
+      rc = SQLITE_NOMEM;
+      *err = sqlite3_mprintf("out of memory");
+      goto done;
+    }
     rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) break;
   }
