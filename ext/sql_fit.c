@@ -2,6 +2,7 @@
 ** sql_fit.c -- rbm_fit: an RBM on feature vectors, trained from a table.
 **
 **   rbm_fit(model, source, features [, options])
+**   rbm_evaluate(model, source, features [, options])   a held-out table
 **
 ** features says where the vectors are:
 **   'col'               one column of float32 BLOBs or JSON arrays
@@ -672,11 +673,144 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_free(o.label);
 }
 
+/* ---- rbm_evaluate for a feature model ------------------------------------- */
+
+/* rbm_evaluate(model, source, features [, options]): the model on a
+** held-out table whose features are read as rbm_fit reads them.  Options:
+** "label" (default: the model's label column, when the source has it).
+** Returns JSON: rows; recon_rmse (of the mean-field reconstruction, in
+** feature space), free_energy (mean), pseudo_likelihood (mean, Bernoulli
+** units: scikit-learn's score_samples); with a label, accuracy and
+** log_loss (rows whose label the model does not know count as wrong, and
+** are left out of the log loss). */
+static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *name = sqlite3_value_type(argv[0]) == SQLITE_TEXT
+                         ? (const char *)sqlite3_value_text(argv[0]) : NULL;
+  const char *table = sqlite3_value_type(argv[1]) == SQLITE_TEXT
+                          ? (const char *)sqlite3_value_text(argv[1]) : NULL;
+  int features_null = sqlite3_value_type(argv[2]) == SQLITE_NULL;
+  const char *features = sqlite3_value_type(argv[2]) == SQLITE_TEXT
+                             ? (const char *)sqlite3_value_text(argv[2]) : NULL;
+  if (!name || !table || !*table || (!features && !features_null) ||
+      (features && !*features)) {
+    sql_result_error(ctx, "rbm_evaluate", SQLITE_MISUSE,
+                     sql_errorf(!name ? "model name must be text"
+                                : !table || !*table ? "source must be non-empty text"
+                                : "features must be a column, a JSON array of "
+                                  "column names, or NULL"));
+    return;
+  }
+  fit_options o;
+  memset(&o, 0, sizeof o);
+  rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI);
+  char *err = NULL, **cols = NULL;
+  int n_cols = 0, rc = SQLITE_OK;
+  rbm_dense_model *m = NULL;
+  sql_source src;
+  memset(&src, 0, sizeof src);
+  feature_rows rows;
+  memset(&rows, 0, sizeof rows);
+  if (argc > 3 && sqlite3_value_type(argv[3]) != SQLITE_NULL)
+    rc = sql_json_members(db, (const char *)sqlite3_value_text(argv[3]),
+                          "{\"label\": \"digit\"}", fit_option, &o, &err);
+  if (rc == SQLITE_OK) rc = sql_feature_model_load(db, name, &m, &err);
+  if (rc == SQLITE_OK) rc = sql_source_set_table(db, &src, table);
+  if (rc == SQLITE_OK && !o.label && m->n_classes) {  /* the model's own label column */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT rating_column FROM main.rbm_models WHERE name = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+      if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
+        char *ignored = NULL;
+        const char *col = (const char *)sqlite3_column_text(st, 0);
+        if (has_column(db, &src, col, &ignored)) o.label = sqlite3_mprintf("%s", col);
+        sqlite3_free(ignored);
+      }
+      sqlite3_finalize(st);
+    }
+  }
+  int vector = features && features[strspn(features, " \t\n")] != '[';
+  if (rc == SQLITE_OK && !vector)
+    rc = feature_columns(db, &src, features, o.label, &cols, &n_cols, &err);
+  if (rc == SQLITE_OK && o.label && !has_column(db, &src, o.label, &err)) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK && vector && !has_column(db, &src, features, &err)) rc = SQLITE_ERROR;
+  for (int j = 0; rc == SQLITE_OK && !vector && features && j < n_cols; j++)
+    if (!has_column(db, &src, cols[j], &err)) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK)
+    rc = read_rows(db, &src, vector ? features : NULL, cols, n_cols, o.label, 0,
+                   &rows, &err);
+  if (rc == SQLITE_OK && rows.d != m->layer.n_visible) {
+    err = sqlite3_mprintf("the source's rows have %u features; the model reads %u",
+                          rows.d, m->layer.n_visible);
+    rc = SQLITE_ERROR;
+  }
+  uint32_t d = rows.d, C = m ? m->n_classes : 0;
+  float *out = rc == SQLITE_OK ? malloc((size_t)d * sizeof *out) : NULL;
+  float *p = rc == SQLITE_OK ? malloc((C ? C : 1) * sizeof *p) : NULL;
+  if (rc == SQLITE_OK && (!out || !p)) rc = SQLITE_NOMEM;
+  double sq = 0, fe = 0, pl = 0, right = 0, loss = 0;
+  size_t known = 0;
+  int rbm = m && m->layer.n_hidden > 0, labelled = o.label && C;
+  for (size_t j = 0; rc == SQLITE_OK && j < rows.n; j++) {
+    const float *x = rows.X + j * d;
+    if (rbm) {
+      if (rbm_dense_reconstruct(m, x, out) != RBM_OK) rc = SQLITE_NOMEM;
+      for (uint32_t i = 0; i < d; i++) sq += ((double)out[i] - x[i]) * ((double)out[i] - x[i]);
+      fe += rbm_dense_free_energy(m, x);
+      pl += rbm_dense_pseudo_likelihood(m, x, j);
+    }
+    if (labelled && rc == SQLITE_OK) {
+      if (rbm_dense_class_probs(m, x, p) != RBM_OK) rc = SQLITE_NOMEM;
+      rbm_key truth = rbm_keys_get(&rows.labels, rows.label[j]);
+      int64_t k = rbm_keys_find(&m->labels, &truth);
+      uint32_t best = 0;
+      for (uint32_t c = 1; c < C; c++) best = p[c] > p[best] ? c : best;
+      right += k >= 0 && (uint32_t)k == best;
+      if (k >= 0) {
+        loss -= log(p[k] > 1e-15f ? p[k] : 1e-15f);
+        known++;
+      }
+    }
+  }
+  if (rc == SQLITE_OK) {
+    double n = (double)rows.n;
+    sqlite3_str *s = sqlite3_str_new(NULL);
+    sqlite3_str_appendall(s, "{\"model\":");
+    sql_append_json_string(s, name);
+    sqlite3_str_appendf(s, ",\"kind\":\"features\",\"rows\":%llu",
+                        (unsigned long long)rows.n);
+    append_number(s, "recon_rmse", rbm ? sqrt(sq / (n * d)) : NAN);
+    append_number(s, "free_energy", rbm ? fe / n : NAN);
+    append_number(s, "pseudo_likelihood",
+                  rbm && m->layer.visible_type == RBM_UNIT_BERNOULLI ? pl / n : NAN);
+    append_number(s, "accuracy", labelled ? right / n : NAN);
+    append_number(s, "log_loss", labelled && known ? loss / (double)known : NAN);
+    sqlite3_str_appendchar(s, 1, '}');
+    sql_result_json(ctx, s);
+  } else {
+    sql_result_error(ctx, "rbm_evaluate", rc, err);
+    err = NULL;
+  }
+  sqlite3_free(err);
+  free(out);
+  free(p);
+  rbm_dense_free(m);
+  rows_free(&rows);
+  sql_source_free(&src);
+  for (int j = 0; j < n_cols; j++) sqlite3_free(cols[j]);
+  sqlite3_free(cols);
+  sqlite3_free(o.label);
+}
+
 int sql_register_fit(sqlite3 *db) {
   int rc = SQLITE_OK;
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
     rc = sqlite3_create_function(db, "rbm_fit", n,
                                  SQLITE_UTF8 | SQLITE_DIRECTONLY | JSON_RESULT,
                                  NULL, fit_func, NULL, NULL);
+  for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
+    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | JSON_RESULT,
+                                 NULL, evaluate_func, NULL, NULL);
   return rc;
 }

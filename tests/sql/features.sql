@@ -114,6 +114,19 @@ SELECT 'raw head', json_extract(s, '$.hidden'), json_extract(s, '$.recon_rmse'),
   FROM (SELECT rbm_fit('raw', 'wide', NULL, '{"hidden": 0, "label": "kind"}') AS s);
 SELECT 'raw classify', rbm_classify('raw', v) FROM vecs WHERE id = 5;
 
+-- rbm_evaluate on a table read as rbm_fit reads it: the label is the
+-- model's own label column when the source has it.
+SELECT 'evaluate', json_extract(e, '$.rows'), json_extract(e, '$.accuracy') >= 0.95,
+       json_extract(e, '$.log_loss') < 0.2, json_extract(e, '$.recon_rmse') < 0.3,
+       json_extract(e, '$.free_energy') < 0, json_extract(e, '$.pseudo_likelihood') < 0
+  FROM (SELECT rbm_evaluate('blob', 'vecs', 'v') AS e);
+SELECT 'evaluate no label', json_extract(e, '$.accuracy') IS NULL, json_extract(e, '$.recon_rmse') > 0
+  FROM (SELECT rbm_evaluate('json', 'vecs', 'j') AS e);
+SELECT 'evaluate gaussian', json_extract(e, '$.pseudo_likelihood') IS NULL, json_extract(e, '$.accuracy') >= 0.9
+  FROM (SELECT rbm_evaluate('gauss', 'real_wide', NULL) AS e);
+SELECT 'evaluate raw', json_extract(e, '$.recon_rmse') IS NULL, json_extract(e, '$.accuracy') >= 0.9
+  FROM (SELECT rbm_evaluate('raw', 'wide', NULL) AS e);
+
 -- Vectors in SQL: bytes, long rows.
 SELECT 'u8', rbm_vector_to_json(rbm_vector_u8(x'00FF80')), rbm_vector_to_json(rbm_vector_u8(x'0102', 0.5));
 SELECT 'agg n', rbm_vector_to_json(rbm_vector_agg(i, x, 4)) FROM (SELECT 2 AS i, 1.5 AS x);
@@ -183,4 +196,8 @@ CREATE TABLE ratings(user_id, item_id, rating);
 INSERT INTO ratings SELECT value % 10, value % 7, 1 + value % 5 FROM generate_series(1, 200);
 SELECT json_extract(rbm_train('ratings_model', 'ratings', 'user_id', 'item_id', 'rating', '{"epochs": 2}'), '$.epochs_run');
 SELECT rbm_transform('ratings_model', '[1, 2]');
+SELECT rbm_evaluate('ratings_model', 'vecs', 'v');
+SELECT rbm_evaluate('blob', 'vecs', '["id"]');
+SELECT rbm_evaluate('blob', 'vecs', 'nope');
+SELECT rbm_evaluate('blob', 'vecs', 'v', '{"label": "nope"}');
 SELECT rbm_predict('cols', 1, 2);
