@@ -85,14 +85,13 @@ static void *pool_main(void *arg) {
   }
 }
 
-/* A pool whose sides spin before they sleep: a training's rounds follow
-** each other within microseconds.  (rbm_parallel_for's single round is
-** waited for asleep: a spin would only take the core from the thread the
-** caller waits for, on a machine of two.) */
-rbm_pool *rbm_pool_start(int threads) {
+/* A pool of threads - 1 threads.  With fn, its first round (chunk 1) is
+** set before the threads start, so each goes straight to work on it. */
+static rbm_pool *pool_open(int threads, int spins, rbm_task fn, void *ctx,
+                           size_t n) {
   rbm_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
-  p->spins = POOL_SPINS;
+  p->spins = spins;
   if (threads > 1 && !(p->thread = calloc((size_t)threads, sizeof *p->thread))) {
     free(p);
     return NULL;
@@ -100,13 +99,32 @@ rbm_pool *rbm_pool_start(int threads) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->start, NULL);
   pthread_cond_init(&p->done, NULL);
+  if (fn) {
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n = n;
+    p->chunk = 1;
+    atomic_store(&p->round, 1);
+    atomic_store(&p->pending, threads - 1);
+  }
   for (int k = 1; k < threads; k++) {
     p->thread[k] = (pool_thread){p, k, 0};
-    if (pthread_create(&p->thread[k].tid, NULL, pool_main, &p->thread[k]) != 0)
-      break;  /* the threads there are (at least the caller) do it all */
+    if (pthread_create(&p->thread[k].tid, NULL, pool_main, &p->thread[k]) != 0) {
+      /* the threads there are (at least the caller) do it all */
+      if (fn) atomic_fetch_sub(&p->pending, threads - k);
+      break;
+    }
     p->n_threads = k;
   }
   return p;
+}
+
+/* A pool whose sides spin before they sleep: a training's rounds follow
+** each other within microseconds.  (rbm_parallel_for's single round is
+** waited for asleep: a spin would only take the core from the thread the
+** caller waits for, on a machine of two.) */
+rbm_pool *rbm_pool_start(int threads) {
+  return pool_open(threads, POOL_SPINS, NULL, NULL, 0);
 }
 
 int rbm_pool_size(const rbm_pool *p) { return p->n_threads + 1; }
@@ -157,31 +175,10 @@ void rbm_parallel_for(int threads, size_t n, rbm_task fn, void *ctx) {
   if (threads < 1) threads = 1;
   if (threads > RBM_MAX_TASK_THREADS) threads = RBM_MAX_TASK_THREADS;
   if ((size_t)threads > n) threads = (int)n;
-  rbm_pool *p = threads > 1 ? calloc(1, sizeof *p) : NULL;
-  if (p && !(p->thread = calloc((size_t)threads, sizeof *p->thread))) {
-    free(p);
-    p = NULL;
-  }
+  rbm_pool *p = threads > 1 ? pool_open(threads, 0, fn, ctx, n) : NULL;
   if (!p) {
     for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
     return;
-  }
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->start, NULL);
-  pthread_cond_init(&p->done, NULL);
-  p->fn = fn;
-  p->ctx = ctx;
-  p->n = n;
-  p->chunk = 1;
-  atomic_store(&p->round, 1);
-  atomic_store(&p->pending, threads - 1);
-  for (int k = 1; k < threads; k++) {
-    p->thread[k] = (pool_thread){p, k, 0};
-    if (pthread_create(&p->thread[k].tid, NULL, pool_main, &p->thread[k]) != 0) {
-      atomic_fetch_sub(&p->pending, threads - k);  /* never started */
-      break;
-    }
-    p->n_threads = k;
   }
   run_share(p, 0);
   pthread_mutex_lock(&p->mu);

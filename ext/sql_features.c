@@ -64,9 +64,12 @@ static void model_destroy(void *m) { rbm_dense_free(m); }
 
 /* The model of argv[0] and the vector of the rest, checked; or the error
 ** is reported and 0 returned. */
+#define NEEDS_RBM 1   /* hidden units */
+#define NEEDS_HEAD 2  /* a classifier */
+
 static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
-                            sqlite3_value **argv, const rbm_dense_model **model,
-                            sql_vector *v) {
+                            sqlite3_value **argv, int needs,
+                            const rbm_dense_model **model, sql_vector *v) {
   rbm_dense_model *m = sqlite3_get_auxdata(ctx, 0);
   char *err = NULL;
   int rc = SQLITE_OK;
@@ -121,6 +124,14 @@ static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
     err = sql_errorf("the vector has %u elements; the model reads %u", v->n, d);
     rc = SQLITE_ERROR;
   }
+  if (rc == SQLITE_OK && (needs & NEEDS_RBM) && m->layer.n_hidden == 0) {
+    err = sql_errorf("the model has no hidden units (hidden 0)");
+    rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && (needs & NEEDS_HEAD) && !m->n_classes) {
+    err = sql_errorf("the model has no classifier: train it with a label");
+    rc = SQLITE_ERROR;
+  }
   if (rc != SQLITE_OK) {
     sql_vector_free(v);
     sql_result_error(ctx, fname, rc, err);
@@ -133,56 +144,41 @@ static int model_and_vector(sqlite3_context *ctx, const char *fname, int argc,
 static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const rbm_dense_model *m;
   sql_vector v;
-  if (!model_and_vector(ctx, "rbm_transform", argc, argv, &m, &v)) return;
-  if (m->layer.n_hidden == 0) {
-    sql_result_error(ctx, "rbm_transform", SQLITE_ERROR,
-                     sql_errorf("the model has no hidden units (hidden 0)"));
+  if (!model_and_vector(ctx, "rbm_transform", argc, argv, NEEDS_RBM, &m, &v)) return;
+  float *h = malloc(m->layer.n_hidden * sizeof *h);
+  if (!h || rbm_dense_transform(m, v.x, h) != RBM_OK) {
+    sqlite3_result_error_nomem(ctx);
   } else {
-    float *h = malloc(m->layer.n_hidden * sizeof *h);
-    if (!h || rbm_dense_transform(m, v.x, h) != RBM_OK) {
-      sqlite3_result_error_nomem(ctx);
-    } else {
-      sql_result_vector(ctx, h, m->layer.n_hidden);
-    }
-    free(h);
+    sql_result_vector(ctx, h, m->layer.n_hidden);
   }
+  free(h);
   sql_vector_free(&v);
 }
 
 static void reconstruct_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const rbm_dense_model *m;
   sql_vector v;
-  if (!model_and_vector(ctx, "rbm_reconstruct", argc, argv, &m, &v)) return;
-  if (m->layer.n_hidden == 0) {
-    sql_result_error(ctx, "rbm_reconstruct", SQLITE_ERROR,
-                     sql_errorf("the model has no hidden units (hidden 0)"));
+  if (!model_and_vector(ctx, "rbm_reconstruct", argc, argv, NEEDS_RBM, &m, &v)) return;
+  float *out = malloc(v.n * sizeof *out);
+  if (!out || rbm_dense_reconstruct(m, v.x, out) != RBM_OK) {
+    sqlite3_result_error_nomem(ctx);
   } else {
-    float *out = malloc(v.n * sizeof *out);
-    if (!out || rbm_dense_reconstruct(m, v.x, out) != RBM_OK) {
-      sqlite3_result_error_nomem(ctx);
-    } else {
-      sql_result_vector(ctx, out, v.n);
-    }
-    free(out);
+    sql_result_vector(ctx, out, v.n);
   }
+  free(out);
   sql_vector_free(&v);
 }
 
 static void free_energy_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const rbm_dense_model *m;
   sql_vector v;
-  if (!model_and_vector(ctx, "rbm_free_energy", argc, argv, &m, &v)) return;
-  if (m->layer.n_hidden == 0) {
+  if (!model_and_vector(ctx, "rbm_free_energy", argc, argv, NEEDS_RBM, &m, &v)) return;
+  double e = rbm_dense_free_energy(m, v.x);
+  if (isnan(e)) {  /* out of memory, or weights that are not finite */
     sql_result_error(ctx, "rbm_free_energy", SQLITE_ERROR,
-                     sql_errorf("the model has no hidden units (hidden 0)"));
+                     sql_errorf("the free energy is not a number"));
   } else {
-    double e = rbm_dense_free_energy(m, v.x);
-    if (isnan(e)) {  /* out of memory, or weights that are not finite */
-      sql_result_error(ctx, "rbm_free_energy", SQLITE_ERROR,
-                       sql_errorf("the free energy is not a number"));
-    } else {
-      sqlite3_result_double(ctx, e);
-    }
+    sqlite3_result_double(ctx, e);
   }
   sql_vector_free(&v);
 }
@@ -191,13 +187,10 @@ static void free_energy_func(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static float *class_probs(sqlite3_context *ctx, const char *fname, int argc,
                           sqlite3_value **argv, const rbm_dense_model **model) {
   sql_vector v;
-  if (!model_and_vector(ctx, fname, argc, argv, model, &v)) return NULL;
+  if (!model_and_vector(ctx, fname, argc, argv, NEEDS_HEAD, model, &v)) return NULL;
   const rbm_dense_model *m = *model;
   float *p = NULL;
-  if (!m->n_classes) {
-    sql_result_error(ctx, fname, SQLITE_ERROR,
-                     sql_errorf("the model has no classifier: train it with a label"));
-  } else if (!(p = malloc(m->n_classes * sizeof *p)) ||
+  if (!(p = malloc(m->n_classes * sizeof *p)) ||
              rbm_dense_class_probs(m, v.x, p) != RBM_OK) {
     free(p);
     p = NULL;

@@ -479,6 +479,31 @@ done:
   return rc;
 }
 
+/* The rows of src as feature vectors: features is a vector column, a JSON
+** array of columns, or NULL (every numeric column); every column named
+** must exist.  *vector says which the first was; *cols (sqlite3_free each
+** and the array) the columns otherwise. */
+static int read_features(sqlite3 *db, const sql_source *src,
+                         const char *features, const char *label,
+                         int unit_interval, feature_rows *rows, int *vector,
+                         char ***cols, int *n_cols, char **err) {
+  int rc = SQLITE_OK;
+  *vector = features && features[strspn(features, " \t\n")] != '[';
+  if (*vector && label && !sqlite3_stricmp(features, label)) {
+    *err = sqlite3_mprintf("the label column cannot be the features too");
+    return SQLITE_ERROR;
+  }
+  if (!*vector) rc = feature_columns(db, src, features, label, cols, n_cols, err);
+  if (rc == SQLITE_OK && label && !has_column(db, src, label, err)) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK && *vector && !has_column(db, src, features, err)) rc = SQLITE_ERROR;
+  for (int j = 0; rc == SQLITE_OK && !*vector && features && j < *n_cols; j++)
+    if (!has_column(db, src, (*cols)[j], err)) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK)
+    rc = read_rows(db, src, *vector ? features : NULL, *cols, *n_cols, label,
+                   unit_interval, rows, err);
+  return rc;
+}
+
 /* ---- training --------------------------------------------------------------- */
 
 static void fit_epoch(void *arg, const rbm_dense_epoch *e) {
@@ -556,6 +581,30 @@ static char *features_spec(const char *vector_col, char **cols, int n_cols) {
   return sqlite3_str_finish(s);
 }
 
+/* The (model, source, features) arguments rbm_fit and rbm_evaluate share;
+** 0 after reporting what is wrong. */
+static int feature_args(sqlite3_context *ctx, const char *fname,
+                        sqlite3_value **argv, const char **name,
+                        const char **table, const char **features) {
+  const char *arg[3];
+  for (int k = 0; k < 3; k++)
+    arg[k] = sqlite3_value_type(argv[k]) == SQLITE_TEXT
+                 ? (const char *)sqlite3_value_text(argv[k]) : NULL;
+  const char *why = !arg[0] || !*arg[0] ? "model name must be non-empty text"
+                    : !arg[1] || !*arg[1] ? "source must be non-empty text"
+                    : (arg[2] ? !*arg[2] : sqlite3_value_type(argv[2]) != SQLITE_NULL)
+                        ? "features must be a column, a JSON array of column names, or NULL"
+                        : NULL;
+  if (why) {
+    sql_result_error(ctx, fname, SQLITE_MISUSE, sql_errorf("%s", why));
+    return 0;
+  }
+  *name = arg[0];
+  *table = arg[1];
+  *features = arg[2];
+  return 1;
+}
+
 static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   double start = now_seconds();
@@ -571,22 +620,8 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int n_cols = 0, rc = SQLITE_OK;
   sql_trained t;
   memset(&t, 0, sizeof t);
-  const char *name = sqlite3_value_type(argv[0]) == SQLITE_TEXT
-                         ? (const char *)sqlite3_value_text(argv[0]) : NULL;
-  const char *table = sqlite3_value_type(argv[1]) == SQLITE_TEXT
-                          ? (const char *)sqlite3_value_text(argv[1]) : NULL;
-  int features_null = sqlite3_value_type(argv[2]) == SQLITE_NULL;
-  const char *features = sqlite3_value_type(argv[2]) == SQLITE_TEXT
-                             ? (const char *)sqlite3_value_text(argv[2]) : NULL;
-  if (!name || !*name || !table || !*table || (!features && !features_null) ||
-      (features && !*features)) {
-    sql_result_error(ctx, "rbm_fit", SQLITE_MISUSE,
-                     sql_errorf(!name || !*name ? "model name must be non-empty text"
-                                : !table || !*table ? "source must be non-empty text"
-                                : "features must be a column, a JSON array of "
-                                  "column names, or NULL"));
-    return;
-  }
+  const char *name, *table, *features;
+  if (!feature_args(ctx, "rbm_fit", argv, &name, &table, &features)) return;
   if (argc > 3 && sqlite3_value_type(argv[3]) != SQLITE_NULL)
     rc = sql_json_members(db, (const char *)sqlite3_value_text(argv[3]),
                           "{\"hidden\": 256, \"label\": \"digit\"}", fit_option, &o,
@@ -606,20 +641,10 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK) rc = sql_source_set_table(db, &src, table);
-  int vector = features && features[strspn(features, " \t\n")] != '[';
-  if (rc == SQLITE_OK && !vector)
-    rc = feature_columns(db, &src, features, o.label, &cols, &n_cols, &err);
-  if (rc == SQLITE_OK && vector && o.label && !sqlite3_stricmp(features, o.label)) {
-    err = sqlite3_mprintf("the label column cannot be the features too");
-    rc = SQLITE_ERROR;
-  }
-  if (rc == SQLITE_OK && o.label && !has_column(db, &src, o.label, &err)) rc = SQLITE_ERROR;
-  if (rc == SQLITE_OK && vector && !has_column(db, &src, features, &err)) rc = SQLITE_ERROR;
-  for (int j = 0; rc == SQLITE_OK && !vector && features && j < n_cols; j++)
-    if (!has_column(db, &src, cols[j], &err)) rc = SQLITE_ERROR;
+  int vector = 0;
   if (rc == SQLITE_OK)
-    rc = read_rows(db, &src, vector ? features : NULL, cols, n_cols, o.label,
-                   o.cfg.visible == RBM_UNIT_BERNOULLI, &rows, &err);
+    rc = read_features(db, &src, features, o.label, o.cfg.visible == RBM_UNIT_BERNOULLI,
+                       &rows, &vector, &cols, &n_cols, &err);
   if (rc == SQLITE_OK && o.label && rows.labels.n < 2) {
     err = sqlite3_mprintf("the label has one value only: a classifier needs two");
     rc = SQLITE_ERROR;
@@ -685,22 +710,8 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 ** are left out of the log loss). */
 static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
-  const char *name = sqlite3_value_type(argv[0]) == SQLITE_TEXT
-                         ? (const char *)sqlite3_value_text(argv[0]) : NULL;
-  const char *table = sqlite3_value_type(argv[1]) == SQLITE_TEXT
-                          ? (const char *)sqlite3_value_text(argv[1]) : NULL;
-  int features_null = sqlite3_value_type(argv[2]) == SQLITE_NULL;
-  const char *features = sqlite3_value_type(argv[2]) == SQLITE_TEXT
-                             ? (const char *)sqlite3_value_text(argv[2]) : NULL;
-  if (!name || !table || !*table || (!features && !features_null) ||
-      (features && !*features)) {
-    sql_result_error(ctx, "rbm_evaluate", SQLITE_MISUSE,
-                     sql_errorf(!name ? "model name must be text"
-                                : !table || !*table ? "source must be non-empty text"
-                                : "features must be a column, a JSON array of "
-                                  "column names, or NULL"));
-    return;
-  }
+  const char *name, *table, *features;
+  if (!feature_args(ctx, "rbm_evaluate", argv, &name, &table, &features)) return;
   fit_options o;
   memset(&o, 0, sizeof o);
   rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI);
@@ -730,16 +741,10 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
       sqlite3_finalize(st);
     }
   }
-  int vector = features && features[strspn(features, " \t\n")] != '[';
-  if (rc == SQLITE_OK && !vector)
-    rc = feature_columns(db, &src, features, o.label, &cols, &n_cols, &err);
-  if (rc == SQLITE_OK && o.label && !has_column(db, &src, o.label, &err)) rc = SQLITE_ERROR;
-  if (rc == SQLITE_OK && vector && !has_column(db, &src, features, &err)) rc = SQLITE_ERROR;
-  for (int j = 0; rc == SQLITE_OK && !vector && features && j < n_cols; j++)
-    if (!has_column(db, &src, cols[j], &err)) rc = SQLITE_ERROR;
+  int vector = 0;
   if (rc == SQLITE_OK)
-    rc = read_rows(db, &src, vector ? features : NULL, cols, n_cols, o.label, 0,
-                   &rows, &err);
+    rc = read_features(db, &src, features, o.label, 0, &rows, &vector, &cols,
+                       &n_cols, &err);
   if (rc == SQLITE_OK && rows.d != m->layer.n_visible) {
     err = sqlite3_mprintf("the source's rows have %u features; the model reads %u",
                           rows.d, m->layer.n_visible);
