@@ -34,6 +34,7 @@ void rbm_trainer_run(trainer *t, uint32_t n, void (*job)(worker *, uint32_t),
 
 void rbm_trainer_close(trainer *t) {
   rbm_pool_stop(t->pool);
+  if (t->blas_before > 0) rbm_blas_set_threads(t->blas_before);
   for (int k = 0; t->w && k < t->n_workers; k++) {
     worker *w = &t->w[k];
     free(w->grad);
@@ -214,8 +215,11 @@ int rbm_trainer_open(trainer *t, char *err, size_t errlen) {
   if (!copy_item_keys(t->m, &t->r->items) || !alloc_trainer(t) ||
       !init_model(t))
     return RBM_NOMEM;
-  if (cfg->visible == RBM_VISIBLE_IMPLICIT && rbm_blas_threads() != t->n_workers)
-    rbm_blas_set_threads(t->n_workers);  /* its GEMMs */
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT &&
+      rbm_blas_threads() != t->n_workers) {
+    t->blas_before = rbm_blas_threads();  /* the host's, put back on close */
+    rbm_blas_set_threads(t->n_workers);   /* its GEMMs */
+  }
   if (cfg->pcd) {  /* the chains start at the data */
     t->pcd_units = malloc(t->r->n ? t->r->n : 1);
     if (!t->pcd_units) return RBM_NOMEM;

@@ -122,6 +122,7 @@ struct trainer {
   worker *w;
   int n_workers;
   rbm_pool *pool;                        /* threads for workers 1.. */
+  int blas_before;  /* OpenBLAS's thread count to put back, or 0 */
   /* The round being run (rbm_trainer_run). */
   void (*job)(worker *, uint32_t j);
   void (*side)(trainer *);

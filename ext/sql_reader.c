@@ -237,9 +237,10 @@ int sql_user_reader_open(sqlite3 *db, sql_served *s, sql_user_reader **out,
   rd->top = rd;
   s->ref++;
   /* Scoring (GEMV, GEMM) runs on as many OpenBLAS threads as the model's
-  ** threads option says.  Training uses no BLAS, and the extension parks
-  ** OpenBLAS's idle threads when it loads (sql_extension.c), so the two do
-  ** not compete for cores. */
+  ** threads option says.  Training that uses BLAS (implicit and dense
+  ** models) sets its own count and puts the previous one back when done,
+  ** and the extension parks OpenBLAS's idle threads when it loads
+  ** (sql_extension.c), so the two do not compete for cores. */
   if (rbm_blas_threads() != s->threads) rbm_blas_set_threads(s->threads);
   if (s->partner) {
     int rc = sql_user_reader_open(db, s->partner, &rd->partner, err);

@@ -72,10 +72,15 @@ SELECT 'rating column ignored', json_extract(j, '$.ratings'), json_extract(j, '$
                          '{"visible": "implicit", "hidden": 20, "epochs": 5, "batch_size": 10}') AS j);
 
 -- One model whatever the thread count (the GEMMs split rows, not sums).
+-- Training sets OpenBLAS's thread count for its GEMMs and puts the host's
+-- back afterwards.
+CREATE TEMP TABLE blas_before AS SELECT rbm_debug() AS debug;
 SELECT 'two threads', rbm_train('imp3', 'events', 'user_id', 'item_id', NULL,
                         '{"visible": "implicit", "hidden": 20, "epochs": 5, "batch_size": 10, "threads": 2}') IS NOT NULL;
 SELECT 'threads do not matter',
        (SELECT model FROM rbm_models WHERE name = 'imp2') = (SELECT model FROM rbm_models WHERE name = 'imp3');
+SELECT 'blas threads put back', (SELECT debug FROM blas_before) = rbm_debug(),
+       (SELECT debug FROM blas_before) GLOB '*blas threads: 1*';
 
 -- The defaults an implicit model gets when none are given.
 SELECT 'defaults trained', rbm_train('dflt', 'events', 'user_id', 'item_id', NULL,
