@@ -44,17 +44,31 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible) {
+void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible,
+                               int pcd) {
   rbm_config_defaults(&c->train);
   c->visible = visible;
+  c->train.pcd = pcd != 0;
   c->train.hidden = 256;
   c->train.epochs = 20;
   c->train.batch_size = 100;
-  c->train.learning_rate = visible == RBM_UNIT_GAUSSIAN ? 0.001 : 0.05;
   c->train.momentum = 0.9;
   c->train.momentum_start = 0.5;
   c->train.momentum_epochs = 5;
-  c->train.weight_decay = 0.0001;
+  if (visible == RBM_UNIT_GAUSSIAN) {
+    c->train.learning_rate = 0.001;
+    c->train.lr_decay = 0;
+    c->train.weight_decay = 0.0001;
+  } else if (pcd) {
+    c->train.learning_rate = 0.05;
+    c->train.momentum = 0.5;
+    c->train.lr_decay = 0.1;
+    c->train.weight_decay = 0;
+  } else {
+    c->train.learning_rate = 0.1;
+    c->train.lr_decay = 0.1;
+    c->train.weight_decay = 0;
+  }
   c->l2 = 1e-6;
   c->head_iterations = 500;
 }
@@ -127,11 +141,12 @@ static void passes(void *ctx, size_t task, int worker) {
   size_t r1 = r0 + t->row_chunk < t->nb ? r0 + t->row_chunk : t->nb, n = r1 - r0;
   float *V0 = t->V0 + r0 * d, *V1 = t->V1 + r0 * d;
   float *H0 = t->H0 + r0 * F, *H1 = t->H1 + r0 * F, *Hs = t->Hs + r0 * F;
+  int pcd = t->c->train.pcd;
   gather(t, t->lo + r0, n, V0);
   for (size_t j = r0; j < r1; j++)
     rbm_rng_seed(&t->rng[j], t->c->train.seed, (uint64_t)t->epoch, t->lo + j);
   rbm_dense_hidden_rows(m, V0, n, H0);
-  if (t->c->train.pcd && t->persist_ready) {
+  if (pcd && t->persist_ready) {
     memcpy(Hs, t->persist + r0 * F, n * F * sizeof *Hs);
   } else {
     for (size_t j = 0; j < n; j++) hid->sample(&t->rng[r0 + j], H0 + j * F, Hs + j * F, F, 1);
@@ -145,7 +160,7 @@ static void passes(void *ctx, size_t task, int worker) {
     if (s < t->k)
       for (size_t j = 0; j < n; j++) hid->sample(&t->rng[r0 + j], H1 + j * F, Hs + j * F, F, 1);
   }
-  if (t->c->train.pcd)  /* the chains go on from here next minibatch */
+  if (pcd)  /* the chains go on from here next minibatch */
     for (size_t j = 0; j < n; j++)
       hid->sample(&t->rng[r0 + j], H1 + j * F, t->persist + (r0 + j) * F, F, 1);
 }

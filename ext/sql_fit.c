@@ -610,8 +610,10 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   double start = now_seconds();
   fit_options o;
   memset(&o, 0, sizeof o);
-  rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI);
-  o.cfg.train.learning_rate = NAN;  /* its default depends on visible */
+  rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI, 0);
+  /* Their defaults depend on visible and pcd, given in any order. */
+  o.cfg.train.learning_rate = o.cfg.train.lr_decay = NAN;
+  o.cfg.train.weight_decay = o.cfg.train.momentum = NAN;
   sql_source src;
   memset(&src, 0, sizeof src);
   feature_rows rows;
@@ -626,10 +628,15 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = sql_json_members(db, (const char *)sqlite3_value_text(argv[3]),
                           "{\"hidden\": 256, \"label\": \"digit\"}", fit_option, &o,
                           &err);
-  if (rc == SQLITE_OK && isnan(o.cfg.train.learning_rate)) {
+  if (rc == SQLITE_OK) {
     rbm_dense_config d;
-    rbm_dense_config_defaults(&d, o.cfg.visible);
-    o.cfg.train.learning_rate = d.train.learning_rate;
+    rbm_dense_config_defaults(&d, o.cfg.visible, o.cfg.train.pcd);
+    if (isnan(o.cfg.train.learning_rate))
+      o.cfg.train.learning_rate = d.train.learning_rate;
+    if (isnan(o.cfg.train.lr_decay)) o.cfg.train.lr_decay = d.train.lr_decay;
+    if (isnan(o.cfg.train.weight_decay))
+      o.cfg.train.weight_decay = d.train.weight_decay;
+    if (isnan(o.cfg.train.momentum)) o.cfg.train.momentum = d.train.momentum;
   }
   const char *why = rc == SQLITE_OK ? rbm_dense_config_check(&o.cfg) : NULL;
   if (why) {
@@ -714,7 +721,7 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
   if (!feature_args(ctx, "rbm_evaluate", argv, &name, &table, &features)) return;
   fit_options o;
   memset(&o, 0, sizeof o);
-  rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI);
+  rbm_dense_config_defaults(&o.cfg, RBM_UNIT_BERNOULLI, 0);
   char *err = NULL, **cols = NULL;
   int n_cols = 0, rc = SQLITE_OK;
   rbm_dense_model *m = NULL;

@@ -390,7 +390,7 @@ void rbm_pair_free(rbm_pair *p);
 /* ------------------------------------------------------------------ */
 /* Feature models: an RBM on vectors (rbm_dense.c, rbm_dense_train.c)  */
 /*
-**   rbm_dense_config c;  rbm_dense_config_defaults(&c, RBM_UNIT_BERNOULLI);
+**   rbm_dense_config c;  rbm_dense_config_defaults(&c, RBM_UNIT_BERNOULLI, 0);
 **   c.train.hidden = 256;
 **   rbm_dense_model *m;  rbm_dense_report rep;
 **   rbm_dense_train(&c, X, n, d, labels, &label_keys, NULL, &m, &rep, err, n_err);
@@ -421,9 +421,14 @@ typedef struct rbm_dense_config {
   int head_iterations;     /* the head's L-BFGS iterations, at most */
 } rbm_dense_config;
 
-/* The defaults for a visible unit type: Gaussian units take a smaller
-** learning rate (Hinton's guide, section 13.2). */
-void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible);
+/* The defaults for a visible unit type, with persistent chains (pcd) or
+** without.  Bernoulli units: learning rate 0.1 decaying (lr_decay 0.1),
+** momentum 0.5 ramped to 0.9, no weight decay; with persistent chains 0.05
+** and momentum 0.5 throughout, since the chains must keep up with the
+** weights.  Gaussian units: 0.001, not decaying, weight decay 1e-4
+** (Hinton's guide, section 13.2).  The README gives the sweep. */
+void rbm_dense_config_defaults(rbm_dense_config *c, rbm_unit_type visible,
+                               int pcd);
 const char *rbm_dense_config_check(const rbm_dense_config *c);
 
 typedef struct rbm_dense_model {

@@ -50,6 +50,18 @@ SELECT 'stored', name, json_extract(options, '$.kind'), json_extract(options, '$
        item_column, rating_column
   FROM rbm_models ORDER BY name;
 
+-- Defaults that depend on the unit type and on pcd, in whatever order the
+-- options come: learning_rate, lr_decay, weight_decay, momentum as stored; one given
+-- option keeps its value and the others still get their defaults.
+SELECT 'fit defaults', rbm_fit('dflt_b', 'wide', NULL, '{"hidden": 2, "epochs": 1}') IS NULL,
+       rbm_fit('dflt_p', 'wide', NULL, '{"pcd": true, "hidden": 2, "epochs": 1}') IS NULL,
+       rbm_fit('dflt_g', 'wide', NULL, '{"pcd": true, "hidden": 2, "epochs": 1, "visible": "gaussian"}') IS NULL,
+       rbm_fit('dflt_w', 'wide', NULL, '{"weight_decay": 0.001, "hidden": 2, "epochs": 1, "pcd": true}') IS NULL;
+SELECT 'defaults', name, json_extract(options, '$.learning_rate'), json_extract(options, '$.lr_decay'),
+       json_extract(options, '$.weight_decay'), json_extract(options, '$.momentum')
+  FROM rbm_models WHERE name GLOB 'dflt_*' ORDER BY name;
+DELETE FROM rbm_models WHERE name GLOB 'dflt_*';
+
 -- What a model answers: labels as stored (text here, integers there),
 -- from a vector or from the columns themselves.
 SELECT 'accuracy', avg(rbm_classify('cols', f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11) = kind) >= 0.95,
