@@ -8,6 +8,8 @@
 #include "rbm_internal.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 
 void rbm_config_defaults(rbm_config *cfg) {
   cfg->hidden = 100;
@@ -30,6 +32,25 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->momentum_epochs = 5;
   cfg->lr_decay = 0;
   cfg->pcd = 0;
+  cfg->max_memory = 0;
+}
+
+double rbm_memory_limit(double max_memory) {
+  if (max_memory > 0) return max_memory;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return INFINITY;
+  return RBM_DEFAULT_MEMORY_SHARE * (double)pages * (double)page;
+}
+
+const char *rbm_format_bytes(double bytes, char *buf, size_t n) {
+  static const char *const UNITS[] = {"bytes", "KB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 5) {
+    bytes /= 1024;
+    u++;
+  }
+  snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", bytes, UNITS[u]);
+  return buf;
 }
 
 int rbm_config_cd_k(const rbm_config *cfg, int epoch) {
@@ -104,5 +125,8 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "validation must be from 0 to 0.5";
   if (cfg->patience < 0 || cfg->patience > 100000)
     return "patience must be between 0 and 100000";
+  if (!(cfg->max_memory >= 0 && cfg->max_memory <= 1e18))
+    return "max_memory must be from 0 (the default: half of physical memory) "
+           "to 1e18 bytes";
   return 0;
 }

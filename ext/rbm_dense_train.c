@@ -428,6 +428,24 @@ done:
   return rc;
 }
 
+/* What rbm_dense_train allocates, following open_rbm, the hold-out's best
+** weights and train_head (its inputs and rbm_head_train's L-BFGS state). */
+double rbm_dense_train_memory(const rbm_dense_config *c, size_t n, uint32_t d,
+                              uint32_t n_classes) {
+  double F = c->train.hidden, B = c->train.batch_size < (double)n ? c->train.batch_size : (double)n;
+  double bytes = (double)n * 8 + (double)d * 48 + F * 24;  /* order, biases, moments */
+  if (F > 0) {
+    bytes += 2 * (double)d * F * 4 + 2 * B * d * 4 + 4 * B * F * 4 + B * 32;
+    if (c->train.validation > 0) bytes += (double)d * F * 4;
+  }
+  if (n_classes) {
+    double in = F > 0 ? F : d, C = n_classes, m = C * in + C;
+    bytes += (double)n * in * 4 + B * d * 4 + (double)n * 4 + m * 4;  /* inputs, head */
+    bytes += (double)n * C * 4 + m * 4 + C * in * 4 + (5 + 2 * 10) * m * 8;  /* L-BFGS */
+  }
+  return bytes;
+}
+
 int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
                     uint32_t d, const uint32_t *labels,
                     const rbm_keys *label_keys, const rbm_dense_hooks *hooks,
@@ -460,6 +478,18 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
     snprintf(err, errlen,
              "the label has %u distinct values; a head takes at most %d "
              "classes (is the label an id?)", label_keys->n, RBM_MAX_CLASSES);
+    return RBM_ERROR;
+  }
+  double need = rbm_dense_train_memory(c, n, d, labels ? label_keys->n : 0);
+  double held = 4.0 * (double)n * d, limit = rbm_memory_limit(c->train.max_memory);
+  if (need + held > limit) {
+    char a[32], b[32], h[32], l[32];
+    snprintf(err, errlen,
+             "training would need about %s (%s for the model, its updates and "
+             "the head, %s for the rows), more than max_memory (%s): lower "
+             "hidden, or raise max_memory",
+             rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
+             rbm_format_bytes(held, h, sizeof h), rbm_format_bytes(limit, l, sizeof l));
     return RBM_ERROR;
   }
   if (!check_rows(c, X, n, d, err, errlen)) return RBM_ERROR;

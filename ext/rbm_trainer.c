@@ -60,6 +60,34 @@ void rbm_trainer_close(trainer *t) {
   free(t->best_hbias);
 }
 
+/* What alloc_trainer, the CD family's buffers, the hold-out's copies and
+** the best epoch's weights come to (an estimate a little over, never
+** under: the terms follow the allocations below, in floats). */
+double rbm_train_memory(const rbm_config *cfg, const rbm_ratings *r) {
+  double ni = r->items.n, nu = r->users.n, F = cfg->hidden, n = (double)r->n;
+  double K = cfg->visible == RBM_VISIBLE_SOFTMAX && r->n_values > 2 ? r->n_values : 2;
+  double nv = ni * K, B = cfg->batch_size < nu ? cfg->batch_size : nu;
+  double weights = nv * F * 4;
+  double bytes = 2 * weights + nv * 12 + F * 8 + nu * 28;  /* W, velocity, ... */
+  if (cfg->visible == RBM_VISIBLE_BINARY) bytes += ni * F * 4;  /* difference rows */
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT) {
+    bytes += 2 * B * ni * 4 + 3 * B * F * 4 + ni * F * 4;
+  } else {
+    double rated = B * (nu > 0 ? n / nu : 0) * 2 + 1024;  /* a minibatch's pairs */
+    bytes += 2 * (3 * ni * 4 + 4 * B * F * 4 + rated * 10);  /* and the next one */
+  }
+  double longest = r->row ? (double)rbm_ratings_longest_row(r) : n;
+  bytes += cfg->threads * (K * F * 4 + longest * (1 + K * 4) + F * 4);
+  if (cfg->pcd) bytes += n;
+  if (cfg->validation > 0) bytes += weights + nv * 4 + F * 4 + 2 * (n * 5 + nu * 8);
+  return bytes;
+}
+
+double rbm_ratings_memory(const rbm_ratings *r) {
+  double keys = 48.0 * ((double)r->users.n + r->items.n);
+  return (double)r->cap * 9 + (double)r->n * 5 + ((double)r->users.n + 1) * 8 + keys;
+}
+
 static int alloc_trainer(trainer *t) {
   rbm_model *m = t->m;
   size_t ni = m->n_items, nv = ni * m->n_units, F = m->layer.n_hidden;

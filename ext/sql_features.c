@@ -44,7 +44,7 @@ int sql_feature_model_load(sqlite3 *db, const char *name,
                     : sqlite3_mprintf("model '%s' is not a feature model (its blob "
                                       "is not one)", name);
       rc = SQLITE_ERROR;
-    } else {
+    } else if ((rc = sql_check_blob_memory(n, err)) == SQLITE_OK) {
       char msg[200];
       int lrc = rbm_dense_load(blob, (size_t)n, out, msg, sizeof msg);
       rc = lrc == RBM_OK ? SQLITE_OK : lrc == RBM_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT;

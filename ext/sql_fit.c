@@ -129,6 +129,11 @@ static char *options_json(const fit_options *o, const char *features) {
   } else {
     sqlite3_str_appendall(s, "null");
   }
+  if (c->max_memory > 0) {
+    sqlite3_str_appendf(s, ",\"max_memory\":%!.15g", c->max_memory);
+  } else {
+    sqlite3_str_appendall(s, ",\"max_memory\":null");  /* the default share */
+  }
   sqlite3_str_appendall(s, ",\"features\":");
   sql_append_json_string(s, features);
   sqlite3_str_appendchar(s, 1, '}');
@@ -268,6 +273,8 @@ typedef struct feature_rows {
   float *X;
   size_t n, cap;
   uint32_t d;
+  double limit;        /* the most the matrix may take (max_memory) */
+  int over;            /* it would have taken more */
   uint32_t *label;     /* class index per row, or NULL */
   rbm_keys labels;
 } feature_rows;
@@ -291,6 +298,14 @@ static int add_row(feature_rows *r, int labelled) {
   if (r->n < r->cap) return 1;
   size_t cap = r->cap ? 2 * r->cap : 1024;
   if (cap > SIZE_MAX / sizeof(float) / r->d) return 0;
+  double row = (double)r->d * sizeof(float);
+  if ((double)cap * row > r->limit) {  /* up to the limit, not past it */
+    if ((double)(r->n + 1) * row > r->limit) {
+      r->over = 1;  /* before allocating it */
+      return 0;
+    }
+    cap = (size_t)(r->limit / row);
+  }
   float *X = realloc(r->X, cap * r->d * sizeof *X);
   if (!X) return 0;
   r->X = X;
@@ -352,7 +367,9 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
   int has_rowid;
   sqlite3_stmt *st = NULL;
   int rc = SQLITE_NOMEM;
+  double limit = r->limit;
   memset(r, 0, sizeof *r);
+  r->limit = limit;
   if (!from) goto done;
   for (has_rowid = 1; has_rowid >= 0; has_rowid--) {  /* a view has no rowid */
     sqlite3_str_reset(s);
@@ -475,7 +492,15 @@ done:
   sqlite3_finalize(st);
   sqlite3_free(sqlite3_str_finish(s));
   sqlite3_free(from);
-  if (rc != SQLITE_OK) rows_free(r);
+  if (rc != SQLITE_OK) {
+    feature_rows kept = *r;  /* what the error says */
+    rows_free(r);
+    r->limit = kept.limit;
+    r->over = kept.over;
+    r->n = kept.n;
+    r->cap = kept.cap;
+    r->d = kept.d;
+  }
   return rc;
 }
 
@@ -501,6 +526,17 @@ static int read_features(sqlite3 *db, const sql_source *src,
   if (rc == SQLITE_OK)
     rc = read_rows(db, src, *vector ? features : NULL, *cols, *n_cols, label,
                    unit_interval, rows, err);
+  if (rows->over) {
+    char n[32], l[32];
+    sqlite3_free(*err);
+    *err = sqlite3_mprintf(
+        "the rows need more than max_memory (%s): %s at row %llu, of %u "
+        "features; raise max_memory, or train on fewer rows",
+        rbm_format_bytes(rows->limit, l, sizeof l),
+        rbm_format_bytes((rows->n + 1.0) * rows->d * sizeof(float), n, sizeof n),
+        (unsigned long long)rows->n + 1, rows->d);
+    rc = *err ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
   return rc;
 }
 
@@ -649,6 +685,7 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) rc = sql_source_set_table(db, &src, table);
   int vector = 0;
+  rows.limit = rbm_memory_limit(o.cfg.train.max_memory);
   if (rc == SQLITE_OK)
     rc = read_features(db, &src, features, o.label, o.cfg.visible == RBM_UNIT_BERNOULLI,
                        &rows, &vector, &cols, &n_cols, &err);
@@ -749,6 +786,7 @@ static void evaluate_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) 
     }
   }
   int vector = 0;
+  rows.limit = rbm_memory_limit(o.cfg.train.max_memory);
   if (rc == SQLITE_OK)
     rc = read_features(db, &src, features, o.label, 0, &rows, &vector, &cols,
                        &n_cols, &err);

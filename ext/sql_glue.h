@@ -228,6 +228,9 @@ typedef struct sql_served sql_served;
 ** when it is still the stored one.  Caller releases. */
 int sql_served_by_name(sqlite3 *db, const char *name, sql_served **out,
                        char **err);
+/* SQLITE_OK if a model blob of nblob bytes may be loaded: a model takes
+** about its blob's size in memory, held to the default memory share. */
+int sql_check_blob_memory(sqlite3_int64 nblob, char **err);
 /* A model from a blob (the virtual table's shadow table); threads is the
 ** model's threads option, which also sets OpenBLAS's threads for scoring. */
 int sql_served_from_blob(const void *blob, int nblob, const sql_source *src,

@@ -8,13 +8,16 @@
 #include "sql_glue.h"
 
 #include <limits.h>
+#include <ctype.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* OPT_RAMP: a real, or null for none (stored as -1). */
-typedef enum { OPT_INT, OPT_REAL, OPT_RAMP, OPT_BOOL, OPT_SEED, OPT_CHOICE } opt_type;
+/* OPT_RAMP: a real, or null for none (stored as -1).  OPT_BYTES: a number
+** of bytes, or text such as '512MB' or '4 GB' (binary multiples). */
+typedef enum { OPT_INT, OPT_REAL, OPT_RAMP, OPT_BOOL, OPT_SEED, OPT_CHOICE,
+               OPT_BYTES } opt_type;
 
 /* The words an OPT_CHOICE option takes, in the order of its enum's values. */
 static const char *const VISIBLE_WORDS[] = {"softmax", "binary", "implicit",
@@ -47,6 +50,7 @@ static const struct option {
     {"lr_decay", OPT_REAL, offsetof(rbm_config, lr_decay), NULL},
     {"pcd", OPT_BOOL, offsetof(rbm_config, pcd), NULL},
     {"patience", OPT_INT, offsetof(rbm_config, patience), NULL},
+    {"max_memory", OPT_BYTES, offsetof(rbm_config, max_memory), NULL},
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
@@ -56,6 +60,27 @@ static int parse_number(const char *text, double *out) {
   *out = strtod(text, &end);
   while (*end == ' ') end++;
   return *end == 0 && isfinite(*out);
+}
+
+/* A size: a number, then optionally K, M, G or T (times 1024 each), with or
+** without B or iB after, in any case: "4096", "512MB", "1.5 GiB". */
+static int parse_bytes(const char *text, double *out) {
+  static const char UNITS[] = "KMGT";
+  char *end;
+  if (!text || !*text) return 0;
+  double d = strtod(text, &end);
+  while (*end == ' ') end++;
+  const char *u = *end ? strchr(UNITS, toupper((unsigned char)*end)) : NULL;
+  if (u) {
+    for (const char *k = UNITS; k <= u; k++) d *= 1024;
+    end++;
+    if ((end[0] == 'i' || end[0] == 'I') && (end[1] == 'b' || end[1] == 'B')) end++;
+  }
+  if (*end == 'b' || *end == 'B') end++;
+  while (*end == ' ') end++;
+  if (*end || !isfinite(d)) return 0;
+  *out = d;
+  return 1;
 }
 
 /* The blanks the text of a cd_k schedule may hold. */
@@ -126,6 +151,10 @@ int sql_option_set(rbm_config *cfg, const char *key, const char *value,
     *(double *)field = -1;
     return SQLITE_OK;
   }
+  if (opt->type == OPT_BYTES && (!value || !sqlite3_stricmp(value, "null"))) {
+    *(double *)field = 0;  /* the default share, as stored options say it */
+    return SQLITE_OK;
+  }
   if (!value) {  /* JSON null */
     *err = sqlite3_mprintf("option %s cannot be null", opt->name);
     return SQLITE_ERROR;
@@ -163,6 +192,15 @@ int sql_option_set(rbm_config *cfg, const char *key, const char *value,
       return SQLITE_OK;
     default:
       break;
+  }
+  if (opt->type == OPT_BYTES) {
+    if (!parse_bytes(value, &d)) {
+      *err = sqlite3_mprintf("%s must be a number of bytes or a size such as "
+                             "'512MB' or '4GB', not '%s'", opt->name, value);
+      return SQLITE_ERROR;
+    }
+    *(double *)field = d;
+    return SQLITE_OK;
   }
   if (!parse_number(value, &d)) {
     *err = sqlite3_mprintf("%s must be a number, not '%s'", opt->name,
@@ -293,9 +331,12 @@ char *sql_options_to_json(const rbm_config *c) {
   char *cd = sqlite3_str_finish(steps);
   char *ramp = c->momentum_start < 0 ? sqlite3_mprintf("null")
                                      : sqlite3_mprintf("%!.15g", c->momentum_start);
-  if (!cd || !ramp) {  /* out of memory: no options rather than wrong ones */
+  char *memory = c->max_memory > 0 ? sqlite3_mprintf("%!.15g", c->max_memory)
+                                   : sqlite3_mprintf("null");  /* the default share */
+  if (!cd || !ramp || !memory) {  /* out of memory: no options rather than wrong ones */
     sqlite3_free(cd);
     sqlite3_free(ramp);
+    sqlite3_free(memory);
     return NULL;
   }
   char *json = sqlite3_mprintf(
@@ -304,15 +345,16 @@ char *sql_options_to_json(const rbm_config *c) {
       "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
       "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d,"
       "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g,"
-      "\"pcd\":%s}",
+      "\"pcd\":%s,\"max_memory\":%s}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
       c->weight_decay, cd, (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
       c->like_threshold, c->threads, c->verbose ? "true" : "false",
       c->validation, c->patience,
       ramp, c->momentum_epochs, c->lr_decay,
-      c->pcd ? "true" : "false");
+      c->pcd ? "true" : "false", memory);
   sqlite3_free(cd);
   sqlite3_free(ramp);
+  sqlite3_free(memory);
   return json;
 }

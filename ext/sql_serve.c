@@ -70,12 +70,26 @@ void sql_serve_shutdown(sqlite3 *db) {
   free(c);
 }
 
+/* A model in memory takes about its blob's size again: refused when that
+** is over the default share of physical memory (RBM_DEFAULT_MEMORY_SHARE). */
+int sql_check_blob_memory(sqlite3_int64 nblob, char **err) {
+  double limit = rbm_memory_limit(0);
+  if ((double)nblob <= limit) return SQLITE_OK;
+  char a[32], b[32];
+  *err = sqlite3_mprintf("the model is %s, more than the memory a model may "
+                         "take here (%s)", rbm_format_bytes((double)nblob, a, sizeof a),
+                         rbm_format_bytes(limit, b, sizeof b));
+  return *err ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
 int sql_served_from_blob(const void *blob, int nblob, const sql_source *src,
                          sqlite3_int64 uid, int threads, sql_served **out,
                          char **err) {
   char msg[200];
-  sql_served *s = calloc(1, sizeof *s);
   *out = NULL;
+  int mrc = sql_check_blob_memory(nblob, err);
+  if (mrc != SQLITE_OK) return mrc;
+  sql_served *s = calloc(1, sizeof *s);
   if (!s || sql_source_copy(&s->src, src) != SQLITE_OK) {
     free(s);
     *err = sqlite3_mprintf("out of memory");

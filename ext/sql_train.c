@@ -517,6 +517,27 @@ static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
   return rc;
 }
 
+/* 'both' holds the ratings twice and the user half's model while the item
+** half trains (and, fitting the blend, two half-trained models): the two
+** trainings' estimates together, checked before either starts. */
+static int check_both_memory(const rbm_config *cfg, const rbm_ratings *by_user,
+                             const rbm_ratings *by_item, char **err) {
+  rbm_config half = *cfg;
+  half.orientation = RBM_ORIENT_USER;
+  double need = rbm_train_memory(&half, by_user) + rbm_train_memory(&half, by_item);
+  double held = rbm_ratings_memory(by_user) + rbm_ratings_memory(by_item);
+  double limit = rbm_memory_limit(cfg->max_memory);
+  if (need + held <= limit) return SQLITE_OK;
+  char a[32], b[32], c[32], d[32];
+  *err = sqlite3_mprintf(
+      "training would need about %s (%s for the two halves' models and their "
+      "updates, %s for the ratings, read by user and by item), more than "
+      "max_memory (%s): lower hidden, train one orientation, or raise max_memory",
+      rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
+      rbm_format_bytes(held, c, sizeof c), rbm_format_bytes(limit, d, sizeof d));
+  return *err ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
 /* Orientation 'both': a user-based and an item-based model, and the
 ** weights that blend them, fitted on a held-out share of the pairs; then
 ** both halves are trained again on every rating. */
@@ -528,6 +549,7 @@ static int train_both(sqlite3 *db, const char *name, const sql_source *src,
   int rc = read_oriented(db, src, 0, cfg->threads, &by_user, err);
   if (rc == SQLITE_OK) rc = read_oriented(db, src, 1, cfg->threads, &by_item, err);
   double ingest = now_seconds() - start;
+  if (rc == SQLITE_OK) rc = check_both_memory(cfg, &by_user, &by_item, err);
   blend_sums rating = {0}, like = {0};
   if (rc == SQLITE_OK)
     rc = fit_blend(db, name, cfg, &by_user, &by_item, out, &rating, &like, err);

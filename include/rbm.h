@@ -110,7 +110,20 @@ typedef struct rbm_config {
   ** (patience 0: never early).  validation 0: no hold-out. */
   double validation;
   int patience;
+  /* The most memory, in bytes, a training may take.  It is estimated
+  ** before anything is allocated (rbm_train_memory) and a training over
+  ** the limit fails with the estimate, so a model too large for the
+  ** machine is an error, not a process the kernel kills.  0: a share of
+  ** physical memory (RBM_DEFAULT_MEMORY_SHARE). */
+  double max_memory;
 } rbm_config;
+
+#define RBM_DEFAULT_MEMORY_SHARE 0.5
+/* The limit cfg sets: max_memory, or the default share of physical memory
+** (INFINITY where that cannot be read). */
+double rbm_memory_limit(double max_memory);
+/* "about 1.2 GB", for messages: writes into buf and returns it. */
+const char *rbm_format_bytes(double bytes, char *buf, size_t n);
 
 void rbm_config_defaults(rbm_config *cfg);
 /* The schedules' values for a 1-based epoch. */
@@ -295,6 +308,12 @@ typedef struct rbm_train_report {
   int best_epoch;            /* the epoch it is from (validation), else 0 */
 } rbm_train_report;
 
+/* What rbm_train would allocate for r under cfg (the weights, their
+** updates, the minibatch and hold-out buffers), and what r itself holds:
+** rbm_train refuses when their sum is over the limit cfg sets. */
+double rbm_train_memory(const rbm_config *cfg, const rbm_ratings *r);
+double rbm_ratings_memory(const rbm_ratings *r);
+
 /* Trains a model on r (finished).  The model takes a copy of r's item keys.
 ** On failure *out is NULL and err holds the reason. */
 int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
@@ -468,8 +487,12 @@ typedef struct rbm_dense_report {
 } rbm_dense_report;
 
 /* labels: n class indexes (< label_keys->n, at most RBM_MAX_CLASSES), or
-** NULL for no head; the model copies label_keys. */
+** NULL for no head; the model copies label_keys.  Refuses, before any
+** allocation, when rbm_dense_train_memory and the rows (4 n d bytes, the
+** caller's) come to more than c->train.max_memory allows. */
 #define RBM_MAX_CLASSES 10000
+double rbm_dense_train_memory(const rbm_dense_config *c, size_t n, uint32_t d,
+                              uint32_t n_classes);
 int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
                     uint32_t d, const uint32_t *labels,
                     const rbm_keys *label_keys, const rbm_dense_hooks *hooks,

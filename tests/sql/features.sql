@@ -177,6 +177,13 @@ SELECT rbm_fit('bad', 'wide', NULL, '{"orientation": "user"}');
 SELECT rbm_fit('bad', 'wide', NULL, '{"hidden": 0}');
 SELECT rbm_fit('bad', 'wide', NULL, '{"l2": -1, "label": "kind"}');
 SELECT rbm_fit('bad', 'wide', NULL, '{"learning_rate": 1e9, "epochs": 3}');
+-- The memory budget: the rows as they are read, then the training's
+-- estimate, each against max_memory before allocating.
+SELECT rbm_fit('bad', 'vecs', 'v', '{"max_memory": 1000}');
+SELECT rbm_fit('bad', 'vecs', 'v', '{"max_memory": "20KB", "hidden": 64, "label": "kind"}');
+SELECT 'fit within max_memory', rbm_fit('bad', 'vecs', 'v', '{"max_memory": "1 GiB", "epochs": 1}') IS NOT NULL,
+       (SELECT json_extract(options, '$.max_memory') FROM rbm_models WHERE name = 'bad');
+DELETE FROM rbm_models WHERE name = 'bad';
 SELECT rbm_fit('bad', 'vecs', 'v', '{"label": "note"}');
 SELECT rbm_fit('bad', 'wide', 'f0', '{"label": "f0"}');
 SELECT rbm_fit('bad', (SELECT 'wide' WHERE 0), NULL);

@@ -96,6 +96,13 @@ SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', '');
 SELECT rbm_train('fresh', 'bad', 'user_id', 'item_id', 'rating');
 SELECT rbm_train('fresh', 'ratings', 'user_id', 'item_id', 'rating', '{"cd_k": 0}');
 
+-- The memory budget: the estimate against max_memory, before allocating.
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": 1000, "orientation": "user"}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": "2KB"}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": "lots"}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": -1}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": "12 XB"}');
+
 -- Nothing was written: the one row is byte-identical, and predicts the same.
 SELECT 'models', count(*) FROM rbm_models;
 SELECT 'row unchanged',
