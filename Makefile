@@ -4,6 +4,7 @@
 #   make demo     build, make a synthetic ratings database, train, recommend
 #   make test     build and run every test; ends with "N passed, N failed"
 #   make bench    speed and quality figures (needs ../shared/data/ml-100k)
+#   make fuzz     every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
 # (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
@@ -39,7 +40,7 @@ HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rb
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
-.PHONY: all deps demo test bench clean asan
+.PHONY: all deps demo test bench clean asan fuzz fuzz-build fuzz-deps
 
 all: dist/rbm.so
 
@@ -103,6 +104,33 @@ bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
 asan:
 	$(MAKE) clean
 	RBM_SANITIZE=1 $(MAKE) test CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+# libFuzzer targets (fuzz/*.c), built by clang with its sanitizers; the
+# deps rule installs clang and its runtime as root.
+FUZZ_TARGETS = blob options schedule vtab_args vectors
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Wno-pass-failed \
+              -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+FUZZ_COMPILE = $(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE \
+               -Iinclude -Iext $(BLAS_CFLAGS)
+FUZZ_OBJS = $(patsubst ext/%.c,dist/fuzz/obj/%.o,$(ENGINE) $(GLUE))
+
+fuzz-deps:
+	@$(MAKE) -s deps DEB_PACKAGES="clang libclang-rt-dev libsqlite3-dev libopenblas-dev pkg-config"
+
+dist/fuzz/obj/%.o: ext/%.c $(HEADERS) Makefile | fuzz-deps
+	@mkdir -p dist/fuzz/obj
+	$(FUZZ_COMPILE) -c -o $@ $<
+
+dist/fuzz/%: fuzz/%.c fuzz/fuzz_sql.h $(FUZZ_OBJS)
+	$(FUZZ_COMPILE) -o $@ $< $(FUZZ_OBJS) -lsqlite3 $(LDLIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=dist/fuzz/%)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf dist
