@@ -686,6 +686,7 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (rc == SQLITE_OK) rc = sql_source_set_table(db, &src, table);
   int vector = 0;
   rows.limit = rbm_memory_limit(o.cfg.train.max_memory);
+  if (rc == SQLITE_OK) rc = sql_models_table_ready(db, name, &err);
   if (rc == SQLITE_OK)
     rc = read_features(db, &src, features, o.label, o.cfg.visible == RBM_UNIT_BERNOULLI,
                        &rows, &vector, &cols, &n_cols, &err);

@@ -162,6 +162,7 @@ static void train_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   memset(&t, 0, sizeof t);
   sql_resolve_defaults(&cfg);
   rc = sql_source_drop_rating(&src, &cfg);
+  if (rc == SQLITE_OK) rc = sql_models_table_ready(db, name, &err);
   if (rc == SQLITE_OK) rc = sql_train_source(db, name, &src, &cfg, &t, &err);
   if (rc == SQLITE_OK) rc = sql_store_model(db, name, &src, &t, &err);
   sql_source_free(&src);

@@ -304,6 +304,10 @@ int sql_serve_describe(sqlite3 *db, const char *name, char **json, char **err);
 
 /* ---- the model table (sql_store.c) --------------------------------- */
 
+/* Checks, before a training, that rbm_models (if there is one) can take
+** its model: a hand-made table missing columns is an error now, not after
+** the training. */
+int sql_models_table_ready(sqlite3 *db, const char *name, char **err);
 int sql_store_model(sqlite3 *db, const char *name, const sql_source *src,
                     const sql_trained *t, char **err);
 /* Steps st, an INSERT into schema.table the caller prepared and bound its

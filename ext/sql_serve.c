@@ -164,6 +164,10 @@ static int stored_uid(sqlite3 *db, const char *name, sqlite3_int64 *uid,
     *err = sqlite3_mprintf("no model named '%s' (there is no rbm_models "
                            "table: train one with rbm_train)", name);
     rc = SQLITE_ERROR;
+  } else if (strstr(sqlite3_errmsg(db), "no such column")) {
+    *err = sqlite3_mprintf("rbm_models is not as this extension makes it (%s): "
+                           "rename or drop it, and train again", sqlite3_errmsg(db));
+    rc = SQLITE_ERROR;
   } else {
     *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
   }
@@ -177,7 +181,7 @@ static int load_stored(sqlite3 *db, const char *name, sql_served **out,
   int rc = sqlite3_prepare_v2(
       db,
       "SELECT model, uid, source, user_column, item_column, rating_column,"
-      " json_extract(options, '$.threads')"
+      " CASE WHEN json_valid(options) THEN json_extract(options, '$.threads') END"
       " FROM main.rbm_models WHERE name = ?1",
       -1, &st, NULL);
   if (rc != SQLITE_OK) {
@@ -210,9 +214,11 @@ static int load_stored(sqlite3 *db, const char *name, sql_served **out,
     }
     sqlite3_free(src.schema);
     sqlite3_free(src.table);
-  } else {
+  } else if (rc == SQLITE_DONE) {
     *err = sqlite3_mprintf("no model named '%s' in rbm_models", name);
     rc = SQLITE_ERROR;
+  } else {
+    *err = sqlite3_mprintf("model '%s': %s", name, sqlite3_errmsg(db));
   }
   sqlite3_finalize(st);
   return rc;

@@ -9,6 +9,7 @@
 #include "sql_glue.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char *CREATE_MODELS =
     "CREATE TABLE IF NOT EXISTS main.rbm_models(\n"
@@ -102,22 +103,43 @@ int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
   return rc;
 }
 
+static const char INSERT_MODEL[] =
+    "INSERT OR REPLACE INTO main.rbm_models(name, created_at, options,"
+    " summary, source, user_column, item_column, rating_column, uid, model)"
+    " VALUES(:name, strftime('%Y-%m-%dT%H:%M:%fZ','now'), json(:options),"
+    " json(:summary), :source, :user, :item, :rating, :uid, :model)";
+
+/* Creates rbm_models if missing and prepares the insert into it; a table
+** of that name made otherwise (columns missing) is an error saying so. */
+static int prepare_insert(sqlite3 *db, const char *name, sqlite3_stmt **st,
+                          char **err) {
+  int rc = sqlite3_exec(db, CREATE_MODELS, NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, INSERT_MODEL, -1, st, NULL);
+  if (rc == SQLITE_OK) return SQLITE_OK;
+  if (strstr(sqlite3_errmsg(db), "no column named")) {
+    *err = sqlite3_mprintf("storing model '%s': rbm_models is not as this "
+                           "extension makes it (%s): rename or drop it, and "
+                           "train again", name, sqlite3_errmsg(db));
+  } else {
+    *err = sqlite3_mprintf("storing model '%s': %s", name, sqlite3_errmsg(db));
+  }
+  return rc;
+}
+
+int sql_models_table_ready(sqlite3 *db, const char *name, char **err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, INSERT_MODEL, -1, &st, NULL);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK || strstr(sqlite3_errmsg(db), "no such table"))
+    return SQLITE_OK;  /* storing will create it */
+  return prepare_insert(db, name, &st, err);  /* says what is wrong */
+}
+
 int sql_store_model(sqlite3 *db, const char *name, const sql_source *src,
                     const sql_trained *t, char **err) {
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_exec(db, CREATE_MODELS, NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(
-        db,
-        "INSERT OR REPLACE INTO main.rbm_models(name, created_at, options,"
-        " summary, source, user_column, item_column, rating_column, uid, model)"
-        " VALUES(:name, strftime('%Y-%m-%dT%H:%M:%fZ','now'), json(:options),"
-        " json(:summary), :source, :user, :item, :rating, :uid, :model)",
-        -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    *err = sqlite3_mprintf("storing model '%s': %s", name, sqlite3_errmsg(db));
-    return rc;
-  }
+  int rc = prepare_insert(db, name, &st, err);
+  if (rc != SQLITE_OK) return rc;
 #define AT(param) sqlite3_bind_parameter_index(st, param)
   sqlite3_bind_text(st, AT(":name"), name, -1, SQLITE_STATIC);
   if (src->schema) {
