@@ -47,3 +47,33 @@ INSERT INTO "odd ""recs"""("odd ""recs""") VALUES ('retrain');
 SELECT 'shadow', name FROM sqlite_schema WHERE name GLOB 'odd "*' ORDER BY name;
 DROP TABLE "odd ""recs""";
 SELECT 'after drop', count(*) FROM sqlite_schema WHERE name GLOB 'odd "*';
+
+-- Unicode, semicolons, spaces and keywords in model, table and column names,
+-- through every function: rating models and feature models.
+CREATE TABLE "Bewertungen; ünïcödé ✓"("wer; 用户" INTEGER, "order" INTEGER, "from" REAL);
+INSERT INTO "Bewertungen; ünïcödé ✓" SELECT * FROM ratings;
+SELECT 'unicode train', json_extract(rbm_train('modèle; ✓ "x"', 'Bewertungen; ünïcödé ✓', 'wer; 用户', 'order', 'from',
+                                     '{"hidden": 6, "epochs": 5, "orientation": "user"}'), '$.model');
+SELECT 'unicode predict', rbm_predict('modèle; ✓ "x"', 2, 102) IS NOT NULL,
+       (SELECT count(*) FROM rbm_recommend('modèle; ✓ "x"', 2, 3)),
+       json_valid(rbm_debug('modèle; ✓ "x"')),
+       json_extract(rbm_evaluate('modèle; ✓ "x"', 'Bewertungen; ünïcödé ✓', 'wer; 用户', 'order', 'from'), '$.ratings') > 0;
+CREATE TABLE "select; ""feature"" table"("group" TEXT, "ä b" REAL, "c;d" REAL, "values" REAL);
+INSERT INTO "select; ""feature"" table"
+  SELECT char(97 + user_id % 2), (item_id % 2) * 1.0, ((item_id + 1) % 2) * 1.0, 0.5 FROM ratings;
+SELECT 'unicode fit', json_extract(rbm_fit('feature; ✓ ''m''', 'select; "feature" table', '["ä b", "c;d", "values"]',
+                                   '{"hidden": 3, "epochs": 2, "label": "group"}'), '$.rows') > 0;
+SELECT 'unicode fit null', json_extract(rbm_fit('f2 ✓', 'select; "feature" table', NULL,
+                                        '{"hidden": 3, "epochs": 2, "label": "group"}'), '$.features');
+SELECT 'unicode features', length(rbm_transform('feature; ✓ ''m''', '[1, 0, 0.5]')),
+       length(rbm_reconstruct('feature; ✓ ''m''', 1, 0, 0.5)),
+       rbm_free_energy('feature; ✓ ''m''', '[1, 0, 0.5]') IS NOT NULL,
+       rbm_classify('feature; ✓ ''m''', '[1, 0, 0.5]') IN ('a', 'b'),
+       json_valid(rbm_class_probs('feature; ✓ ''m''', '[1, 0, 0.5]')),
+       (SELECT count(*) FROM rbm_sample('feature; ✓ ''m''', 2, 3)),
+       json_extract(rbm_evaluate('feature; ✓ ''m''', 'select; "feature" table', '["ä b", "c;d", "values"]'), '$.rows') > 0;
+CREATE VIRTUAL TABLE "empfehlungen; ✓" USING rbm(source="Bewertungen; ünïcödé ✓", user="wer; 用户",
+    item="order", rating="from", hidden=4, epochs=2, orientation=user);
+SELECT 'unicode vtab', count(*) > 0 FROM "empfehlungen; ✓" WHERE "wer; 用户" = 2;
+DROP TABLE "empfehlungen; ✓";
+SELECT 'still there', count(*) FROM "Bewertungen; ünïcödé ✓";
