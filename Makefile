@@ -5,6 +5,7 @@
 #   make test     build and run every test; ends with "N passed, N failed"
 #   make bench    speed and quality figures (needs ../shared/data/ml-100k)
 #   make fuzz     every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
+#   make tsan     the engine's tests under ThreadSanitizer
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
 # (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
@@ -40,7 +41,7 @@ HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rb
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
-.PHONY: all deps demo test bench clean asan fuzz fuzz-build fuzz-deps
+.PHONY: all deps demo test bench clean asan tsan fuzz fuzz-build fuzz-deps
 
 all: dist/rbm.so
 
@@ -104,6 +105,25 @@ bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
 asan:
 	$(MAKE) clean
 	RBM_SANITIZE=1 $(MAKE) test CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+# The engine's tests (threaded training, the pool, serving's parallel
+# loops) under ThreadSanitizer, built by clang.
+# OpenBLAS keeps one thread there (RBM_TSAN): its own hand-over is invisible
+# to the sanitizer.
+TSAN_COMPILE = $(FUZZ_CC) -g -O1 -fsanitize=thread -DRBM_TSAN -Wno-pass-failed $(WARN) \
+               -std=c11 -D_DEFAULT_SOURCE -Iinclude -Iext $(BLAS_CFLAGS)
+
+dist/tsan/%: tests/%.c $(ENGINE) $(HEADERS) Makefile | fuzz-deps
+	@mkdir -p dist/tsan
+	$(TSAN_COMPILE) -o $@ $< $(ENGINE) $(LDLIBS)
+
+tsan: dist/tsan/test_engine dist/tsan/test_kernels
+	@status=0; for t in test_engine test_kernels; do \
+	  OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	    ./dist/tsan/$$t > dist/tsan/$$t.log 2>&1; \
+	  rc=$$?; if [ $$rc = 0 ]; then echo "PASS tsan $$t: $$(grep -c "^ok" dist/tsan/$$t.log) checks ok"; \
+	  else echo "FAIL tsan $$t (exit $$rc): see dist/tsan/$$t.log"; status=1; fi; \
+	done; exit $$status
 
 # libFuzzer targets (fuzz/*.c), built by clang with its sanitizers; the
 # deps rule installs clang and its runtime as root.

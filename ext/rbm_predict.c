@@ -468,7 +468,14 @@ extern void openblas_set_num_threads(int);
 
 const char *rbm_blas_config(void) { return openblas_get_config(); }
 int rbm_blas_threads(void) { return openblas_get_num_threads(); }
+#ifdef RBM_TSAN
+/* OpenBLAS's own threads hand work over by spinning on plain memory, which
+** ThreadSanitizer cannot see: under it, BLAS keeps one thread and only the
+** engine's threads (which it can see) run in parallel. */
+void rbm_blas_set_threads(int n) { (void)n; openblas_set_num_threads(1); }
+#else
 void rbm_blas_set_threads(int n) { openblas_set_num_threads(n); }
+#endif
 
 /* OpenBLAS starts its threads when it is loaded, and they busy-wait
 ** (sched_yield) for about 2^28 cycles before they sleep: a training started
