@@ -6,6 +6,7 @@
 #   make bench    speed and quality figures (needs ../shared/data/ml-100k)
 #   make fuzz     every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
 #   make tsan     the engine's tests under ThreadSanitizer
+#   make oom      every operation with its Nth allocation failing, N = 1, 2, ...
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
 # (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
@@ -41,7 +42,7 @@ HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rb
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
-.PHONY: all deps demo test bench clean asan tsan fuzz fuzz-build fuzz-deps
+.PHONY: all deps demo test bench clean asan tsan oom fuzz fuzz-build fuzz-deps
 
 all: dist/rbm.so
 
@@ -124,6 +125,24 @@ tsan: dist/tsan/test_engine dist/tsan/test_kernels
 	  rc=$$?; if [ $$rc = 0 ]; then echo "PASS tsan $$t: $$(grep -c "^ok" dist/tsan/$$t.log) checks ok"; \
 	  else echo "FAIL tsan $$t (exit $$rc): see dist/tsan/$$t.log"; status=1; fi; \
 	done; exit $$status
+
+# Allocation-failure injection (tests/oom.c): the engine and glue built
+# with tests/oom_shim.h forced in, under AddressSanitizer and LeakSanitizer.
+OOM_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer -fopenmp-simd $(WARN) -std=c11 -D_DEFAULT_SOURCE -fPIC \
+             -Iinclude -Iext $(BLAS_CFLAGS)
+OOM_OBJS = $(patsubst ext/%.c,dist/oom/obj/%.o,$(ENGINE) $(GLUE))
+
+dist/oom/obj/%.o: ext/%.c tests/oom_shim.h $(HEADERS) Makefile | deps
+	@mkdir -p dist/oom/obj
+	$(CC) $(OOM_CFLAGS) -include tests/oom_shim.h -c -o $@ $<
+
+dist/oom/oom: tests/oom.c $(OOM_OBJS)
+	$(CC) $(OOM_CFLAGS) -o $@ tests/oom.c $(OOM_OBJS) -lsqlite3 $(LDLIBS)
+
+oom: dist/oom/oom
+	@tmp=$$(mktemp -d) && ASAN_OPTIONS=detect_leaks=1 ./dist/oom/oom $$tmp; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
 
 # libFuzzer targets (fuzz/*.c), built by clang with its sanitizers; the
 # deps rule installs clang and its runtime as root.
