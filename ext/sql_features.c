@@ -36,7 +36,10 @@ int sql_feature_model_load(sqlite3 *db, const char *name,
   if (rc == SQLITE_ROW) {
     const void *blob = sqlite3_column_blob(st, 0);
     int n = sqlite3_column_bytes(st, 0);
-    if (!rbm_blob_is_dense(blob, (size_t)n)) {
+    if (!blob && sqlite3_errcode(db) == SQLITE_NOMEM) {
+      *err = sqlite3_mprintf("out of memory");
+      rc = SQLITE_NOMEM;
+    } else if (!rbm_blob_is_dense(blob, (size_t)n)) {
       int rating = sqlite3_column_type(st, 0) == SQLITE_BLOB && n >= 8 &&
                    (!memcmp(blob, "RBMMODEL", 8) || rbm_blob_is_pair(blob, (size_t)n));
       *err = rating ? sqlite3_mprintf("model '%s' is a rating model: use rbm_predict "

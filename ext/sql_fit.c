@@ -245,21 +245,25 @@ static int feature_columns(sqlite3 *db, const sql_source *src,
 static int has_column(sqlite3 *db, const sql_source *src, const char *name,
                       char **err) {
   sqlite3_stmt *st;
-  int columns = 0, found = 0;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT count(*), count(*) FILTER (WHERE name = ?3"
-                         " COLLATE NOCASE) FROM pragma_table_info(?1, ?2)",
-                         -1, &st, NULL) == SQLITE_OK) {
+  int columns = 0, found = 0, rc;
+  rc = sqlite3_prepare_v2(db,
+                          "SELECT count(*), count(*) FILTER (WHERE name = ?3"
+                          " COLLATE NOCASE) FROM pragma_table_info(?1, ?2)",
+                          -1, &st, NULL);
+  if (rc == SQLITE_OK) {
     sqlite3_bind_text(st, 1, src->table, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, src->schema, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
       columns = sqlite3_column_int(st, 0);
       found = sqlite3_column_int(st, 1) > 0;
     }
     sqlite3_finalize(st);
   }
-  if (!columns) {
+  if (rc != SQLITE_ROW) {  /* could not look: say why, not "no such table" */
+    *err = sqlite3_mprintf("%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+  } else if (!columns) {
     *err = sqlite3_mprintf("no such table or view: %s", src->table);
   } else if (!found) {
     *err = sqlite3_mprintf("%s has no column \"%s\"", src->table, name);

@@ -281,6 +281,10 @@ int sql_json_members(sqlite3 *db, const char *json, const char *example,
   sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *top = (const char *)sqlite3_column_text(st, 0);
+    if (!top && sqlite3_errcode(db) == SQLITE_NOMEM) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
     if (!top || strcmp(top, "object") != 0) {
       *err = sqlite3_mprintf("options must be a JSON object, like '%s'", example);
       rc = SQLITE_ERROR;
@@ -294,7 +298,8 @@ int sql_json_members(sqlite3 *db, const char *json, const char *example,
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc != SQLITE_OK && !*err)
-    *err = sqlite3_mprintf("options: %s", sqlite3_errmsg(db));
+    *err = sqlite3_mprintf("options: %s",
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return rc;
 }

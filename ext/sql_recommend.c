@@ -110,7 +110,8 @@ static int rec_close(sqlite3_vtab_cursor *cur) {
 static int fail(rec_cursor *c, int rc, char *err) {
   sqlite3_vtab *vtab = c->base.pVtab;
   sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("rbm_recommend: %s", err ? err : "error");
+  vtab->zErrMsg = sqlite3_mprintf("rbm_recommend: %s",
+                                  err ? err : rc == SQLITE_NOMEM ? "out of memory" : "error");
   sqlite3_free(err);
   return rc;
 }

@@ -198,7 +198,9 @@ static int load_stored(sqlite3 *db, const char *name, sql_served **out,
     if (!table || !src.user || !src.item || !src.rating) {
       *err = sqlite3_mprintf("model '%s' has no source recorded", name);
       rc = SQLITE_CORRUPT;
-    } else if (sql_source_set_table(db, &src, table) != SQLITE_OK) {
+    } else if (sql_source_set_table(db, &src, table) != SQLITE_OK ||
+               (!sqlite3_column_blob(st, 0) && sqlite3_errcode(db) == SQLITE_NOMEM)) {
+      *err = sqlite3_mprintf("out of memory");
       rc = SQLITE_NOMEM;
     } else {
       rc = sql_served_from_blob(

@@ -190,7 +190,7 @@ static int store_shadow(sql_vtab *v, const sql_trained *t, int create,
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {
       *err = sql_errorf("cannot create the model's table %s_model: %s", v->name,
-                        sqlite3_errmsg(v->db));
+                        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(v->db));
       return rc;
     }
   }
@@ -209,7 +209,7 @@ static int store_shadow(sql_vtab *v, const sql_trained *t, int create,
   } else if (rc == SQLITE_OK) {
     rc = sql_insert_trained(v->db, st, v->schema, table, t, err);
   } else {
-    *err = sql_errorf("%s", sqlite3_errmsg(v->db));
+    *err = sql_errorf("%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(v->db));
   }
   sqlite3_free(table);
   if (rc != SQLITE_OK) {
@@ -236,17 +236,21 @@ static int shadow_row(sql_vtab *v, const char *what, sqlite3_stmt **st,
   int rc = sql ? sqlite3_prepare_v2(v->db, sql, -1, st, NULL) : SQLITE_NOMEM;
   sqlite3_free(sql);
   if (rc != SQLITE_OK) {
-    *err = sql_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
+    *err = rc == SQLITE_NOMEM ? sql_errorf("out of memory")
+                              : sql_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
     return rc;
   }
   rc = sqlite3_step(*st);
-  if (rc != SQLITE_ROW) {
+  if (rc == SQLITE_ROW) return SQLITE_OK;
+  if (rc == SQLITE_DONE) {
     *err = sql_errorf("the shadow table %s_model holds no model", v->name);
-    sqlite3_finalize(*st);
-    *st = NULL;
-    return SQLITE_CORRUPT;
+    rc = SQLITE_CORRUPT;
+  } else {
+    *err = sql_errorf("the model's shadow table: %s", sqlite3_errmsg(v->db));
   }
-  return SQLITE_OK;
+  sqlite3_finalize(*st);
+  *st = NULL;
+  return rc;
 }
 
 /* The stored model, reloaded if another connection retrained it: its uid
@@ -264,7 +268,13 @@ static int load_served(sql_vtab *v, char **err) {
   rc = shadow_row(v, "model", &st, err);
   if (rc != SQLITE_OK) return rc;
   sql_served *s;
-  rc = sql_served_from_blob(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0),
+  const void *blob = sqlite3_column_blob(st, 0);
+  if (!blob && sqlite3_errcode(v->db) == SQLITE_NOMEM) {  /* not an empty blob */
+    sqlite3_finalize(st);
+    *err = sql_errorf("out of memory");
+    return SQLITE_NOMEM;
+  }
+  rc = sql_served_from_blob(blob, sqlite3_column_bytes(st, 0),
                             &v->src, uid, v->cfg.threads, &s, err);
   if (rc == SQLITE_OK) {
     sql_served_release(v->served);

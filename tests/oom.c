@@ -86,6 +86,8 @@ static sqlite3 *open_db(const char *path) {
 
 /* The first column of the first row of sql, as text into buf ("" if none);
 ** the statement's result code. */
+static char last_error[300];
+
 static int one(sqlite3 *db, const char *sql, char *buf, size_t n) {
   sqlite3_stmt *st = NULL;
   buf[0] = 0;
@@ -96,8 +98,27 @@ static int one(sqlite3 *db, const char *sql, char *buf, size_t n) {
         snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
   }
+  if (rc != SQLITE_OK) snprintf(last_error, sizeof last_error, "%s", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return rc;
+}
+
+/* The distinct error messages of one operation's sweep, with counts. */
+#define MAX_MESSAGES 12
+static char messages[MAX_MESSAGES][300];
+static long message_count[MAX_MESSAGES];
+static int n_messages;
+
+static void note_message(const char *m) {
+  for (int i = 0; i < n_messages; i++)
+    if (!strcmp(messages[i], m)) {
+      message_count[i]++;
+      return;
+    }
+  if (n_messages < MAX_MESSAGES) {
+    snprintf(messages[n_messages], sizeof messages[0], "%s", m);
+    message_count[n_messages++] = 1;
+  }
 }
 
 static void exec_or_die(sqlite3 *db, const char *sql) {
@@ -189,6 +210,7 @@ int main(int argc, char **argv) {
     char before[1024], after[1024], out[256];
     state(path, before, sizeof before);
     long n = 1, errors = 0;
+    n_messages = 0;
     for (; n <= max_n; n++) {
       sqlite3 *db = open_db(path);
       arm(n);
@@ -207,6 +229,7 @@ int main(int argc, char **argv) {
         continue;
       }
       errors++;
+      note_message(last_error);
       /* Failed: nothing changed, on a new connection. */
       sqlite3 *fresh = open_db(path);
       char ok[64];
@@ -220,6 +243,12 @@ int main(int argc, char **argv) {
     }
     printf("ok - %s: %ld allocations swept, %ld ended in an error, state kept\n",
            OPS[o].name, n - 1, errors);
+    for (int i = 0; i < n_messages; i++) {
+      printf("#   %5ld x %s\n", message_count[i], messages[i]);
+      /* An error must say what went wrong: memory, or SQLite's own. */
+      check(strstr(messages[i], "memory") != NULL || strstr(messages[i], "NOMEM") != NULL,
+            "the error says it ran out of memory", OPS[o].name, 0);
+    }
   }
   remove(path);
   printf("# %d checks, %d failed\n", checks, failures);

@@ -3,7 +3,8 @@
 -- that are not JSON (serving goes on: it needs only the threads), a source
 -- renamed or with a column renamed, an rbm_models table made by hand with
 -- columns missing (checked before training, not after), and a virtual
--- table whose shadow table was dropped or renamed (and DROP TABLE still works).
+-- table whose shadow table was dropped, renamed or altered, or whose source
+-- was dropped (and DROP TABLE still works).
 .load dist/rbm
 .mode list
 CREATE TABLE ratings(user_id INTEGER, item_id INTEGER, rating REAL);
@@ -56,4 +57,20 @@ CREATE VIRTUAL TABLE w USING rbm(source=ratings, user=user_id, item=item_id, rat
 ALTER TABLE w_model RENAME TO w_old;
 SELECT count(*) FROM w WHERE user_id = 1;
 DROP TABLE w;
-SELECT 'alive';
+-- A shadow table altered: its model column renamed, then its blob damaged.
+CREATE VIRTUAL TABLE x USING rbm(source=ratings, user=user_id, item=item_id, rating=rating, hidden=4, epochs=2);
+ALTER TABLE x_model RENAME COLUMN model TO blob;
+SELECT count(*) FROM x WHERE user_id = 1;
+INSERT INTO x(x) VALUES ('retrain');
+ALTER TABLE x_model RENAME COLUMN blob TO model;
+UPDATE x_model SET model = substr(model, 1, 100);
+SELECT count(*) FROM x WHERE user_id = 1;
+DROP TABLE x;
+-- The source dropped after training: the virtual table and the functions.
+CREATE TABLE r2 AS SELECT * FROM ratings;
+CREATE VIRTUAL TABLE y USING rbm(source=r2, user=user_id, item=item_id, rating=rating, hidden=4, epochs=2);
+DROP TABLE r2;
+SELECT count(*) FROM y WHERE user_id = 1;
+INSERT INTO y(y) VALUES ('retrain');
+DROP TABLE y;
+SELECT 'alive, nothing left', (SELECT count(*) FROM sqlite_schema WHERE (name GLOB '[vwxy]_*' OR name IN ('v', 'w', 'x', 'y')) AND name <> 'w_old');
