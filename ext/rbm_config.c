@@ -42,6 +42,21 @@ double rbm_memory_limit(double max_memory) {
   return RBM_DEFAULT_MEMORY_SHARE * (double)pages * (double)page;
 }
 
+int rbm_memory_fits(double need, const char *need_what, double held,
+                    const char *held_what, double max_memory, const char *hint,
+                    char *err, size_t errlen) {
+  double limit = rbm_memory_limit(max_memory);
+  if (need + held <= limit) return 1;
+  char a[32], b[32], c[32], d[32];
+  snprintf(err, errlen,
+           "training would need about %s (%s for %s, %s for %s), more than "
+           "max_memory (%s): %s, or raise max_memory",
+           rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
+           need_what, rbm_format_bytes(held, c, sizeof c), held_what,
+           rbm_format_bytes(limit, d, sizeof d), hint);
+  return 0;
+}
+
 const char *rbm_format_bytes(double bytes, char *buf, size_t n) {
   static const char *const UNITS[] = {"bytes", "KB", "MB", "GB", "TB", "PB"};
   int u = 0;

@@ -480,18 +480,10 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
              "classes (is the label an id?)", label_keys->n, RBM_MAX_CLASSES);
     return RBM_ERROR;
   }
-  double need = rbm_dense_train_memory(c, n, d, labels ? label_keys->n : 0);
-  double held = 4.0 * (double)n * d, limit = rbm_memory_limit(c->train.max_memory);
-  if (need + held > limit) {
-    char a[32], b[32], h[32], l[32];
-    snprintf(err, errlen,
-             "training would need about %s (%s for the model, its updates and "
-             "the head, %s for the rows), more than max_memory (%s): lower "
-             "hidden, or raise max_memory",
-             rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
-             rbm_format_bytes(held, h, sizeof h), rbm_format_bytes(limit, l, sizeof l));
+  if (!rbm_memory_fits(rbm_dense_train_memory(c, n, d, labels ? label_keys->n : 0),
+                       "the model, its updates and the head", 4.0 * (double)n * d,
+                       "the rows", c->train.max_memory, "lower hidden", err, errlen))
     return RBM_ERROR;
-  }
   if (!check_rows(c, X, n, d, err, errlen)) return RBM_ERROR;
   rc = RBM_NOMEM;
   t.c = c;

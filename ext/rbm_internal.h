@@ -139,6 +139,13 @@ void rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
 
 /* BLAS identification for rbm_debug(). */
 const char *rbm_blas_config(void);
+/* 1 if need (what the training allocates) and held (what its input
+** takes) fit the limit max_memory sets; else 0, and err says "training
+** would need about ... (need for need_what, held for held_what), more
+** than max_memory (...): hint, or raise max_memory". */
+int rbm_memory_fits(double need, const char *need_what, double held,
+                    const char *held_what, double max_memory, const char *hint,
+                    char *err, size_t errlen);
 int rbm_blas_threads(void);
 void rbm_blas_set_threads(int n);
 /* Stops the BLAS library's idle threads until its next threaded call

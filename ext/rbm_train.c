@@ -65,18 +65,10 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
     snprintf(err, errlen, "orientation 'both' is two trainings, one per half");
     return RBM_ERROR;
   }
-  double need = rbm_train_memory(cfg, r), held = rbm_ratings_memory(r);
-  double limit = rbm_memory_limit(cfg->max_memory);
-  if (need + held > limit) {
-    char a[32], b[32], c[32], d[32];
-    snprintf(err, errlen,
-             "training would need about %s (%s for the model and its updates, "
-             "%s for the ratings), more than max_memory (%s): lower hidden, "
-             "or raise max_memory",
-             rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
-             rbm_format_bytes(held, c, sizeof c), rbm_format_bytes(limit, d, sizeof d));
+  if (!rbm_memory_fits(rbm_train_memory(cfg, r), "the model and its updates",
+                       rbm_ratings_memory(r), "the ratings", cfg->max_memory,
+                       "lower hidden", err, errlen))
     return RBM_ERROR;
-  }
   t.cfg = cfg;
   t.r = r;
   rbm_ratings train;  /* r less the validation share */

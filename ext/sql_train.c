@@ -524,17 +524,14 @@ static int check_both_memory(const rbm_config *cfg, const rbm_ratings *by_user,
                              const rbm_ratings *by_item, char **err) {
   rbm_config half = *cfg;
   half.orientation = RBM_ORIENT_USER;
-  double need = rbm_train_memory(&half, by_user) + rbm_train_memory(&half, by_item);
-  double held = rbm_ratings_memory(by_user) + rbm_ratings_memory(by_item);
-  double limit = rbm_memory_limit(cfg->max_memory);
-  if (need + held <= limit) return SQLITE_OK;
-  char a[32], b[32], c[32], d[32];
-  *err = sqlite3_mprintf(
-      "training would need about %s (%s for the two halves' models and their "
-      "updates, %s for the ratings, read by user and by item), more than "
-      "max_memory (%s): lower hidden, train one orientation, or raise max_memory",
-      rbm_format_bytes(need + held, a, sizeof a), rbm_format_bytes(need, b, sizeof b),
-      rbm_format_bytes(held, c, sizeof c), rbm_format_bytes(limit, d, sizeof d));
+  char msg[400];
+  if (rbm_memory_fits(rbm_train_memory(&half, by_user) + rbm_train_memory(&half, by_item),
+                      "the two halves' models and their updates",
+                      rbm_ratings_memory(by_user) + rbm_ratings_memory(by_item),
+                      "the ratings, read by user and by item", cfg->max_memory,
+                      "lower hidden, train one orientation", msg, sizeof msg))
+    return SQLITE_OK;
+  *err = sqlite3_mprintf("%s", msg);
   return *err ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
