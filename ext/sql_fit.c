@@ -463,7 +463,17 @@ static int read_rows(sqlite3 *db, const sql_source *src, const char *vector_col,
       }
     }
     if (rc != SQLITE_OK) {
-      if (rc == SQLITE_NOMEM) {
+      if (r->over) {  /* add_row stopped before allocating past the limit */
+        char n[32], l[32];
+        sqlite3_free(why);
+        *err = sqlite3_mprintf(
+            "the rows need more than max_memory (%s): %s at row %llu, of %u "
+            "features; raise max_memory, or train on fewer rows",
+            rbm_format_bytes(r->limit, l, sizeof l),
+            rbm_format_bytes((r->n + 1.0) * r->d * sizeof(float), n, sizeof n),
+            (unsigned long long)r->n + 1, r->d);
+        rc = SQLITE_ERROR;
+      } else if (rc == SQLITE_NOMEM) {
         sqlite3_free(why);
         *err = sqlite3_mprintf("out of memory");
       } else {
@@ -496,15 +506,7 @@ done:
   sqlite3_finalize(st);
   sqlite3_free(sqlite3_str_finish(s));
   sqlite3_free(from);
-  if (rc != SQLITE_OK) {
-    feature_rows kept = *r;  /* what the error says */
-    rows_free(r);
-    r->limit = kept.limit;
-    r->over = kept.over;
-    r->n = kept.n;
-    r->cap = kept.cap;
-    r->d = kept.d;
-  }
+  if (rc != SQLITE_OK) rows_free(r);
   return rc;
 }
 
@@ -530,17 +532,6 @@ static int read_features(sqlite3 *db, const sql_source *src,
   if (rc == SQLITE_OK)
     rc = read_rows(db, src, *vector ? features : NULL, *cols, *n_cols, label,
                    unit_interval, rows, err);
-  if (rows->over) {
-    char n[32], l[32];
-    sqlite3_free(*err);
-    *err = sqlite3_mprintf(
-        "the rows need more than max_memory (%s): %s at row %llu, of %u "
-        "features; raise max_memory, or train on fewer rows",
-        rbm_format_bytes(rows->limit, l, sizeof l),
-        rbm_format_bytes((rows->n + 1.0) * rows->d * sizeof(float), n, sizeof n),
-        (unsigned long long)rows->n + 1, rows->d);
-    rc = *err ? SQLITE_ERROR : SQLITE_NOMEM;
-  }
   return rc;
 }
 

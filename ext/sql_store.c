@@ -109,13 +109,9 @@ static const char INSERT_MODEL[] =
     " VALUES(:name, strftime('%Y-%m-%dT%H:%M:%fZ','now'), json(:options),"
     " json(:summary), :source, :user, :item, :rating, :uid, :model)";
 
-/* Creates rbm_models if missing and prepares the insert into it; a table
-** of that name made otherwise (columns missing) is an error saying so. */
-static int prepare_insert(sqlite3 *db, const char *name, sqlite3_stmt **st,
-                          char **err) {
-  int rc = sqlite3_exec(db, CREATE_MODELS, NULL, NULL, NULL);
-  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, INSERT_MODEL, -1, st, NULL);
-  if (rc == SQLITE_OK) return SQLITE_OK;
+/* Why the insert into rbm_models could not be prepared: a table of that
+** name made otherwise (columns missing) says so. */
+static int insert_error(sqlite3 *db, const char *name, int rc, char **err) {
   if (strstr(sqlite3_errmsg(db), "no column named")) {
     *err = sqlite3_mprintf("storing model '%s': rbm_models is not as this "
                            "extension makes it (%s): rename or drop it, and "
@@ -132,14 +128,15 @@ int sql_models_table_ready(sqlite3 *db, const char *name, char **err) {
   sqlite3_finalize(st);
   if (rc == SQLITE_OK || strstr(sqlite3_errmsg(db), "no such table"))
     return SQLITE_OK;  /* storing will create it */
-  return prepare_insert(db, name, &st, err);  /* says what is wrong */
+  return insert_error(db, name, rc, err);
 }
 
 int sql_store_model(sqlite3 *db, const char *name, const sql_source *src,
                     const sql_trained *t, char **err) {
   sqlite3_stmt *st = NULL;
-  int rc = prepare_insert(db, name, &st, err);
-  if (rc != SQLITE_OK) return rc;
+  int rc = sqlite3_exec(db, CREATE_MODELS, NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, INSERT_MODEL, -1, &st, NULL);
+  if (rc != SQLITE_OK) return insert_error(db, name, rc, err);
 #define AT(param) sqlite3_bind_parameter_index(st, param)
   sqlite3_bind_text(st, AT(":name"), name, -1, SQLITE_STATIC);
   if (src->schema) {
