@@ -23,7 +23,7 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->visible = RBM_VISIBLE_SOFTMAX;
   cfg->orientation = RBM_ORIENT_USER;
   cfg->like_threshold = 3.0;
-  cfg->threads = 1;
+  cfg->threads = 0;  /* one per core */
   cfg->verbose = 0;
   cfg->validation = 0;
   cfg->patience = 10;
@@ -33,6 +33,18 @@ void rbm_config_defaults(rbm_config *cfg) {
   cfg->lr_decay = 0;
   cfg->pcd = 0;
   cfg->max_memory = 0;
+}
+
+/* Past a few threads a minibatch of 100 users is split too finely to gain,
+** and a shared server's other work keeps its cores. */
+int rbm_auto_threads(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores < 1) return 1;
+  return cores > RBM_AUTO_THREADS_MAX ? RBM_AUTO_THREADS_MAX : (int)cores;
+}
+
+int rbm_config_threads(const rbm_config *cfg) {
+  return cfg->threads > 0 ? cfg->threads : rbm_auto_threads();
 }
 
 double rbm_memory_limit(double max_memory) {
@@ -119,8 +131,8 @@ const char *rbm_config_check(const rbm_config *cfg) {
     return "orientation must be 'user', 'item' or 'both'";
   if (!isfinite(cfg->like_threshold))
     return "like_threshold must be a finite number";
-  if (cfg->threads < 1 || cfg->threads > 256)
-    return "threads must be between 1 and 256";
+  if (cfg->threads < 0 || cfg->threads > 256)
+    return "threads must be between 1 and 256, or 0 for one per core";
   if (cfg->n_cd_k_steps < 0 || cfg->n_cd_k_steps > RBM_MAX_CD_STEPS)
     return "cd_k takes at most 8 [epoch, k] steps";
   for (int j = 0; j < cfg->n_cd_k_steps; j++) {

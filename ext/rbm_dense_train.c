@@ -131,7 +131,9 @@ static void step(dense_trainer *t, float *p, float *vel, const float *g,
 /* The passes of minibatch rows r0 .. r1-1 (one task): V0, then H0 =
 ** p(h | V0), a sample of it (or the persistent chains), k Gibbs steps to
 ** V1 and H1.  Each row draws from its own stream, keyed by (seed, epoch,
-** its place in the epoch), so how rows are shared out changes nothing. */
+** its place in the epoch).  A GEMM's sums depend on its shape, so the
+** tasks are ROWS_PER_TASK rows whatever the thread count: the same model
+** for any. */
 static void passes(void *ctx, size_t task, int worker) {
   dense_trainer *t = ctx;
   (void)worker;
@@ -212,17 +214,17 @@ static void update_hidden_bias(dense_trainer *t) {
 }
 
 #define UNIT_CHUNKS 8  /* tasks of the update */
+#define ROWS_PER_TASK 25  /* tasks of the passes: 4 of a minibatch of 100 */
 
 /* One CD-k step on training rows rows[lo .. lo+nb): the passes, shared
 ** out by rows, then the update, by visible units.  BLAS runs one thread
 ** in each task. */
 static void cd_batch(dense_trainer *t, size_t lo, size_t nb, int epoch) {
-  int workers = rbm_pool_size(t->pool);
   t->lo = lo;
   t->nb = nb;
   t->epoch = epoch;
   t->k = rbm_config_cd_k(&t->c->train, epoch);
-  t->row_chunk = (nb + (size_t)workers - 1) / (size_t)workers;
+  t->row_chunk = ROWS_PER_TASK;
   rbm_pool_run(t->pool, (nb + t->row_chunk - 1) / t->row_chunk, 1, passes, t,
                NULL, NULL);
   if (t->c->train.pcd) t->persist_ready = 1;  /* the first minibatch is full */
@@ -338,7 +340,7 @@ static int open_rbm(dense_trainer *t) {
   t->vb = calloc(d, sizeof *t->vb);
   t->vc = calloc(F, sizeof *t->vc);
   t->rng = malloc(B * sizeof *t->rng);
-  t->pool = rbm_pool_start(t->c->train.threads);
+  t->pool = rbm_pool_start(rbm_config_threads(&t->c->train));
   if (!t->rng || !t->pool || !m->layer.W || !m->layer.hbias || !t->V0 || !t->V1 || !t->H0 ||
       !t->H1 || !t->Hs || !t->persist || !t->gb || !t->gc ||
       !t->vW || !t->vb || !t->vc)
@@ -514,9 +516,10 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
     }
     m->n_classes = label_keys->n;
   }
+  int threads = rbm_config_threads(&c->train);
   blas_before = rbm_blas_threads();  /* put back when done */
-  if (blas_before != c->train.threads) rbm_blas_set_threads(c->train.threads);
-  report->threads = c->train.threads;
+  if (blas_before != threads) rbm_blas_set_threads(threads);
+  report->threads = threads;
 
   if (t.F) {
     if (!open_rbm(&t)) goto fail;
@@ -541,7 +544,7 @@ int rbm_dense_train(const rbm_dense_config *c, const float *X, size_t n,
         }
       }
       cd_seconds += now_seconds() - epoch_start;
-      rbm_blas_set_threads(c->train.threads);
+      rbm_blas_set_threads(threads);
       rbm_dense_epoch e = {epoch, 0, 0, NAN, 0};
       e.recon_rmse = recon_rmse(&t, 0, t.n_train < MEASURED_ROWS ? t.n_train : MEASURED_ROWS);
       if (!isfinite(e.recon_rmse)) {

@@ -77,7 +77,7 @@ double rbm_train_memory(const rbm_config *cfg, const rbm_ratings *r) {
     bytes += 2 * (3 * ni * 4 + 4 * B * F * 4 + rated * 10);  /* and the next one */
   }
   double longest = r->row ? (double)rbm_ratings_longest_row(r) : n;
-  bytes += cfg->threads * (K * F * 4 + longest * (1 + K * 4) + F * 4);
+  bytes += rbm_config_threads(cfg) * (K * F * 4 + longest * (1 + K * 4) + F * 4);
   if (cfg->pcd) bytes += n;
   if (cfg->validation > 0) bytes += weights + nv * 4 + F * 4 + 2 * (n * 5 + nu * 8);
   return bytes;
@@ -238,15 +238,16 @@ int rbm_trainer_open(trainer *t, char *err, size_t errlen) {
   if (!t->m) return RBM_NOMEM;
   if (!shape_model(t, err, errlen)) return RBM_ERROR;
   /* The pool first: the workers' scratch is per thread it could start. */
-  if (!(t->pool = rbm_pool_start(cfg->threads))) return RBM_NOMEM;
+  if (!(t->pool = rbm_pool_start(rbm_config_threads(cfg)))) return RBM_NOMEM;
   t->n_workers = rbm_pool_size(t->pool);
   if (!copy_item_keys(t->m, &t->r->items) || !alloc_trainer(t) ||
       !init_model(t))
     return RBM_NOMEM;
-  if (cfg->visible == RBM_VISIBLE_IMPLICIT &&
-      rbm_blas_threads() != t->n_workers) {
+  if (cfg->visible == RBM_VISIBLE_IMPLICIT && rbm_blas_threads() != 1) {
+    /* The workers split the GEMMs (rbm_cd_dense.c); OpenBLAS's own split
+    ** would change the sums with the thread count. */
     t->blas_before = rbm_blas_threads();  /* the host's, put back on close */
-    rbm_blas_set_threads(t->n_workers);   /* its GEMMs */
+    rbm_blas_set_threads(1);
   }
   if (cfg->pcd) {  /* the chains start at the data */
     t->pcd_units = malloc(t->r->n ? t->r->n : 1);

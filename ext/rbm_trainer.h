@@ -143,6 +143,7 @@ struct trainer {
     float *h_data, *h_sample, *h_model;     /* B x n_hidden */
     float *grad;                            /* n_items x n_hidden */
     rbm_rng *rng;                           /* B: each user's stream */
+    uint32_t lo, nb;                        /* the minibatch: order[lo..] */
   } d;
 };
 

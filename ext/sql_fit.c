@@ -102,6 +102,8 @@ static int fit_option(void *arg, const char *key, const char *type,
 
 static char *options_json(const fit_options *o, const char *features) {
   const rbm_config *c = &o->cfg.train;
+  char threads[16] = "null";  /* one per core, wherever it runs */
+  if (c->threads > 0) snprintf(threads, sizeof threads, "%d", c->threads);
   sqlite3_str *s = sqlite3_str_new(NULL);
   sqlite3_str_appendf(
       s,
@@ -117,11 +119,11 @@ static char *options_json(const fit_options *o, const char *features) {
   sqlite3_str_appendf(
       s,
       "\"momentum_epochs\":%d,\"lr_decay\":%!.15g,\"weight_decay\":%!.15g,"
-      "\"cd_k\":%d,\"pcd\":%s,\"seed\":%llu,\"threads\":%d,\"verbose\":%s,"
+      "\"cd_k\":%d,\"pcd\":%s,\"seed\":%llu,\"threads\":%s,\"verbose\":%s,"
       "\"validation\":%!.15g,\"patience\":%d,\"l2\":%!.15g,"
       "\"head_iterations\":%d,\"label\":",
       c->momentum_epochs, c->lr_decay, c->weight_decay, c->cd_k,
-      c->pcd ? "true" : "false", (unsigned long long)c->seed, c->threads,
+      c->pcd ? "true" : "false", (unsigned long long)c->seed, threads,
       c->verbose ? "true" : "false", c->validation, c->patience, o->cfg.l2,
       o->cfg.head_iterations);
   if (o->label) {

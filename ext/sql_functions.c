@@ -86,10 +86,11 @@ static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       "sqlite: %s\n"
       "blas: %s\n"
       "blas threads: %d\n"
+      "default threads: %d\n"
       "build: %s\n"
       "compiler: %s",
       RBM_VERSION, RBM_FORMAT_VERSION, sqlite3_libversion(), rbm_blas_config(),
-      rbm_blas_threads(), RBM_BUILD_FLAGS,
+      rbm_blas_threads(), rbm_auto_threads(), RBM_BUILD_FLAGS,
 #ifdef __VERSION__
       __VERSION__
 #else

@@ -11,13 +11,15 @@
 #include <ctype.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* OPT_RAMP: a real, or null for none (stored as -1).  OPT_BYTES: a number
-** of bytes, or text such as '512MB' or '4 GB' (binary multiples). */
+** of bytes, or text such as '512MB' or '4 GB' (binary multiples).
+** OPT_THREADS: an integer, or null (stored as 0) for one per core. */
 typedef enum { OPT_INT, OPT_REAL, OPT_RAMP, OPT_BOOL, OPT_SEED, OPT_CHOICE,
-               OPT_BYTES } opt_type;
+               OPT_BYTES, OPT_THREADS } opt_type;
 
 /* The words an OPT_CHOICE option takes, in the order of its enum's values. */
 static const char *const VISIBLE_WORDS[] = {"softmax", "binary", "implicit",
@@ -42,7 +44,7 @@ static const struct option {
     {"orientation", OPT_CHOICE, offsetof(rbm_config, orientation),
      ORIENTATION_WORDS},
     {"like_threshold", OPT_REAL, offsetof(rbm_config, like_threshold), NULL},
-    {"threads", OPT_INT, offsetof(rbm_config, threads), NULL},
+    {"threads", OPT_THREADS, offsetof(rbm_config, threads), NULL},
     {"verbose", OPT_BOOL, offsetof(rbm_config, verbose), NULL},
     {"validation", OPT_REAL, offsetof(rbm_config, validation), NULL},
     {"momentum_start", OPT_RAMP, offsetof(rbm_config, momentum_start), NULL},
@@ -155,6 +157,10 @@ int sql_option_set(rbm_config *cfg, const char *key, const char *value,
     *(double *)field = 0;  /* the default share, as stored options say it */
     return SQLITE_OK;
   }
+  if (opt->type == OPT_THREADS && (!value || !sqlite3_stricmp(value, "null"))) {
+    *(int *)field = 0;
+    return SQLITE_OK;
+  }
   if (!value) {  /* JSON null */
     *err = sqlite3_mprintf("option %s cannot be null", opt->name);
     return SQLITE_ERROR;
@@ -209,6 +215,7 @@ int sql_option_set(rbm_config *cfg, const char *key, const char *value,
   }
   switch (opt->type) {
     case OPT_INT:
+    case OPT_THREADS:
       if (d != floor(d)) {
         *err = sqlite3_mprintf("%s must be an integer", opt->name);
         return SQLITE_ERROR;
@@ -334,6 +341,8 @@ char *sql_options_to_json(const rbm_config *c) {
     sqlite3_str_appendf(steps, "%d", c->cd_k);
   }
   char *cd = sqlite3_str_finish(steps);
+  char threads[16] = "null";  /* one per core, wherever it is served */
+  if (c->threads > 0) snprintf(threads, sizeof threads, "%d", c->threads);
   char *ramp = c->momentum_start < 0 ? sqlite3_mprintf("null")
                                      : sqlite3_mprintf("%!.15g", c->momentum_start);
   char *memory = c->max_memory > 0 ? sqlite3_mprintf("%!.15g", c->max_memory)
@@ -348,13 +357,13 @@ char *sql_options_to_json(const rbm_config *c) {
       "{\"hidden\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%!.15g,"
       "\"momentum\":%!.15g,\"weight_decay\":%!.15g,\"cd_k\":%s,\"seed\":%llu,"
       "\"visible\":\"%s\",\"orientation\":\"%s\",\"like_threshold\":%!.15g,"
-      "\"threads\":%d,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d,"
+      "\"threads\":%s,\"verbose\":%s,\"validation\":%!.15g,\"patience\":%d,"
       "\"momentum_start\":%s,\"momentum_epochs\":%d,\"lr_decay\":%!.15g,"
       "\"pcd\":%s,\"max_memory\":%s}",
       c->hidden, c->epochs, c->batch_size, c->learning_rate, c->momentum,
       c->weight_decay, cd, (unsigned long long)c->seed,
       VISIBLE_WORDS[c->visible], ORIENTATION_WORDS[c->orientation],
-      c->like_threshold, c->threads, c->verbose ? "true" : "false",
+      c->like_threshold, threads, c->verbose ? "true" : "false",
       c->validation, c->patience,
       ramp, c->momentum_epochs, c->lr_decay,
       c->pcd ? "true" : "false", memory);

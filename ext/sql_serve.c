@@ -97,7 +97,7 @@ int sql_served_from_blob(const void *blob, int nblob, const sql_source *src,
   }
   s->ref = 1;
   s->uid = uid;
-  s->threads = threads > 0 ? threads : 1;
+  s->threads = threads > 0 ? threads : rbm_auto_threads();
   int rc;
   if (rbm_blob_is_dense(blob, (size_t)(nblob > 0 ? nblob : 0))) {
     sql_served_release(s);

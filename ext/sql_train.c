@@ -543,8 +543,8 @@ static int train_both(sqlite3 *db, const char *name, const sql_source *src,
   double start = now_seconds();
   rbm_ratings by_user, by_item;
   memset(&by_item, 0, sizeof by_item);
-  int rc = read_oriented(db, src, 0, cfg->threads, &by_user, err);
-  if (rc == SQLITE_OK) rc = read_oriented(db, src, 1, cfg->threads, &by_item, err);
+  int rc = read_oriented(db, src, 0, rbm_config_threads(cfg), &by_user, err);
+  if (rc == SQLITE_OK) rc = read_oriented(db, src, 1, rbm_config_threads(cfg), &by_item, err);
   double ingest = now_seconds() - start;
   if (rc == SQLITE_OK) rc = check_both_memory(cfg, &by_user, &by_item, err);
   blend_sums rating = {0}, like = {0};
@@ -611,7 +611,7 @@ int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,
   double start = now_seconds();
   int by_item = cfg->orientation == RBM_ORIENT_ITEM;
   rbm_ratings r;
-  int rc = read_oriented(db, src, by_item, cfg->threads, &r, err);
+  int rc = read_oriented(db, src, by_item, rbm_config_threads(cfg), &r, err);
   double ingest = now_seconds() - start;
   rbm_train_report rep;
   if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, &out->model, &rep, err);

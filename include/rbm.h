@@ -87,7 +87,8 @@ typedef struct rbm_config {
   rbm_visible visible;
   rbm_orientation orientation;
   double like_threshold;   /* rating >= this is a like */
-  int threads;             /* worker threads splitting each minibatch */
+  int threads;             /* worker threads splitting each minibatch;
+                           ** 0: rbm_auto_threads() (the default) */
   int verbose;             /* per-epoch progress through on_epoch */
   /* Schedules (all off by default): cd_k_steps[j] = {from_epoch, k}
   ** raises the Gibbs steps during training (cd_k until the first
@@ -126,6 +127,12 @@ double rbm_memory_limit(double max_memory);
 const char *rbm_format_bytes(double bytes, char *buf, size_t n);
 
 void rbm_config_defaults(rbm_config *cfg);
+/* The online cores, at most RBM_AUTO_THREADS_MAX: what threads = 0 means.
+** The model does not depend on the thread count. */
+#define RBM_AUTO_THREADS_MAX 8
+int rbm_auto_threads(void);
+/* cfg->threads, with 0 resolved to rbm_auto_threads(). */
+int rbm_config_threads(const rbm_config *cfg);
 /* The schedules' values for a 1-based epoch. */
 int rbm_config_cd_k(const rbm_config *cfg, int epoch);
 double rbm_config_momentum(const rbm_config *cfg, int epoch);

@@ -220,3 +220,13 @@ SELECT rbm_evaluate('blob', 'vecs', '["id"]');
 SELECT rbm_evaluate('blob', 'vecs', 'nope');
 SELECT rbm_evaluate('blob', 'vecs', 'v', '{"label": "nope"}');
 SELECT rbm_predict('cols', 1, 2);
+
+-- One model whatever the thread count: the workers take minibatch rows in
+-- tasks of a fixed size, since a GEMM's sums depend on its shape.
+CREATE TABLE many(id INTEGER PRIMARY KEY, v BLOB);
+INSERT INTO many SELECT r.value, rbm_vector_agg(f.value, ((r.value * 7 + f.value * 13) % 11) / 10.0)
+  FROM generate_series(1, 400) r, generate_series(0, 63) f GROUP BY r.value;
+SELECT 'fit threads', json_extract(rbm_fit('t1', 'many', 'v', '{"hidden": 64, "epochs": 2, "threads": 1}'), '$.threads'),
+       json_extract(rbm_fit('t3', 'many', 'v', '{"hidden": 64, "epochs": 2, "threads": 3}'), '$.threads');
+SELECT 'threads do not matter',
+       (SELECT model FROM rbm_models WHERE name = 't1') = (SELECT model FROM rbm_models WHERE name = 't3');

@@ -71,16 +71,32 @@ SELECT 'rating column ignored', json_extract(j, '$.ratings'), json_extract(j, '$
   FROM (SELECT rbm_train('imp2', 'events', 'user_id', 'item_id', 'rating',
                          '{"visible": "implicit", "hidden": 20, "epochs": 5, "batch_size": 10}') AS j);
 
--- One model whatever the thread count (the GEMMs split rows, not sums).
--- Training sets OpenBLAS's thread count for its GEMMs and puts the host's
--- back afterwards.
-CREATE TEMP TABLE blas_before AS SELECT rbm_debug() AS debug;
-SELECT 'two threads', rbm_train('imp3', 'events', 'user_id', 'item_id', NULL,
-                        '{"visible": "implicit", "hidden": 20, "epochs": 5, "batch_size": 10, "threads": 2}') IS NOT NULL;
+-- One model whatever the thread count: the workers split each minibatch
+-- into tasks of a fixed shape, and OpenBLAS runs each task's GEMMs on one
+-- thread (a GEMM's sums depend on its shape and on OpenBLAS's own split).
+-- Big enough for OpenBLAS to split a whole minibatch's GEMMs.  Training
+-- sets OpenBLAS's thread count and puts the host's back afterwards.
+CREATE TABLE wide AS
+WITH RECURSIVE
+  u(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM u WHERE id < 300),
+  i(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM i WHERE id < 1500)
+SELECT u.id AS user_id, i.id AS item_id FROM u, i
+ WHERE ((u.id * 2654435761 + i.id * 40503) % 1000003) % 100 < 1 + u.id % 7
+   AND (u.id + i.id) % 2 = 0;
+SELECT 'one thread', rbm_train('imp3', 'wide', 'user_id', 'item_id', NULL,
+                        '{"visible": "implicit", "hidden": 40, "epochs": 2, "threads": 1}') IS NOT NULL;
+SELECT 'three threads', rbm_train('imp4', 'wide', 'user_id', 'item_id', NULL,
+                        '{"visible": "implicit", "hidden": 40, "epochs": 2, "threads": 3}') IS NOT NULL;
 SELECT 'threads do not matter',
-       (SELECT model FROM rbm_models WHERE name = 'imp2') = (SELECT model FROM rbm_models WHERE name = 'imp3');
+       (SELECT model FROM rbm_models WHERE name = 'imp3') = (SELECT model FROM rbm_models WHERE name = 'imp4');
+-- Serving imp4 leaves OpenBLAS on its 3 threads; training takes 1 and
+-- gives the 3 back.
+SELECT 'served', count(*) FROM rbm_recommend('imp4', 1, 5);
+CREATE TEMP TABLE blas_before AS SELECT rbm_debug() AS debug;
+SELECT 'trained again', rbm_train('imp5', 'wide', 'user_id', 'item_id', NULL,
+                        '{"visible": "implicit", "hidden": 40, "epochs": 1}') IS NOT NULL;
 SELECT 'blas threads put back', (SELECT debug FROM blas_before) = rbm_debug(),
-       (SELECT debug FROM blas_before) GLOB '*blas threads: 1*';
+       (SELECT debug FROM blas_before) GLOB '*blas threads: 3*';
 
 -- The defaults an implicit model gets when none are given.
 SELECT 'defaults trained', rbm_train('dflt', 'events', 'user_id', 'item_id', NULL,

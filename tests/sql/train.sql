@@ -26,7 +26,10 @@ SELECT 'rating_values', json_extract(s, '$.rating_values') FROM res;
 SELECT 'visible', json_extract(s, '$.visible') FROM res;
 SELECT 'hidden', json_extract(s, '$.hidden') FROM res;
 SELECT 'epochs_run', json_extract(s, '$.epochs_run') FROM res;
-SELECT 'threads', json_extract(s, '$.threads') FROM res;
+-- threads defaults to one per core (rbm_debug() says how many that is).
+SELECT 'threads one per core',
+       json_extract(s, '$.threads') = CAST(substr(d, instr(d, 'default threads: ') + 17) AS INTEGER)
+  FROM res, (SELECT rbm_debug() AS d);
 SELECT 'timings are non-negative reals',
        typeof(json_extract(s, '$.seconds')) = 'real' AND json_extract(s, '$.seconds') >= 0
        AND typeof(json_extract(s, '$.ingest_seconds')) = 'real'

@@ -72,7 +72,7 @@ SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"seed": -1}')
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"seed": 1.5}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"visible": "bogus"}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"visible": 1}');
-SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"threads": 0}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"threads": -1}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"threads": 257}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"verbose": 2}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"like_threshold": "high"}');
@@ -97,7 +97,7 @@ SELECT rbm_train('fresh', 'bad', 'user_id', 'item_id', 'rating');
 SELECT rbm_train('fresh', 'ratings', 'user_id', 'item_id', 'rating', '{"cd_k": 0}');
 
 -- The memory budget: the estimate against max_memory, before allocating.
-SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": 1000, "orientation": "user"}');
+SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": 1000, "orientation": "user", "threads": 1}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": "2KB"}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": "lots"}');
 SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating', '{"max_memory": -1}');
