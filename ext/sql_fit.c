@@ -695,7 +695,7 @@ static void fit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rbm_dense_report rep;
   if (rc == SQLITE_OK) {
     sql_run *run = sql_run_open(db, "rbm_fit", name, o.cfg.train.epochs,
-                                o.cfg.train.verbose, &err);
+                                o.cfg.train.verbose, NULL, &err);
     if (!run) {
       rc = SQLITE_ERROR;
     } else {

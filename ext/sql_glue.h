@@ -207,8 +207,21 @@ typedef struct sql_trained {
 ** through a second connection while it runs, when it can be).  fname
 ** names the SQL function in verbose lines. */
 typedef struct sql_run sql_run;
+/* A statement's progress on a terminal: one line on stderr, rewritten each
+** epoch with an estimate of the time left, once training has run a second,
+** when stderr is a terminal and verbose is off.  A statement that trains
+** several models (orientation 'both') shares one over its runs; total is
+** the epochs of them all.  sql_progress_end clears the line. */
+typedef struct sql_progress {
+  double start, shown_at;
+  int done, total, on_tty, shown;
+} sql_progress;
+void sql_progress_start(sql_progress *p, int total_epochs, int verbose);
+void sql_progress_end(sql_progress *p);
+/* progress NULL: the run's own, over its epochs. */
 sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
-                      int epochs, int verbose, char **err);
+                      int epochs, int verbose, sql_progress *progress,
+                      char **err);
 int sql_run_should_stop(void *run);
 void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st);
 int sql_run_close(sql_run *run, char **err);  /* writes the log's rest */

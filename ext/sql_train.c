@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- the training log -------------------------------------------------- */
 
@@ -164,15 +165,32 @@ static int log_close(train_log *log, char **err) {
 
 /* ---- a training run: interruptible, logged ------------------------------ */
 
+#define PROGRESS_AFTER 1.0  /* seconds: quicker trainings show nothing */
+
+void sql_progress_start(sql_progress *p, int total_epochs, int verbose) {
+  memset(p, 0, sizeof *p);
+  p->start = now_seconds();
+  p->total = total_epochs;
+  p->on_tty = !verbose && isatty(STDERR_FILENO);
+}
+
+static void progress_epoch(sql_progress *p, const sql_run *run, int epoch);
+void sql_progress_end(sql_progress *p) {
+  if (p->shown) fprintf(stderr, "\r\033[K");
+  p->shown = 0;
+}
+
 struct sql_run {
   sqlite3_stmt *probe;   /* SELECT 1 */
   const char *name, *fname;
   int epochs, verbose;
+  sql_progress own, *progress;
   train_log log;
 };
 
 sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
-                      int epochs, int verbose, char **err) {
+                      int epochs, int verbose, sql_progress *progress,
+                      char **err) {
   sql_run *run = sqlite3_malloc(sizeof *run);
   if (!run) {
     *err = sqlite3_mprintf("out of memory");
@@ -183,6 +201,12 @@ sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
   run->fname = fname;
   run->epochs = epochs;
   run->verbose = verbose;
+  if (progress) {
+    run->progress = progress;
+  } else {
+    sql_progress_start(&run->own, epochs, verbose);
+    run->progress = &run->own;
+  }
   if (sqlite3_prepare_v2(db, "SELECT 1", -1, &run->probe, NULL) != SQLITE_OK) {
     *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     sqlite3_free(run);
@@ -199,8 +223,33 @@ int sql_run_should_stop(void *arg) {
   return rc == SQLITE_INTERRUPT;
 }
 
+/* "rbm_train m/user: epoch 5 of 60 (125 of 240 in all), 12 s, about 11 s
+** left", the time left from the pace so far. */
+static void progress_epoch(sql_progress *p, const sql_run *run, int epoch) {
+  p->done++;
+  if (!p->on_tty) return;
+  double t = now_seconds(), spent = t - p->start;
+  if (spent < PROGRESS_AFTER || (t - p->shown_at < 0.1 && p->done < p->total)) return;
+  p->shown_at = t;
+  p->shown = 1;
+  int left = p->done < p->total ? (int)(spent / p->done * (p->total - p->done) + 0.5) : 0;
+  char eta[32], all[48] = "";
+  if (left < 60) {
+    snprintf(eta, sizeof eta, "%d s", left);
+  } else {
+    snprintf(eta, sizeof eta, "%d min %02d s", left / 60, left % 60);
+  }
+  if (p->total != run->epochs)
+    snprintf(all, sizeof all, " (%d of %d in all)", p->done, p->total);
+  /* \r, and "erase to the end of the line": the line is rewritten */
+  fprintf(stderr, "\r%s %s: epoch %d of %d%s, %.0f s, about %s left\033[K",
+          run->fname, run->name, epoch, run->epochs, all, spent, eta);
+  fflush(stderr);
+}
+
 void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st) {
   log_add(&run->log, st);
+  progress_epoch(run->progress, run, st->epoch);
   if (!run->verbose) return;
   if (st->validation.ratings) {
     fprintf(stderr,
@@ -217,6 +266,7 @@ void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st) {
 int sql_run_close(sql_run *run, char **err) {
   if (!run) return SQLITE_OK;
   sqlite3_finalize(run->probe);
+  sql_progress_end(&run->own);
   int rc = log_close(&run->log, err);
   sqlite3_free(run);
   return rc;
@@ -279,10 +329,10 @@ static int read_oriented(sqlite3 *db, const sql_source *src, int by_item,
 /* One rbm_train, interruptible, with its epochs in rbm_training_log under
 ** log_name. */
 static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
-                     const rbm_ratings *r, rbm_model **model,
-                     rbm_train_report *rep, char **err) {
+                     const rbm_ratings *r, sql_progress *progress,
+                     rbm_model **model, rbm_train_report *rep, char **err) {
   sql_run *run = sql_run_open(db, "rbm_train", log_name, cfg->epochs,
-                              cfg->verbose, err);
+                              cfg->verbose, progress, err);
   if (!run) return SQLITE_ERROR;
   rbm_train_hooks hooks = {run, sql_run_should_stop, on_epoch};
   char msg[256];
@@ -440,7 +490,7 @@ static double blend_weight(const blend_sums *s) {
 ** predicting them. */
 static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
                      const rbm_ratings *by_user, const rbm_ratings *by_item,
-                     sql_trained *out, blend_sums *rating, blend_sums *like,
+                     sql_progress *progress, sql_trained *out, blend_sums *rating, blend_sums *like,
                      char **err) {
   double share = cfg->validation > 0 ? cfg->validation : 0.1;
   rbm_ratings ut, uh, it, ih;
@@ -462,9 +512,9 @@ static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
                ? SQLITE_OK
                : SQLITE_NOMEM;
   half.orientation = RBM_ORIENT_USER;
-  if (rc == SQLITE_OK) rc = train_one(db, user_log, &half, &ut, &mu, &rep, err);
+  if (rc == SQLITE_OK) rc = train_one(db, user_log, &half, &ut, progress, &mu, &rep, err);
   half.orientation = RBM_ORIENT_ITEM;
-  if (rc == SQLITE_OK) rc = train_one(db, item_log, &half, &it, &mi, &rep, err);
+  if (rc == SQLITE_OK) rc = train_one(db, item_log, &half, &it, progress, &mi, &rep, err);
   if (rc == SQLITE_OK) {
     ru = malloc((uh.n ? uh.n : 1) * sizeof *ru);
     lu = malloc((uh.n ? uh.n : 1) * sizeof *lu);
@@ -548,8 +598,10 @@ static int train_both(sqlite3 *db, const char *name, const sql_source *src,
   double ingest = now_seconds() - start;
   if (rc == SQLITE_OK) rc = check_both_memory(cfg, &by_user, &by_item, err);
   blend_sums rating = {0}, like = {0};
+  sql_progress progress;  /* four trainings: two to fit the blend, two kept */
+  sql_progress_start(&progress, 4 * cfg->epochs, cfg->verbose);
   if (rc == SQLITE_OK)
-    rc = fit_blend(db, name, cfg, &by_user, &by_item, out, &rating, &like, err);
+    rc = fit_blend(db, name, cfg, &by_user, &by_item, &progress, out, &rating, &like, err);
   rbm_config half = *cfg;
   half.validation = 0;
   rbm_train_report rep_user, rep_item;
@@ -558,12 +610,13 @@ static int train_both(sqlite3 *db, const char *name, const sql_source *src,
   if (rc == SQLITE_OK && (!user_log || !item_log)) rc = SQLITE_NOMEM;
   half.orientation = RBM_ORIENT_USER;
   if (rc == SQLITE_OK)
-    rc = train_one(db, user_log, &half, &by_user, &out->model, &rep_user, err);
+    rc = train_one(db, user_log, &half, &by_user, &progress, &out->model, &rep_user, err);
   half.orientation = RBM_ORIENT_ITEM;
   if (rc == SQLITE_OK)
-    rc = train_one(db, item_log, &half, &by_item, &out->item_half, &rep_item, err);
+    rc = train_one(db, item_log, &half, &by_item, &progress, &out->item_half, &rep_item, err);
   sqlite3_free(user_log);
   sqlite3_free(item_log);
+  sql_progress_end(&progress);
   if (rc == SQLITE_OK) {
     sqlite3_str *s = sqlite3_str_new(NULL);
     summary_head(s, name, &by_user, 0, out->model, "both", &rep_user,
@@ -614,7 +667,7 @@ int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,
   int rc = read_oriented(db, src, by_item, rbm_config_threads(cfg), &r, err);
   double ingest = now_seconds() - start;
   rbm_train_report rep;
-  if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, &out->model, &rep, err);
+  if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, NULL, &out->model, &rep, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
     sql_trained_free(out);
