@@ -4,6 +4,8 @@
 #   examples/static_example.c  rbm linked in from dist/librbm_sqlite.a and
 #                              registered by sqlite3_auto_extension, with
 #                              extension loading off
+#   examples/python_auto_extension.py  rbm.so registered the same way
+#                              through ctypes, no load_extension
 # and librbm_sqlite.a's objects, built with -DSQLITE_CORE, neither define
 # nor use the sqlite3_api pointer of a loadable extension.
 cd "$(dirname "$0")/.." || exit 1
@@ -44,6 +46,18 @@ echo "$out" | awk -F'P\\(like\\) ' '
 say $? "static_example: each group likes its own items"
 echo "$out" | grep '^recommend:' | head -1 | grep -q 'item 4,'
 say $? "static_example: user 11's first recommendation is item 4"
+
+# examples/python_auto_extension.py: rbm.so registered through ctypes in
+# a Python that has no enable_load_extension, answering as static_example.
+if command -v python3 > /dev/null; then
+  py=$(LD_PRELOAD="${SQLITE_PRELOAD:-}" python3 examples/python_auto_extension.py dist/rbm.so 2>&1); rc=$?
+  echo "$py" | sed 's/^/# /'
+  [ $rc = 0 ] && echo "$py" | grep -qx "rbm_version(): $version" &&
+    [ "$(echo "$py" | grep '^predict:')" = "$(echo "$out" | grep '^predict:')" ]
+  say $? "python_auto_extension.py: rbm without load_extension, as static_example"
+else
+  echo "# no python3: python_auto_extension.py not run"
+fi
 
 # The SQLITE_CORE build: sqlite3_rbm_init its one global definition, no
 # sqlite3_api anywhere; the loadable one defines sqlite3_api.
