@@ -1,12 +1,20 @@
 # rbm -- Restricted Boltzmann Machines inside SQLite.
 #
-#   make          build dist/rbm.so
-#   make demo     build, make a synthetic ratings database, train, recommend
-#   make test     build and run every test; ends with "N passed, N failed"
-#   make bench    speed and quality figures (needs ../shared/data/ml-100k)
-#   make fuzz     every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
-#   make tsan     the engine's tests under ThreadSanitizer
-#   make oom      every operation with its Nth allocation failing, N = 1, 2, ...
+#   make            build dist/: rbm.so (the extension), librbm.a and
+#                   librbm.so.0.* (the engine alone), librbm_sqlite.a (engine
+#                   and glue for linking into an application)
+#   make install    install them, include/rbm.h, include/rbm_sqlite.h and
+#                   the pkg-config files rbm.pc, rbm_sqlite.pc under
+#                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); builds nothing
+#                   that `make` has built
+#   make uninstall  remove what make install put there
+#   make demo       build, make a synthetic ratings database, train, recommend
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make bench      speed and quality figures (needs ../shared/data/ml-100k)
+#   make fuzz       every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
+#   make tsan       the engine's tests under ThreadSanitizer
+#   make oom        every operation with its Nth allocation failing, N = 1, 2, ...
+#   make clean      remove dist/
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
 # (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
@@ -37,14 +45,34 @@ GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
        ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c
-HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rbm_blob.h \
-          ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h
+HEADERS = include/rbm.h include/rbm_sqlite.h ext/rbm_internal.h ext/rbm_math.h \
+          ext/rbm_units.h ext/rbm_blob.h ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h
+
+# What make builds and make install installs.  The engine's objects serve
+# rbm.so, librbm.a and librbm.so; the glue is compiled twice: for the
+# loadable extension (calls go through sqlite3_api, which SQLite fills in
+# at load time) and with -DSQLITE_CORE for librbm_sqlite.a, where
+# sqlite3ext.h maps every call to the SQLite the application links.
+VERSION := $(shell sed -n 's/^\#define RBM_VERSION "\(.*\)"/\1/p' include/rbm.h)
+SOVERSION = 0
+ENGINE_OBJS = $(patsubst ext/%.c,dist/obj/%.o,$(ENGINE))
+GLUE_OBJS = $(patsubst ext/%.c,dist/obj/%.o,$(GLUE))
+CORE_OBJS = $(patsubst ext/%.c,dist/obj/core/%.o,$(GLUE))
+LIBS = dist/rbm.so dist/librbm.a dist/librbm.so.$(VERSION) dist/librbm_sqlite.a
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+OBJCOPY ?= objcopy
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
-.PHONY: all deps demo test bench clean asan tsan oom fuzz fuzz-build fuzz-deps
+.PHONY: all deps demo test bench clean asan tsan oom fuzz fuzz-build fuzz-deps \
+        install uninstall
 
-all: dist/rbm.so
+all: $(LIBS)
 
 # Installs what is missing when root; otherwise names the one command to run.
 deps:
@@ -60,10 +88,49 @@ deps:
 	  fi; \
 	fi
 
-dist/rbm.so: $(ENGINE) $(GLUE) $(HEADERS) Makefile | deps
+dist/obj/rbm_%.o: ext/rbm_%.c $(HEADERS) Makefile | deps
+	@mkdir -p dist/obj
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -c -o $@ $<
+
+dist/obj/sql_%.o: ext/sql_%.c $(HEADERS) Makefile | deps
+	@mkdir -p dist/obj
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -c -o $@ $<
+
+dist/obj/core/sql_%.o: ext/sql_%.c $(HEADERS) Makefile | deps
+	@mkdir -p dist/obj/core
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -DSQLITE_CORE \
+	  -c -o $@ $<
+
+# The loadable extension: sqlite3 finds sqlite3_rbm_init by the file's name.
+dist/rbm.so: $(ENGINE_OBJS) $(GLUE_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS)
+
+# The engine alone, which knows nothing of SQLite.
+dist/librbm.a: $(ENGINE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+dist/librbm.so.$(VERSION): $(ENGINE_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,librbm.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+
+# Engine and glue for linking into an application, as one object whose
+# only global symbol is sqlite3_rbm_init (include/rbm_sqlite.h): the glue's
+# sql_* and the engine's rbm_* names cannot clash with the application's,
+# nor with a librbm.a linked beside it.
+dist/librbm_sqlite.a: $(ENGINE_OBJS) $(CORE_OBJS)
+	$(LD) -r -o dist/obj/librbm_sqlite.o $^
+	$(OBJCOPY) --keep-global-symbol=sqlite3_rbm_init dist/obj/librbm_sqlite.o
+	rm -f $@
+	$(AR) rcs $@ dist/obj/librbm_sqlite.o
+
+# The examples: c_example loads the extension (dist/rbm from here, or an
+# installed rbm); static_example has it linked in.
+dist/c_example: examples/c_example.c | deps
 	@mkdir -p dist
-	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -shared \
-	  -o $@ $(ENGINE) $(GLUE) $(LDLIBS)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lsqlite3
+
+dist/static_example: examples/static_example.c include/rbm_sqlite.h dist/librbm_sqlite.a
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $< dist/librbm_sqlite.a -lsqlite3 $(LDLIBS)
 
 dist/synth_ratings: examples/synth_ratings.c | deps
 	@mkdir -p dist
@@ -96,7 +163,8 @@ dist/core_latency: bench/core_latency.c | deps
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
-test: dist/rbm.so dist/test_engine dist/test_kernels dist/synth_ratings dist/score
+test: $(LIBS) dist/test_engine dist/test_kernels dist/synth_ratings dist/score \
+      dist/c_example dist/static_example
 	@sh tests/run.sh
 
 bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
@@ -170,6 +238,39 @@ fuzz-build: $(FUZZ_TARGETS:%=dist/fuzz/%)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(FUZZ_TARGETS)
+
+# The pkg-config files name this PREFIX.  rbm.pc: the engine, librbm (the
+# shared library; for the static one, librbm.a's path before
+# `pkg-config --static --libs rbm`) and SQLite, whose extension rbm is.
+# rbm_sqlite.pc: librbm_sqlite.a, static only, so what it needs is in Libs.
+PC_SQLITE = $(shell pkg-config --exists sqlite3 2>/dev/null && echo sqlite3)
+PC_BLAS = $(shell pkg-config --exists openblas 2>/dev/null && echo openblas)
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+  -e 's|@SQLITE_REQUIRES@|$(PC_SQLITE)|' -e 's|@SQLITE_LIBS@|$(if $(PC_SQLITE),,-lsqlite3)|' \
+  -e 's|@BLAS_REQUIRES@|$(PC_BLAS)|' -e 's|@BLAS_LIBS@|$(if $(PC_BLAS),,-lopenblas)|' \
+  -e 's|   *| |g' -e 's| *$$||'
+INSTALLED = $(LIBDIR)/rbm.so $(LIBDIR)/librbm.so.$(VERSION) $(LIBDIR)/librbm.so.$(SOVERSION) \
+            $(LIBDIR)/librbm.so $(LIBDIR)/librbm.a $(LIBDIR)/librbm_sqlite.a \
+            $(INCLUDEDIR)/rbm.h $(INCLUDEDIR)/rbm_sqlite.h \
+            $(PKGCONFIGDIR)/rbm.pc $(PKGCONFIGDIR)/rbm_sqlite.pc
+
+install: $(LIBS)
+	$(INSTALL) -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	$(INSTALL) -m 755 dist/rbm.so dist/librbm.so.$(VERSION) "$(DESTDIR)$(LIBDIR)"
+	ln -sf librbm.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/librbm.so.$(SOVERSION)"
+	ln -sf librbm.so.$(SOVERSION) "$(DESTDIR)$(LIBDIR)/librbm.so"
+	$(INSTALL) -m 644 dist/librbm.a dist/librbm_sqlite.a "$(DESTDIR)$(LIBDIR)"
+	$(INSTALL) -m 644 include/rbm.h include/rbm_sqlite.h "$(DESTDIR)$(INCLUDEDIR)"
+	$(PC_SED) pkgconfig/rbm.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/rbm.pc"
+	$(PC_SED) pkgconfig/rbm_sqlite.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/rbm_sqlite.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/rbm.pc" "$(DESTDIR)$(PKGCONFIGDIR)/rbm_sqlite.pc"
+
+# Removes every file install made, and the pkgconfig folder if that leaves
+# it empty; lib and include stay, as every prefix has them.
+uninstall:
+	rm -f $(foreach f,$(INSTALLED),"$(DESTDIR)$(f)")
+	rmdir "$(DESTDIR)$(PKGCONFIGDIR)" 2>/dev/null || true
 
 clean:
 	rm -rf dist

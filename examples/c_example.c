@@ -3,9 +3,14 @@
 ** extension, train on a small ratings table, then predict and recommend
 ** with prepared statements.
 **
-**   make
-**   cc -O2 -Wall -Wextra -o dist/c_example examples/c_example.c -lsqlite3
-**   ./dist/c_example            (from the repository's top folder)
+** The extension is argv[1], or "rbm": SQLite then looks for rbm.so where
+** the dynamic loader looks for libraries (LD_LIBRARY_PATH, /usr/lib).
+**
+**   From the repository's top folder:
+**     make dist/c_example && ./dist/c_example dist/rbm
+**   After make install (PREFIX=/usr/local):
+**     cc -O2 -o c_example examples/c_example.c $(pkg-config --cflags --libs rbm)
+**     LD_LIBRARY_PATH=/usr/local/lib ./c_example
 */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,7 +21,8 @@ static int fail(sqlite3 *db, const char *what) {
   return 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  const char *extension = argc > 1 ? argv[1] : "rbm";
   sqlite3 *db;
   sqlite3_stmt *st;
   char *err = NULL;
@@ -25,8 +31,8 @@ int main(void) {
 
   /* Enable sqlite3_load_extension() only (not the SQL load_extension()). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, NULL);
-  if (sqlite3_load_extension(db, "dist/rbm", NULL, &err) != SQLITE_OK) {
-    fprintf(stderr, "load: %s\n", err);
+  if (sqlite3_load_extension(db, extension, NULL, &err) != SQLITE_OK) {
+    fprintf(stderr, "load %s: %s\n", extension, err);
     sqlite3_free(err);
     sqlite3_close(db);
     return 1;

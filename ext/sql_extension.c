@@ -6,10 +6,17 @@
 **   sqlite> SELECT rbm_predict('m', 42, 7);
 **
 ** See README.md for every function and option.
+**
+** Built twice: into rbm.so, where SQLite hands sqlite3_rbm_init its API
+** routines at load time, and with -DSQLITE_CORE into librbm_sqlite.a, for
+** an application to link and register with sqlite3_auto_extension
+** (include/rbm_sqlite.h); there SQLITE_EXTENSION_INIT1/2 are nothing and
+** every sqlite3_* call is a direct one.
 */
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT1
 
+#include "rbm_sqlite.h"
 #include "sql_glue.h"
 
 #include <pthread.h>
