@@ -36,9 +36,10 @@ GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_track.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
-       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c
+       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c \
+       ext/sql_plot.c ext/svg_chart.c
 HEADERS = include/rbm.h ext/rbm_internal.h ext/rbm_math.h ext/rbm_units.h ext/rbm_blob.h \
-          ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h
+          ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h ext/svg_chart.h
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
