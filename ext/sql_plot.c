@@ -203,7 +203,7 @@ static int read_log(sqlite3 *db, const char *log_name, log_rows *r, char **err) 
 
 static int same(const char *a, const char *b) { return a && !sqlite3_stricmp(a, b); }
 
-/* "softmax rating model, user-based · hidden 100 · 34 of 150 epochs · 2.1 s" */
+/* "softmax model, user-based · hidden 100 · 34 of 150 epochs · trained in 2.1 s" */
 static char *describe(const model_info *m, double last_epoch) {
   sqlite3_str *s = sqlite3_str_new(NULL);
   if (!m->found) {
@@ -215,7 +215,7 @@ static char *describe(const model_info *m, double last_epoch) {
     sqlite3_str_appendf(s, "%s feature model", m->visible ? m->visible : "a");
     sep = " \xC2\xB7 ";
   } else if (m->visible) {
-    sqlite3_str_appendf(s, "%s rating model", m->visible);
+    sqlite3_str_appendf(s, "%s model", m->visible);
     if (same(m->orientation, "both"))
       sqlite3_str_appendall(s, ", user- and item-based halves");
     else if (m->orientation)

@@ -246,7 +246,7 @@ static void open_svg(buf *b, int height, const char *title, const char *subtitle
   put(b, "\" fill=\"#ffffff\"/>\n");
   text_at(b, 16, 26, "font-size=\"16\" font-weight=\"bold\" fill=\"#222222\"", title, 60);
   if (subtitle && *subtitle)
-    text_at(b, 16, 45, "fill=\"#555555\"", subtitle, 98);
+    text_at(b, 16, 45, "fill=\"#555555\"", subtitle, 92);
 }
 
 static char *close_svg(buf *b) {
