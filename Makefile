@@ -3,7 +3,7 @@
 #   make          build dist/rbm.so
 #   make demo     build, make a synthetic ratings database, train, recommend
 #   make test     build and run every test; ends with "N passed, N failed"
-#   make bench    speed and quality figures (needs ../shared/data/ml-100k)
+#   make bench    speed and quality figures, and charts of them (needs ../shared/data/ml-100k)
 #   make fuzz     every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
 #   make tsan     the engine's tests under ThreadSanitizer
 #   make oom      every operation with its Nth allocation failing, N = 1, 2, ...
@@ -94,13 +94,18 @@ dist/core_latency: bench/core_latency.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -pthread -o $@ $<
 
+# SVG charts from "label value" lines (bench/run.sh), drawn by rbm_plot's code.
+dist/chart: bench/chart.c ext/svg_chart.c ext/svg_chart.h | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -o $@ bench/chart.c ext/svg_chart.c -lm
+
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
 test: dist/rbm.so dist/test_engine dist/test_kernels dist/synth_ratings dist/score
 	@sh tests/run.sh
 
-bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
+bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm dist/chart
 	@sh bench/run.sh
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
