@@ -411,6 +411,12 @@ char *svg_lines_render(const svg_lines *c) {
   axis ax, ay;
   nice_axis(&ax, xlo, xhi, 6, c->x_integers);
   nice_axis(&ay, ylo, yhi, 5, 0);
+  if (points) {  /* no point on the frame: a data end on a tick gets room */
+    double span = ay.hi - ay.lo, lo = ylo, hi = yhi;
+    if (ylo - ay.lo < 0.02 * span && !(c->y_from_zero && ay.lo == 0)) lo -= 0.05 * span;
+    if (ay.hi - yhi < 0.02 * span) hi += 0.05 * span;
+    if (lo != ylo || hi != yhi) nice_axis(&ay, lo, hi, 5, 0);
+  }
 
   /* The legend, in rows under the titles. */
   double left = 34 + 0.6 * 11 * (double)tick_chars(&ay) + 10;
