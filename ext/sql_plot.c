@@ -317,7 +317,8 @@ static void plot_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                             r->n, 2, 1};
         if (r->best > 0) {
           mark = (double)r->best;
-          mark_label = sqlite3_mprintf("best epoch %lld: the model kept", r->best);
+          mark_label = sqlite3_mprintf(m.found ? "best epoch %lld: the model kept"
+                                               : "best epoch %lld", r->best);
           if (!mark_label) rc = SQLITE_NOMEM;
         }
       }
