@@ -10,7 +10,8 @@
 #   make uninstall  remove what make install put there
 #   make demo       build, make a synthetic ratings database, train, recommend
 #   make test       build and run every test; ends with "N passed, N failed"
-#   make bench      speed and quality figures (needs ../shared/data/ml-100k)
+#   make bench      speed and quality figures, and charts of them (needs
+#                   ../shared/data/ml-100k)
 #   make fuzz       every libFuzzer target in fuzz/, FUZZ_SECONDS (60) each
 #   make tsan       the engine's tests under ThreadSanitizer
 #   make oom        every operation with its Nth allocation failing, N = 1, 2, ...
@@ -44,9 +45,11 @@ GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_track.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
-       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c
+       ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c \
+       ext/sql_plot.c ext/svg_chart.c
 HEADERS = include/rbm.h include/rbm_sqlite.h ext/rbm_internal.h ext/rbm_math.h \
-          ext/rbm_units.h ext/rbm_blob.h ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h
+          ext/rbm_units.h ext/rbm_blob.h ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h \
+          ext/svg_chart.h
 
 # What make builds and make install installs.  The engine's objects serve
 # rbm.so, librbm.a and librbm.so; the glue is compiled twice: for the
@@ -69,8 +72,8 @@ OBJCOPY ?= objcopy
 
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
-.PHONY: all deps demo test bench clean asan tsan oom fuzz fuzz-build fuzz-deps \
-        install uninstall
+.PHONY: all deps test-deps demo test bench clean asan tsan oom fuzz fuzz-build \
+        fuzz-deps install uninstall
 
 all: $(LIBS)
 
@@ -160,14 +163,25 @@ dist/core_latency: bench/core_latency.c | deps
 	@mkdir -p dist
 	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -pthread -o $@ $<
 
+# SVG charts from "label value" lines (bench/run.sh), drawn by rbm_plot's code.
+dist/chart: bench/chart.c ext/svg_chart.c ext/svg_chart.h | deps
+	@mkdir -p dist
+	$(CC) $(CFLAGS) $(WARN) -std=c11 -D_DEFAULT_SOURCE -o $@ bench/chart.c ext/svg_chart.c -lm
+
 demo: dist/rbm.so dist/synth_ratings
 	@sh examples/demo.sh
 
-test: $(LIBS) dist/test_engine dist/test_kernels dist/synth_ratings dist/score \
-      dist/c_example dist/static_example
+# xmllint (libxml2-utils) reads the SVG documents in tests/plot.sh, which
+# says SKIPPED without it: installed as root, named otherwise, never needed
+# to build.
+test-deps:
+	@$(MAKE) -s deps DEB_PACKAGES="libxml2-utils" || true
+
+test: test-deps $(LIBS) dist/test_engine dist/test_kernels dist/synth_ratings dist/score \
+      dist/c_example dist/static_example dist/chart
 	@sh tests/run.sh
 
-bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm
+bench: dist/rbm.so dist/synth_ratings dist/core_latency dist/serve dist/sgemm dist/chart
 	@sh bench/run.sh
 
 # The tests again under AddressSanitizer and UndefinedBehaviorSanitizer.

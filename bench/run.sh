@@ -4,6 +4,11 @@
 # RUNS runs (default 5; RBM_BENCH_RUNS=N to change), measured through SQL in
 # the sqlite3 shell (.timer), with the peers run in the same session.
 # Benchmarks never fail: a missing peer or data set is reported as such.
+# Beside RESULTS.md, dist/chart (bench/chart.c) draws two charts from the
+# same figures, which RESULTS.md shows: training time against the peers
+# (bench/training_vs_peers.svg) and time per epoch against table size
+# (bench/epoch_time_by_size.svg).  A chart whose figures a run did not
+# make (no peer, no data) is left as it was, and not shown.
 #
 #   RBM_ML100K        MovieLens-100K folder (default ../shared/data/ml-100k)
 #   RBM_BENCH_SIZES   synthetic sizes, in millions of ratings (default "1 5 25")
@@ -21,9 +26,19 @@ work=${RBM_BENCH_DIR:-dist/bench}
 mkdir -p "$work"
 table="$work/table.md"
 : > "$table"
+# The charts' figures ("label value" lines for dist/chart), written as the
+# rows are, drawn at the end next to bench/RESULTS.md.
+peers_fig="$work/chart_peers.txt"
+sizes_fig="$work/chart_sizes"
+: > "$peers_fig"
+: > "$sizes_fig.1"
+: > "$sizes_fig.2"
 python=/usr/bin/python3
 
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3" | tee -a "$table"; }
+
+# num X: whether X is a plain number (a figure the charts can take)
+num() { echo "$1" | grep -Eq '^[0-9]+(\.[0-9]+)?$'; }
 
 # median of the numbers on stdin
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -99,6 +114,8 @@ if [ -f "$data/u1.base" ]; then
     peer_q=$($python bench/peers/pytorch_tutorial.py "$data" --threads 1 | awk '{print "accuracy " $4 ", AUC " $6}')
     peer="PyTorch tutorial, 1 thread: ${peer_s} s ($peer_q)"
     ratio=$(awk -v a="$peer_s" -v b="$tut_2" 'BEGIN {printf "%.1f", a / b}')
+    num "$peer_s" && num "$tut_1" && num "$tut_2" && printf '[Tutorial recipe on ml-100k u1.base: binary, hidden 100, CD-10, 10 epochs | %sx faster]\nrbm, 1 thread %s\nrbm, 2 threads %s\nPyTorch tutorial, 1 thread %s\n' \
+      "$ratio" "$tut_1" "$tut_2" "$peer_s" >> "$peers_fig"
   fi
   row "tutorial recipe on u1.base (binary, hidden 100, batch 100, CD-10, 10 epochs), end to end through rbm_train: the statement (rbm_train's own seconds)" \
       "1 thread ${tut_1} s (${tut_train_1} s), 2 threads ${tut_2} s (${tut_train_2} s): ${ratio:-?}x faster than the peer" "$peer"
@@ -123,8 +140,10 @@ if [ -f "$data/u1.base" ]; then
       OPENBLAS_NUM_THREADS=1 $python bench/peers/sklearn_rbm.py "$data" | awk '{print $2}'; i=$((i + 1)); done | median)
     sk="scikit-learn BernoulliRBM, dense users x movies likes, hidden 100, batch 100, 10 epochs: ${sk_s} s"
   fi
-  row "binary, hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
-      "$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"visible\": \"binary\", \"hidden\": 100, \"epochs\": 10}');") s" "$sk"
+  b1=$(timed "$runs" "$db" "" "SELECT rbm_train('b1', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"visible\": \"binary\", \"hidden\": 100, \"epochs\": 10}');")
+  row "binary, hidden 100, batch 100, CD-1, 10 epochs on u1.base" "${b1} s" "$sk"
+  num "$sk_s" && num "$b1" && printf '[Binary RBM on u1.base: hidden 100, batch 100, CD-1, 10 epochs | %sx faster]\nrbm, 1 thread %s\nscikit-learn BernoulliRBM %s\n' \
+    "$(awk -v a="$sk_s" -v b="$b1" 'BEGIN {printf "%.1f", a / b}')" "$b1" "$sk_s" >> "$peers_fig"
   # The same dense shape as the peer: every user x every item, GEMMs.
   imp='"visible": "implicit", "hidden": 100, "batch_size": 100, "epochs": 10'
   i1=$(timed "$runs" "$db" "" "SELECT rbm_train('i1', 'base', 'user_id', 'item_id', NULL, '{$imp, \"threads\": 1}');")
@@ -183,6 +202,11 @@ for m in $sizes; do
   row "synthetic ${m}M ($n ratings, $users users, 59k items): ingest + 1 epoch, user-based, hidden 100, CD-1 (rbm_train's \"seconds\"; then the whole statement, which also stores the model blob); medians of $synth_runs runs, peak RSS the largest" \
       "1 thread ${train_1} s (ingest ${ingest_1} s; statement ${wall_1} s, peak RSS ${rss_1} MB); 2 threads ${train_2} s (ingest ${ingest_2} s; statement ${wall_2} s, peak RSS ${rss_2} MB); 2 vs 1: $(awk -v a="$train_1" -v b="$train_2" 'BEGIN {printf "%.2f", a / b}')x ($(awk -v a="$wall_1" -v b="$wall_2" 'BEGIN {printf "%.2f", a / b}')x for the statement)" ""
   row "synthetic ${m}M: top-10 for 1,000 users" "${top} s" ""
+  for t in 1 2; do  # one epoch: rbm_train's seconds less reading the source
+    eval "s=\$train_$t i=\$ingest_$t"
+    num "$s" && num "$i" &&
+      awk -v n="$n" -v s="$s" -v i="$i" 'BEGIN {printf "%.6f %.3f\n", n / 1e6, s - i}' >> "$sizes_fig.$t"
+  done
 done
 
 # ---- serving: one request, one statement ---------------------------------
@@ -299,6 +323,8 @@ if [ -f "$fashion/train-images-idx3-ubyte.gz" ]; then
   row "Fashion-MNIST 60,000 x 784, Bernoulli RBM 256 hidden, batch 100, CD-1, 2 threads: seconds per epoch (median of 3)" \
     "${fm_epoch} s ($(awk -v a="$sk_epoch" -v b="$fm_epoch" 'BEGIN {if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a"}') faster)" \
     "scikit-learn BernoulliRBM: ${sk_epoch:-n/a} s"
+  num "$sk_epoch" && num "$fm_epoch" && printf '[Fashion-MNIST 60,000 x 784: 256 hidden, batch 100, CD-1, one epoch | %s faster]\nrbm, 2 threads %s\nscikit-learn BernoulliRBM %s\n' \
+    "$(awk -v a="$sk_epoch" -v b="$fm_epoch" 'BEGIN {printf "%.2fx", a / b}')" "$fm_epoch" "$sk_epoch" >> "$peers_fig"
   row "the same: GFLOP/s of the CD steps, against OpenBLAS sgemm alone on the same GEMMs" \
     "${fm_gflops} ($(awk -v a="$fm_gflops" -v b="$sgemm" 'BEGIN {if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a"}') of sgemm)" \
     "sgemm ${sgemm} GFLOP/s"
@@ -326,11 +352,30 @@ fi
 
 latency_end=$(./dist/core_latency 2>/dev/null || echo "?")
 
+# ---- the charts (dist/chart), next to bench/RESULTS.md ----------------------
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+charts=""
+if [ -s "$peers_fig" ] &&
+   ./dist/chart bars --title "Training time: rbm against its peers" \
+     --subtitle "make bench, $when, $(nproc) cores; medians of $runs runs (Fashion-MNIST: of 3)" \
+     --x-label "seconds (lower is better)" --unit s < "$peers_fig" > "$work/chart.svg"; then
+  mv "$work/chart.svg" bench/training_vs_peers.svg
+  charts="$charts training_vs_peers"
+fi
+if [ -s "$sizes_fig.1" ] &&
+   { echo "[1 thread]"; cat "$sizes_fig.1"; echo "[2 threads]"; cat "$sizes_fig.2"; } |
+     ./dist/chart lines --zero --title "Time per epoch against table size" \
+       --subtitle "make bench, $when; synthetic, 59k items; user-based, hidden 100, CD-1" \
+       --x-label "ratings in the table (millions)" --y-label "seconds per epoch" > "$work/chart.svg"; then
+  mv "$work/chart.svg" bench/epoch_time_by_size.svg
+  charts="$charts epoch_time_by_size"
+fi
+
 # ---- the record ---------------------------------------------------------
 {
   echo "# Benchmark results"
   echo
-  echo "Made by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'); medians of $runs runs."
+  echo "Made by \`make bench\` (bench/run.sh) on $when; medians of $runs runs."
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME")."
   echo "SQLite $(sqlite3 --version | cut -d' ' -f1); $(sqlite3 :memory: '.load dist/rbm' 'SELECT rbm_debug();' | grep -E '^(blas|build):' | tr '\n' ';' | sed 's/;$//; s/;/; /')."
@@ -347,6 +392,13 @@ latency_end=$(./dist/core_latency 2>/dev/null || echo "?")
   echo "it does not; in the second case what one thread writes and the other reads"
   echo "crosses slowly, and the 2-thread figures are the worse for it."
   echo
+  for c in $charts; do  # drawn from this run's figures
+    case $c in
+      training_vs_peers) echo "![Training time: rbm against its peers](training_vs_peers.svg)";;
+      epoch_time_by_size) echo "![Time per epoch against table size: synthetic tables of 1M, 5M and 25M ratings](epoch_time_by_size.svg)";;
+    esac
+    echo
+  done
   cat "$table"
 } > bench/RESULTS.md
 echo

@@ -41,6 +41,7 @@ int sqlite3_rbm_init(sqlite3 *db, char **pzErrMsg,
   if (rc == SQLITE_OK) rc = sql_register_fit(db);
   if (rc == SQLITE_OK) rc = sql_register_features(db);
   if (rc == SQLITE_OK) rc = sql_register_sample(db);
+  if (rc == SQLITE_OK) rc = sql_register_plot(db);
   if (rc != SQLITE_OK && pzErrMsg)
     *pzErrMsg = sqlite3_mprintf("rbm: cannot register: %s", sqlite3_errmsg(db));
   return rc;

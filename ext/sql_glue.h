@@ -74,6 +74,8 @@ int sql_register_vectors(sqlite3 *db);
 int sql_register_fit(sqlite3 *db);
 int sql_register_features(sqlite3 *db);
 int sql_register_sample(sqlite3 *db);
+/* rbm_plot(model): training curves as SVG (sql_plot.c) */
+int sql_register_plot(sqlite3 *db);
 /* The feature model called name, decoded; a rating model is an error
 ** that says so. */
 int sql_feature_model_load(sqlite3 *db, const char *name,

@@ -170,6 +170,8 @@ static const op OPS[] = {
     {"rbm_fit", "SELECT rbm_fit('f2', 'fv', 'v', '{\"hidden\": 3, \"epochs\": 2, \"label\": \"label\"}')"},
     {"rbm_transform", "SELECT rbm_transform('f', '[0, 1, 0.5]')"},
     {"rbm_classify", "SELECT rbm_classify('f', '[0, 1, 0.5]')"},
+    {"rbm_plot", "SELECT length(rbm_plot('m'))"},
+    {"rbm_plot of a feature model", "SELECT length(rbm_plot('f'))"},
     {"virtual table drop", "DROP TABLE v"},
 };
 
