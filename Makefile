@@ -95,11 +95,12 @@ dist/obj/rbm_%.o: ext/rbm_%.c $(HEADERS) Makefile | deps
 	@mkdir -p dist/obj
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -c -o $@ $<
 
-dist/obj/sql_%.o: ext/sql_%.c $(HEADERS) Makefile | deps
+# The glue: sql_*.c, and svg_*.c (drawing, shared with bench/chart.c).
+dist/obj/%.o: ext/%.c $(HEADERS) Makefile | deps
 	@mkdir -p dist/obj
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -c -o $@ $<
 
-dist/obj/core/sql_%.o: ext/sql_%.c $(HEADERS) Makefile | deps
+dist/obj/core/%.o: ext/%.c $(HEADERS) Makefile | deps
 	@mkdir -p dist/obj/core
 	$(CC) $(CFLAGS) $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -DSQLITE_CORE \
 	  -c -o $@ $<

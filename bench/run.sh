@@ -126,7 +126,13 @@ if [ -f "$data/u1.base" ]; then
   row "user-based softmax on u1.base (hidden 100, weight_decay 0.01, 60 epochs: the defaults before 'both')" "1 thread ${s1} s, 2 threads ${s2} s" ""
   d1=$(timed "$runs" "$db" "" "SELECT rbm_train('dflt', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 1}');")
   d2=$(timed "$runs" "$db" "" "SELECT rbm_train('dflt', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 2}');")
-  row "the defaults on u1.base (orientation both: a user-based and an item-based half, hidden 200, each trained twice)" "1 thread ${d1} s, 2 threads ${d2} s" ""
+  d0=$(timed "$runs" "$db" "" "SELECT rbm_train('dflt', 'base', 'user_id', 'item_id', 'rating');")
+  d0_threads=$(sqlite3 "$db" "SELECT json_extract(summary, '\$.threads') FROM rbm_models WHERE name = 'dflt'")
+  d0_same=$(sqlite3 "$db" ".load dist/rbm" \
+    "SELECT rbm_train('dflt1', 'base', 'user_id', 'item_id', 'rating', '{\"threads\": 1}') IS NOT NULL;" \
+    "SELECT (SELECT model FROM rbm_models WHERE name = 'dflt') = (SELECT model FROM rbm_models WHERE name = 'dflt1');")
+  row "the defaults on u1.base (orientation both: a user-based and an item-based half, hidden 200, each trained twice)" \
+      "1 thread ${d1} s, 2 threads ${d2} s; no threads option (one per core: ${d0_threads}) ${d0} s, $(awk -v a="$d1" -v b="$d0" 'BEGIN {printf "%.2f", a / b}')x the 1-thread time; model the same as 1 thread's: $([ "$(echo "$d0_same" | tail -1)" = 1 ] && echo yes || echo NO)" ""
 
   set -- $(trained "$runs" "$db" "SELECT rbm_train('big', 'base', 'user_id', 'item_id', 'rating', '{\"orientation\": \"user\", \"hidden\": 600, \"epochs\": 30, \"batch_size\": 60, \"threads\": 1}');")
   big1="$1 s ($2 s)"
