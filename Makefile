@@ -40,13 +40,14 @@ ENGINE = ext/rbm_config.c ext/rbm_keys.c ext/rbm_ratings.c ext/rbm_model.c \
          ext/rbm_units.c ext/rbm_metrics.c ext/rbm_pool.c \
          ext/rbm_train.c ext/rbm_trainer.c ext/rbm_train_fit.c \
          ext/rbm_cd_sparse.c ext/rbm_cd_dense.c ext/rbm_weights.c \
-         ext/rbm_predict.c ext/rbm_dense.c ext/rbm_dense_train.c ext/rbm_head.c
+         ext/rbm_predict.c ext/rbm_embed.c ext/rbm_dense.c ext/rbm_dense_train.c \
+         ext/rbm_head.c
 GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_source.c ext/sql_train.c ext/sql_serve.c ext/sql_track.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
        ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c \
-       ext/sql_plot.c ext/svg_chart.c
+       ext/sql_plot.c ext/svg_chart.c ext/sql_embed.c ext/sql_similar.c
 HEADERS = include/rbm.h include/rbm_sqlite.h ext/rbm_internal.h ext/rbm_math.h \
           ext/rbm_units.h ext/rbm_blob.h ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h \
           ext/svg_chart.h

@@ -36,6 +36,8 @@ int sqlite3_rbm_init(sqlite3 *db, char **pzErrMsg,
   pthread_once(&blas_parked, rbm_blas_park_threads);
   int rc = sql_register_functions(db);
   if (rc == SQLITE_OK) rc = sql_register_recommend(db);
+  if (rc == SQLITE_OK) rc = sql_register_embed(db);
+  if (rc == SQLITE_OK) rc = sql_register_similar(db);
   if (rc == SQLITE_OK) rc = sql_register_vtab(db);
   if (rc == SQLITE_OK) rc = sql_register_vectors(db);
   if (rc == SQLITE_OK) rc = sql_register_fit(db);

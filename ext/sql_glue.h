@@ -314,6 +314,17 @@ int64_t sql_user_reader_item_index(const sql_user_reader *rd,
 int sql_user_reader_source_users(sql_user_reader *rd, const rbm_keys **users,
                                  char **err);
 
+/* Item-based models and halves (of rd, or its partner for 'both'): the
+** item's hidden probabilities, folded in as sql_user_reader_predict folds
+** it (NULL when no user the model knows rated it), valid until the
+** reader's next call; and after sql_user_reader_items, row j's (NULL when
+** not placed), and for 'both' the user-based half's index of row j's item
+** (-1: not one of its items). */
+int sql_user_reader_item_hidden(sql_user_reader *rd, const rbm_key *item,
+                                const float **hidden, char **err);
+const float *sql_user_reader_row_hidden(const sql_user_reader *rd, size_t j);
+int64_t sql_user_reader_row_pair(const sql_user_reader *rd, size_t j);
+
 /* rbm_debug(model): how this connection serves it, as JSON. */
 int sql_serve_describe(sqlite3 *db, const char *name, char **json, char **err);
 
@@ -333,10 +344,35 @@ int sql_store_model(sqlite3 *db, const char *name, const sql_source *src,
 int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
                        const char *table, const sql_trained *t, char **err);
 
+/* ---- rbm_recommend's and rbm_similar's arguments (sql_recommend.c) ---- */
+
+/* The ids v asks for, into keys: one id, or the ids of a JSON array (text
+** starting with '['; *many then), in order, each once.  NULL asks for
+** none.  what names them in errors ("users: malformed JSON"). */
+int sql_collect_keys(sqlite3 *db, sqlite3_value *v, const char *what,
+                     rbm_keys *keys, int *many, char **err);
+
+/* ---- embeddings (sql_embed.c) ------------------------------------------ */
+
+/* The floats of the reader's model's vector of a user (item 0) or an item
+** (README, rbm_embedding). */
+uint32_t sql_embedding_size(const sql_user_reader *rd, int item);
+/* rbm_embedding(model, 'user' or 'item', id) into out (that many floats);
+** *found 0 when the model has no vector for it (out is then zeros). */
+int sql_embedding(sql_user_reader *rd, int item, const rbm_key *id,
+                  float *out, int *found, char **err);
+/* Every item the model answers for (sql_user_reader_items: j = 0 .. n-1),
+** its vector scaled to unit length (zeros without one: usable[j] 0); *X
+** and *usable are malloc'd. */
+int sql_embedding_items(sql_user_reader *rd, float **X, uint8_t **usable,
+                        size_t *n, char **err);
+
 /* ---- registration ----------------------------------------------------- */
 
 int sql_register_functions(sqlite3 *db);
 int sql_register_recommend(sqlite3 *db);
+int sql_register_embed(sqlite3 *db);
+int sql_register_similar(sqlite3 *db);
 int sql_register_vtab(sqlite3 *db);
 
 /* ---- evaluation (sql_evaluate.c) --------------------------------------- */

@@ -130,7 +130,9 @@ int sql_item_states_build(sqlite3 *db, const sql_source *src,
   if (rc == SQLITE_OK) sql_sync_end(db, &st->sync);
   size_t n = r.users.n, workers = threads < 1 ? 1 : (size_t)threads;
   if (workers > RBM_MAX_TASK_THREADS) workers = RBM_MAX_TASK_THREADS;
-  build_job b = {st, m, &r, NULL, NULL, NULL, rbm_ratings_longest_row(&r)};
+  /* (after a failed read r holds ids but no rows to measure) */
+  build_job b = {st, m, &r, NULL, NULL, NULL,
+                 rc == SQLITE_OK ? rbm_ratings_longest_row(&r) : 1};
   if (b.longest == 0) b.longest = 1;  /* an empty source */
   uint32_t *user_index = NULL;
   if (rc == SQLITE_OK) {

@@ -1207,6 +1207,29 @@ int sql_user_reader_source_users(sql_user_reader *rd, const rbm_keys **users,
   return rc;
 }
 
+/* ---- embeddings (sql_embed.c) ------------------------------------------- */
+
+int sql_user_reader_item_hidden(sql_user_reader *rd, const rbm_key *item,
+                                const float **hidden, char **err) {
+  sql_user_reader *ir = rd->partner ? rd->partner : rd;
+  int in_source;
+  return item_hidden(ir, item, hidden, &in_source, err);
+}
+
+const float *sql_user_reader_row_hidden(const sql_user_reader *rd, size_t j) {
+  const sql_user_reader *ir = rd->partner ? rd->partner : rd;
+  const sql_item_states *st = ir->states;
+  return st && j < ir->n_rows && st->placed[j]
+             ? st->hidden + j * ir->s->model->layer.n_hidden
+             : NULL;
+}
+
+int64_t sql_user_reader_row_pair(const sql_user_reader *rd, size_t j) {
+  const sql_user_reader *ir = rd->partner ? rd->partner : rd;
+  const sql_item_states *st = ir->states;
+  return st && st->pair_item && j < ir->n_rows ? st->pair_item[j] : -1;
+}
+
 /* ---- rbm_debug(model) ------------------------------------------------------ */
 
 static void describe_index(sqlite3_str *out, const char *key, const entity_query *q) {

@@ -133,40 +133,41 @@ static int reader_for(rec_cursor *c, const char *name, char **err) {
   return rc;
 }
 
-/* The users asked for: one id, or the ids of a JSON array (in order, each
-** once).  NULL asks for nobody. */
-static int collect_users(rec_cursor *c, sqlite3_value *user_v, char **err) {
+/* The ids asked for: one id, or the ids of a JSON array (in order, each
+** once).  NULL asks for none.  what names them in errors ("users"). */
+int sql_collect_keys(sqlite3 *db, sqlite3_value *v, const char *what,
+                     rbm_keys *keys, int *many, char **err) {
   char buf[32];
   rbm_key key;
-  const char *text = sqlite3_value_type(user_v) == SQLITE_TEXT
-                         ? (const char *)sqlite3_value_text(user_v)
+  const char *text = sqlite3_value_type(v) == SQLITE_TEXT
+                         ? (const char *)sqlite3_value_text(v)
                          : NULL;
-  c->many = text && text[0] == '[';
-  if (!c->many) {
-    if (sql_key_from_value(user_v, &key, buf, sizeof buf) &&
-        rbm_keys_intern(&c->users, &key) < 0)
+  *many = text && text[0] == '[';
+  if (!*many) {
+    if (sql_key_from_value(v, &key, buf, sizeof buf) &&
+        rbm_keys_intern(keys, &key) < 0)
       return SQLITE_NOMEM;
     return SQLITE_OK;
   }
   sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(c->db, "SELECT value FROM json_each(?1)", -1,
-                              &st, NULL);
+  int rc = sqlite3_prepare_v2(db, "SELECT value FROM json_each(?1)", -1, &st,
+                              NULL);
   if (rc != SQLITE_OK) {
-    *err = sql_errorf("%s", sqlite3_errmsg(c->db));
+    *err = sql_errorf("%s", sqlite3_errmsg(db));
     return rc;
   }
-  sqlite3_bind_value(st, 1, user_v);
+  sqlite3_bind_value(st, 1, v);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sql_key_from_value(sqlite3_column_value(st, 0), &key, buf, sizeof buf) &&
-        rbm_keys_intern(&c->users, &key) < 0) {
+        rbm_keys_intern(keys, &key) < 0) {
       rc = SQLITE_NOMEM;
       break;
     }
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc != SQLITE_OK)
-    *err = sql_errorf("users: %s", rc == SQLITE_NOMEM ? "out of memory"
-                                                      : sqlite3_errmsg(c->db));
+    *err = sql_errorf("%s: %s", what, rc == SQLITE_NOMEM ? "out of memory"
+                                                         : sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return rc;
 }
@@ -274,7 +275,7 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->user_arg = sqlite3_value_dup(user_v);
   if (sqlite3_value_type(model_v) != SQLITE_TEXT)
     return fail(c, SQLITE_MISMATCH, sql_errorf("model name must be text"));
-  int rc = collect_users(c, user_v, &err);
+  int rc = sql_collect_keys(c->db, user_v, "users", &c->users, &c->many, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
   if (c->users.n == 0) return SQLITE_OK;
   rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);

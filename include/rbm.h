@@ -384,6 +384,49 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
 
 
 /* ------------------------------------------------------------------ */
+/* Embeddings and similar items (rbm_embed.c)                          */
+/*
+** A folded-in user's hidden probabilities (rbm_fold_in) are one vector of
+** the user; an item's comes from its weight rows (rbm_item_vector).  For
+** an item-based model the "items" are users.  rbm_nearest ranks rows by
+** cosine similarity.
+*/
+
+/* The floats of rbm_item_vector: 2 n_hidden, or n_hidden for an implicit
+** model. */
+uint32_t rbm_item_vector_size(const rbm_model *m);
+/* out: the mean of item's K weight rows (what rating it adds to a user's
+** hidden input, whatever the rating) scaled to length sqrt(3/4), then the
+** mean of its like rows less the mean of the others (what liking it adds
+** over disliking it) scaled to length 1/2; a part of zeros stays zeros.
+** The cosine of two is 3/4 of their first parts' plus 1/4 of their
+** second parts'.  An implicit model: its interaction row (unit 1's), as
+** it is. */
+void rbm_item_vector(const rbm_model *m, uint32_t item, float *out);
+
+/* Scales each of the n rows of X (d floats) to unit length, so that a dot
+** product is the cosine similarity; a row of zeros stays zeros, and
+** nonzero[j] (if given) says which rows were not. */
+void rbm_unit_rows(float *X, size_t n, size_t d, uint8_t *nonzero);
+
+typedef struct rbm_neighbour {
+  uint32_t row;
+  float similarity;
+} rbm_neighbour;
+
+/* For each of n_q query rows Q (d floats), the k rows of X (n rows of d)
+** with the largest dot product, best first; equal ones by lower row first.
+** Rows with usable[j] == 0 (usable may be NULL) and row exclude[q] (or
+** none: UINT32_MAX; exclude may be NULL) are left out.  Query q's are
+** out[q*k .. q*k + n_out[q]).  With unit rows this is the k most similar by
+** cosine.  Every dot product is computed the same way whatever n_q and
+** threads, so a query's answer does not depend on the batch it is in.  No
+** allocation but the threads' (without them it runs on one). */
+void rbm_nearest(const float *X, size_t n, size_t d, const uint8_t *usable,
+                 size_t n_q, const float *Q, const uint32_t *exclude,
+                 size_t k, int threads, rbm_neighbour *out, size_t *n_out);
+
+/* ------------------------------------------------------------------ */
 /* Serialisation: a versioned, little-endian, checksummed blob          */
 
 int rbm_model_save(const rbm_model *m, unsigned char **blob, size_t *n);

@@ -3,18 +3,21 @@
 **
 **   make oom          build dist/oom (ASan + LeakSanitizer) and run it
 **   dist/oom DIR      the sweep, with its scratch databases in DIR
+**   dist/oom DIR N S  only up to the Nth allocation, of the operations
+**                     whose names contain S
 **
 ** The engine and the glue are compiled with tests/oom_shim.h forced in, so
 ** their malloc, calloc, realloc, aligned_alloc and posix_memalign come
 ** here; SQLite's allocations come here too (SQLITE_CONFIG_MALLOC).  For
 ** each operation - train, retrain, 'both', predict, recommend, evaluate,
-** the virtual table's create, retrain and drop, rbm_fit and rbm_transform -
-** the Nth allocation fails, for N = 1, 2, ... until the operation runs
-** without reaching its Nth.  After each failure the operation must have
-** ended in an error or in success (no crash: the sanitizers watch), the
-** database must pass integrity_check, and the model stored before must be
-** the same (uid and blob length) and predict exactly as before, on a new
-** connection.  LeakSanitizer checks at exit that nothing leaked.
+** rbm_embedding and rbm_similar, the virtual table's create, retrain and
+** drop, rbm_fit and rbm_transform - the Nth allocation fails, for N = 1,
+** 2, ... until the operation runs without reaching its Nth.  After each
+** failure the operation must have ended in an error or in success (no
+** crash: the sanitizers watch), the database must pass integrity_check,
+** and the model stored before must be the same (uid and blob length) and
+** predict exactly as before, on a new connection.  LeakSanitizer checks at
+** exit that nothing leaked.
 */
 #include <sqlite3.h>
 
@@ -162,6 +165,11 @@ static const op OPS[] = {
     {"recommend", "SELECT count(*) FROM rbm_recommend('m', 2, 5)"},
     {"recommend a batch", "SELECT count(*) FROM rbm_recommend('m', '[1, 2, 3, 4]', 3)"},
     {"evaluate", "SELECT rbm_evaluate('m', 'ratings', 'user_id', 'item_id', 'rating')"},
+    {"embedding", "SELECT length(rbm_embedding('m', 'user', 2)) + length(rbm_embedding('m', 'item', 3))"},
+    {"embedding 'both'",
+     "SELECT length(rbm_embedding('b', 'user', 2)) + length(rbm_embedding('b', 'item', 3))"},
+    {"similar", "SELECT count(*) FROM rbm_similar('m', 3, 5)"},
+    {"similar 'both', a batch", "SELECT count(*) FROM rbm_similar('b', '[1, 2, 3, 4]', 3)"},
     {"virtual table create",
      "CREATE VIRTUAL TABLE w USING rbm(source=ratings, user=user_id, item=item_id,"
      " rating=rating, hidden=6, epochs=2)"},
@@ -185,6 +193,8 @@ static void setup(const char *path) {
       "CREATE INDEX ratings_user ON ratings(user_id, item_id, rating);"
       "SELECT rbm_train('m', 'ratings', 'user_id', 'item_id', 'rating',"
       " '{\"orientation\": \"user\", \"hidden\": 6, \"epochs\": 2}');"
+      "SELECT rbm_train('b', 'ratings', 'user_id', 'item_id', 'rating',"
+      " '{\"hidden\": 6, \"epochs\": 2}');"
       "CREATE VIRTUAL TABLE v USING rbm(source=ratings, user=user_id, item=item_id,"
       " rating=rating, hidden=6, epochs=2, orientation=user);"
       "CREATE TABLE fv(v TEXT, label INTEGER);"
@@ -197,6 +207,7 @@ static void setup(const char *path) {
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : "/tmp";
   long max_n = argc > 2 ? atol(argv[2]) : 200000;
+  const char *only = argc > 3 ? argv[3] : NULL;  /* operations named so */
   disarm();
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_default);
   sqlite3_mem_methods mine = sqlite_default;
@@ -208,6 +219,7 @@ int main(int argc, char **argv) {
   char path[1024];
   snprintf(path, sizeof path, "%s/oom.db", dir);
   for (size_t o = 0; o < sizeof OPS / sizeof *OPS; o++) {
+    if (only && !strstr(OPS[o].name, only)) continue;
     setup(path);
     char before[1024], after[1024], out[256];
     state(path, before, sizeof before);

@@ -653,6 +653,134 @@ static void test_recommend(void) {
   rbm_ratings_free(&r);
 }
 
+/* Item vectors and nearest rows (rbm_embed.c). */
+static void test_embed(void) {
+  rbm_ratings r;
+  planted(&r, 0);
+  rbm_config c;
+  small_config(&c);
+  rbm_model *m = NULL;
+  rbm_train_report rep;
+  char err[200];
+  if (rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err) != RBM_OK) {
+    check(0, "embed: a model to take vectors of");
+    return;
+  }
+  size_t ni = m->n_items, F = m->layer.n_hidden, d = rbm_item_vector_size(m);
+  check(d == 2 * F, "embed: an item's vector is 2 x hidden floats");
+  float *X = malloc(ni * d * sizeof *X);
+  int ok = 1;
+  for (size_t i = 0; i < ni; i++) {
+    float *x = X + i * d;
+    rbm_item_vector(m, (uint32_t)i, x);
+    double a = 0, b = 0, mean = 0;
+    for (size_t f = 0; f < F; f++) {
+      a += (double)x[f] * x[f];
+      b += (double)x[F + f] * x[F + f];
+    }
+    /* the first part is the rows' mean, scaled */
+    double dot = 0, mm = 0;
+    for (size_t f = 0; f < F; f++) {
+      mean = 0;
+      for (uint32_t k = 0; k < m->n_units; k++)
+        mean += m->layer.W[(i * m->n_units + k) * F + f];
+      dot += mean * x[f];
+      mm += mean * mean;
+    }
+    if (fabs(a - 0.75) > 1e-5 || fabs(b - 0.25) > 1e-5 ||
+        fabs(dot / sqrt(mm * a) - 1) > 1e-5)
+      ok = 0;
+  }
+  check(ok, "embed: the rows' mean at length sqrt(3/4), like less dislike at 1/2");
+  /* Each item's 5 nearest are of its planted group. */
+  rbm_neighbour nb[60 * 5];
+  size_t n_nb[60];
+  uint32_t self[60];
+  for (size_t i = 0; i < ni; i++) self[i] = (uint32_t)i;
+  rbm_nearest(X, ni, d, NULL, ni, X, self, 5, 2, nb, n_nb);
+  ok = ni == 60;
+  for (size_t i = 0; ok && i < ni; i++) {
+    int64_t qi = rbm_keys_get(&m->items, (uint32_t)i).i;
+    for (size_t j = 0; j < n_nb[i]; j++)
+      if (nb[i * 5 + j].row == i || rbm_keys_get(&m->items, nb[i * 5 + j].row).i % 2 != qi % 2)
+        ok = 0;
+    ok &= n_nb[i] == 5;
+  }
+  check(ok, "embed: every item's 5 most similar are of its planted group");
+  free(X);
+  rbm_model_free(m);
+  rbm_ratings_free(&r);
+
+  /* rbm_nearest against every product, on small integers (every product
+  ** exact, so the many ties are real): 1003 rows of 37, some unusable,
+  ** each query leaving out one row; one query at a time and all at once
+  ** on two threads give the same bytes. */
+  enum { N = 1003, D = 37, NQ = 40, K = 7 };
+  float *rows = malloc((size_t)N * D * sizeof *rows), q[NQ * D];
+  uint8_t usable[N];
+  uint32_t skip[NQ];
+  uint64_t x = 12345;
+  for (size_t j = 0; j < (size_t)N * D; j++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    rows[j] = (float)((int)(x >> 60) % 4);  /* 0 .. 3 */
+  }
+  for (size_t j = 0; j < N; j++) usable[j] = j % 10 != 3;
+  for (size_t t = 0; t < NQ; t++) {
+    memcpy(q + t * D, rows + (t * 25) * D, D * sizeof *q);
+    skip[t] = t % 4 ? (uint32_t)(t * 25) : UINT32_MAX;
+  }
+  rbm_neighbour all[NQ * K], one[NQ * K];
+  size_t n_all[NQ], n_one[NQ];
+  rbm_nearest(rows, N, D, usable, NQ, q, skip, K, 2, all, n_all);
+  for (size_t t = 0; t < NQ; t++)
+    rbm_nearest(rows, N, D, usable, 1, q + t * D, skip + t, K, 1, one + t * K, n_one + t);
+  ok = memcmp(n_all, n_one, sizeof n_all) == 0;
+  for (size_t t = 0; ok && t < NQ; t++)
+    ok = memcmp(all + t * K, one + t * K, n_all[t] * sizeof *all) == 0;
+  check(ok, "nearest: a query's answer is the same alone and in a batch");
+  ok = 1;
+  for (size_t t = 0; t < NQ; t++) {
+    /* the expected list: best product, then lower row, by selection */
+    uint8_t taken[N] = {0};
+    for (size_t r0 = 0; r0 < K; r0++) {
+      long best = -1;
+      float best_s = 0;
+      for (size_t j = 0; j < N; j++) {
+        if (!usable[j] || j == skip[t] || taken[j]) continue;
+        float s = 0;
+        for (size_t f = 0; f < D; f++) s += rows[j * D + f] * q[t * D + f];
+        if (best < 0 || s > best_s) best = (long)j, best_s = s;
+      }
+      taken[best] = 1;
+      if (n_all[t] != K || all[t * K + r0].row != (uint32_t)best ||
+          all[t * K + r0].similarity != best_s)
+        ok = 0;
+    }
+  }
+  check(ok, "nearest: the k largest products, equal ones by lower row, none "
+            "unusable or left out");
+  rbm_neighbour *big = malloc((size_t)NQ * 2000 * sizeof *big);
+  size_t n_big[NQ];
+  rbm_nearest(rows, N, D, usable, NQ, q, skip, 2000, 2, big, n_big);
+  ok = 1;
+  for (size_t t = 0; t < NQ; t++) {
+    size_t want = 0;
+    for (size_t j = 0; j < N; j++) want += usable[j] && j != skip[t];
+    ok &= n_big[t] == want;
+  }
+  rbm_nearest(rows, N, D, usable, NQ, q, skip, 0, 2, big, n_big);
+  for (size_t t = 0; t < NQ; t++) ok &= n_big[t] == 0;
+  check(ok, "nearest: k past the rows gives every usable row; k = 0 none");
+  float z[2 * 3] = {0, 0, 0, 3, 0, 4};
+  uint8_t nz[2];
+  rbm_unit_rows(z, 2, 3, nz);
+  check(nz[0] == 0 && nz[1] == 1 && z[0] == 0 && fabsf(z[3] - 0.6f) < 1e-7f &&
+            fabsf(z[5] - 0.8f) < 1e-7f,
+        "unit rows: scaled to length 1; a row of zeros stays zeros");
+  free(big);
+  free(rows);
+}
+
 /* The trainer keeps each weight as a bfloat16 top, which the chains read,
 ** and a 16-bit rest: the two must give back every float exactly, and the
 ** top must be the float rounded.  Checked on every 251st bit pattern (all
@@ -855,6 +983,7 @@ int main(void) {
   test_large_model();
   test_validation_short_rows();
   test_recommend();
+  test_embed();
   test_dense();
   printf("# %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;

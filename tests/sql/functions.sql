@@ -27,7 +27,7 @@ SELECT name, narg,
        (flags & 0x200000) != 0 AS innocuous
   FROM pragma_function_list WHERE name GLOB 'rbm_*' ORDER BY name, narg;
 
--- The two virtual table modules.
+-- The virtual table modules.
 SELECT name FROM pragma_module_list WHERE name GLOB 'rbm*' ORDER BY name;
 
 -- Wrong arities are refused when the statement is prepared.
