@@ -27,6 +27,7 @@
 #    newer ones): sqlite3_is_interrupted() only for the newer build in the
 #    newer SQLite, the probe statement in the three others.
 # 3. tests/sqlite_vec.sh in the newer SQLite.
+# 4. tests/python.sh with Python's sqlite3 module on the newer library.
 cd "$(dirname "$0")/.." || exit 1
 new=dist/sqlite-new
 tmp=$(mktemp -d)
@@ -120,7 +121,20 @@ rc=$?
 if echo "$out" | grep -q '^SKIPPED'; then
   echo "# sqlite-vec: $out"
 else
-  echo "$out" | grep -v '^ok' | sed 's/^/  /'
+  echo "$out" | grep -E '^not ok|^# vec' | sed 's/^/  /'
   say $rc "sqlite-vec's checks in SQLite $version"
+fi
+
+# 4. Python's sqlite3 module on the newer library (tests/python.sh with it
+#    first on LD_LIBRARY_PATH).
+out=$(LD_LIBRARY_PATH="$PWD/$new${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" sh tests/python.sh 2>&1)
+rc=$?
+if echo "$out" | grep -q '^SKIPPED'; then
+  echo "# python: $out"
+else
+  echo "$out" | grep -E '^not ok|^# /|^# python' | sed 's/^/  /'
+  echo "$out" | head -1 | grep -q "SQLite $version\$"
+  say $? "Python's sqlite3 module runs on SQLite $version"
+  say $rc "tests/python.sh's checks in SQLite $version"
 fi
 exit $status
