@@ -16,6 +16,8 @@
 #   make tsan       the engine's tests under ThreadSanitizer
 #   make oom        every operation with its Nth allocation failing, N = 1, 2, ...
 #   make clean      remove dist/
+#   make sqlite-new a newer SQLite (library and shell) and rbm built
+#                   against it, for tests/sqlite_new.sh (fetched with npm)
 #
 # On a fresh Debian machine, as root, the targets apt-get what is missing.
 # (BLAS_* use "=", not ":=", so pkg-config runs after that install.)
@@ -74,7 +76,7 @@ OBJCOPY ?= objcopy
 DEB_PACKAGES = gcc make pkg-config libsqlite3-dev sqlite3 libopenblas-dev
 
 .PHONY: all deps test-deps demo test bench clean asan tsan oom fuzz fuzz-build \
-        fuzz-deps install uninstall
+        fuzz-deps install uninstall sqlite-new
 
 all: $(LIBS)
 
@@ -287,6 +289,62 @@ install: $(LIBS)
 uninstall:
 	rm -f $(foreach f,$(INSTALLED),"$(DESTDIR)$(f)")
 	rmdir "$(DESTDIR)$(PKGCONFIGDIR)" 2>/dev/null || true
+
+# A newer SQLite than Debian's 3.40, to run the tests in (tests/sqlite_new.sh):
+# the sqlite-autoconf tarball (the amalgamation, its headers and the shell's
+# shell.c) that npm's sqlite3 package carries in deps/, fetched once into
+# dist/npm.  The library is built with Debian 12's options (PRAGMA
+# compile_options) plus SQLITE_STRICT_SUBTYPE=1, under which a function that
+# sets a result subtype without declaring SQLITE_RESULT_SUBTYPE fails; the
+# shell links it from its own folder.  dist/sqlite-new/rbm.so is the
+# extension built against the newer headers (dist/sqlite-new/include), so
+# that it calls sqlite3_is_interrupted().
+NEW_NPM_VERSION = 6.0.1
+NEW_AUTOCONF = sqlite-autoconf-3520000
+NEW_NPM_DIR = dist/npm/sqlite3-$(NEW_NPM_VERSION)
+NEW_SRC = $(NEW_NPM_DIR)/$(NEW_AUTOCONF)
+NEW_DEFS = -DSQLITE_SECURE_DELETE -DSQLITE_ENABLE_COLUMN_METADATA \
+           -DSQLITE_ENABLE_FTS3 -DSQLITE_ENABLE_FTS3_PARENTHESIS \
+           -DSQLITE_ENABLE_FTS3_TOKENIZER -DSQLITE_ENABLE_FTS4 -DSQLITE_ENABLE_FTS5 \
+           -DSQLITE_ENABLE_RTREE -DSQLITE_SOUNDEX -DSQLITE_ENABLE_UNLOCK_NOTIFY \
+           -DSQLITE_OMIT_LOOKASIDE -DSQLITE_ENABLE_DBSTAT_VTAB \
+           -DSQLITE_ENABLE_UPDATE_DELETE_LIMIT -DSQLITE_ENABLE_LOAD_EXTENSION \
+           -DSQLITE_ENABLE_MATH_FUNCTIONS -DSQLITE_LIKE_DOESNT_MATCH_BLOBS \
+           -DSQLITE_THREADSAFE=1 -DSQLITE_USE_URI=1 -DSQLITE_MAX_SCHEMA_RETRY=25 \
+           -DSQLITE_ENABLE_PREUPDATE_HOOK -DSQLITE_ENABLE_SESSION \
+           -DSQLITE_ENABLE_STMTVTAB -DSQLITE_MAX_VARIABLE_NUMBER=250000 \
+           -DSQLITE_STRICT_SUBTYPE=1
+
+$(NEW_SRC)/sqlite3.c:
+	@if ! command -v npm > /dev/null 2>&1; then \
+	  echo "sqlite-new: npm could not fetch sqlite3@$(NEW_NPM_VERSION): npm is not installed"; exit 1; fi
+	@mkdir -p $(NEW_NPM_DIR)
+	@cd $(NEW_NPM_DIR) && \
+	  if ! { timeout 120 npm pack --silent sqlite3@$(NEW_NPM_VERSION) > /dev/null 2>&1 && \
+	         tar xzf sqlite3-$(NEW_NPM_VERSION).tgz package/deps/$(NEW_AUTOCONF).tar.gz && \
+	         tar xzf package/deps/$(NEW_AUTOCONF).tar.gz; }; then \
+	    cd - > /dev/null; rm -rf $(NEW_NPM_DIR); \
+	    echo "sqlite-new: npm could not fetch sqlite3@$(NEW_NPM_VERSION)"; exit 1; fi
+	@touch $@
+
+dist/sqlite-new/libsqlite3.so.0: $(NEW_SRC)/sqlite3.c Makefile
+	@mkdir -p dist/sqlite-new
+	$(CC) -O2 -fPIC -shared -Wl,-soname,libsqlite3.so.0 $(NEW_DEFS) -o $@ $< -lm -lpthread
+
+dist/sqlite-new/sqlite3: dist/sqlite-new/libsqlite3.so.0
+	$(CC) -O2 $(NEW_DEFS) -I$(NEW_SRC) -o $@ $(NEW_SRC)/shell.c \
+	  dist/sqlite-new/libsqlite3.so.0 -Wl,-rpath,'$$ORIGIN' -lm
+
+dist/sqlite-new/include/sqlite3ext.h: $(NEW_SRC)/sqlite3.c
+	@mkdir -p dist/sqlite-new/include
+	cp $(NEW_SRC)/sqlite3.h $(NEW_SRC)/sqlite3ext.h dist/sqlite-new/include/
+
+dist/sqlite-new/rbm.so: $(ENGINE) $(GLUE) $(HEADERS) Makefile dist/sqlite-new/include/sqlite3ext.h | deps
+	$(CC) $(CFLAGS) -Idist/sqlite-new/include $(BASE_CFLAGS) -DRBM_BUILD_FLAGS='"$(BUILD_FLAGS)"' -shared \
+	  -o $@ $(ENGINE) $(GLUE) $(LDLIBS)
+
+sqlite-new: dist/rbm.so dist/sqlite-new/sqlite3 dist/sqlite-new/rbm.so \
+            dist/sqlite-new/include/sqlite3ext.h
 
 clean:
 	rm -rf dist

@@ -2,7 +2,8 @@
 ** sql_features.c -- using a feature model (rbm_fit) from SQL.
 **
 **   rbm_transform(model, vector)      P(h = 1 | v): a float32 BLOB, ready
-**                                     for a sqlite-vec vec0 column
+**                                     for a sqlite-vec vec0 column (with
+**                                     sqlite-vec's float32 subtype)
 **   rbm_reconstruct(model, vector)    one mean-field up-down pass, in
 **                                     feature space: a float32 BLOB
 **   rbm_free_energy(model, vector)    REAL; higher is less typical
@@ -238,17 +239,19 @@ int sql_register_features(sqlite3 *db) {
   static const struct {
     const char *name;
     void (*fn)(sqlite3_context *, int, sqlite3_value **);
-    int flags;
+    int sets_subtype;  /* a vector's or JSON's */
   } FUNCS[] = {
-      {"rbm_transform", transform_func, 0},
-      {"rbm_reconstruct", reconstruct_func, 0},
+      {"rbm_transform", transform_func, 1},
+      {"rbm_reconstruct", reconstruct_func, 1},
       {"rbm_free_energy", free_energy_func, 0},
       {"rbm_classify", classify_func, 0},
-      {"rbm_class_probs", class_probs_func, JSON_RESULT},
+      {"rbm_class_probs", class_probs_func, 1},
   };
   int rc = SQLITE_OK;
   for (size_t f = 0; rc == SQLITE_OK && f < sizeof FUNCS / sizeof *FUNCS; f++)
-    rc = sqlite3_create_function(db, FUNCS[f].name, -1, SQLITE_UTF8 | FUNCS[f].flags,
-                                 NULL, FUNCS[f].fn, NULL, NULL);
+    rc = sqlite3_create_function(
+        db, FUNCS[f].name, -1,
+        SQLITE_UTF8 | (FUNCS[f].sets_subtype ? RESULT_SUBTYPE : 0), NULL,
+        FUNCS[f].fn, NULL, NULL);
   return rc;
 }

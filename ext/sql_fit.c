@@ -855,10 +855,10 @@ int sql_register_fit(sqlite3 *db) {
   int rc = SQLITE_OK;
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
     rc = sqlite3_create_function(db, "rbm_fit", n,
-                                 SQLITE_UTF8 | SQLITE_DIRECTONLY | JSON_RESULT,
+                                 SQLITE_UTF8 | SQLITE_DIRECTONLY | RESULT_SUBTYPE,
                                  NULL, fit_func, NULL, NULL);
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
-    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | JSON_RESULT,
+    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | RESULT_SUBTYPE,
                                  NULL, evaluate_func, NULL, NULL);
   return rc;
 }

@@ -51,6 +51,10 @@ void sql_result_error(sqlite3_context *ctx, const char *fname, int rc,
   sqlite3_free(err);
 }
 
+int sql_result_subtype_flag(void) {
+  return sqlite3_libversion_number() >= 3045000 ? SQLITE_RESULT_SUBTYPE : 0;
+}
+
 static void version_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
   (void)argv;
@@ -81,16 +85,23 @@ static void debug_func(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     debug_model(ctx, argv[0]);
     return;
   }
+  /* The SQLite we run in (its version and the start of its source id, which
+  ** tells builds of one version apart), and the one built against. */
   char *s = sqlite3_mprintf(
       "rbm %s (model format %d)\n"
-      "sqlite: %s\n"
+      "sqlite: %s (%.32s), built against %s\n"
+      "sqlite interrupts: %s\n"
+      "sqlite result subtypes: %s\n"
       "blas: %s\n"
       "blas threads: %d\n"
       "default threads: %d\n"
       "build: %s\n"
       "compiler: %s",
-      RBM_VERSION, RBM_FORMAT_VERSION, sqlite3_libversion(), rbm_blas_config(),
-      rbm_blas_threads(), rbm_auto_threads(), RBM_BUILD_FLAGS,
+      RBM_VERSION, RBM_FORMAT_VERSION, sqlite3_libversion(), sqlite3_sourceid(),
+      SQLITE_VERSION, sql_interrupt_method(),
+      sql_result_subtype_flag() ? "declared (SQLITE_RESULT_SUBTYPE)"
+                                : "set, undeclared (SQLite before 3.45)",
+      rbm_blas_config(), rbm_blas_threads(), rbm_auto_threads(), RBM_BUILD_FLAGS,
 #ifdef __VERSION__
       __VERSION__
 #else
@@ -287,17 +298,17 @@ int sql_register_functions(sqlite3 *db) {
       db, "rbm_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
       db, version_func, NULL, NULL, conn_destroy);
   for (int n = 0; rc == SQLITE_OK && n <= 1; n++)
-    rc = sqlite3_create_function(db, "rbm_debug", n, SQLITE_UTF8 | (n ? JSON_RESULT : 0),
+    rc = sqlite3_create_function(db, "rbm_debug", n, SQLITE_UTF8 | (n ? RESULT_SUBTYPE : 0),
                                  NULL, debug_func, NULL, NULL);
   for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
     rc = sqlite3_create_function(db, "rbm_train", n,
-                                 SQLITE_UTF8 | SQLITE_DIRECTONLY | JSON_RESULT,
+                                 SQLITE_UTF8 | SQLITE_DIRECTONLY | RESULT_SUBTYPE,
                                  NULL, train_func, NULL, NULL);
   for (int n = 3; rc == SQLITE_OK && n <= 4; n++)
     rc = sqlite3_create_function(db, "rbm_predict", n, SQLITE_UTF8, NULL,
                                  predict_func, NULL, NULL);
   for (int n = 5; rc == SQLITE_OK && n <= 6; n++)
-    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | JSON_RESULT,
+    rc = sqlite3_create_function(db, "rbm_evaluate", n, SQLITE_UTF8 | RESULT_SUBTYPE,
                                  NULL, evaluate_func, NULL, NULL);
   return rc;
 }

@@ -13,14 +13,23 @@ SQLITE_EXTENSION_INIT3
 
 #include "rbm_internal.h"  /* the glue uses the engine's internals too */
 
-#define JSON_SUBTYPE 74  /* 'J': json functions take the result as JSON */
-/* Functions returning JSON set the JSON subtype, which SQLite 3.45 and
-** later keep only for functions that say they set one. */
-#ifdef SQLITE_RESULT_SUBTYPE
-#define JSON_RESULT SQLITE_RESULT_SUBTYPE
-#else
-#define JSON_RESULT 0
+/* Result subtypes.  Functions returning JSON set JSON_SUBTYPE, so that
+** json_*() take the text as JSON; those returning a vector (a float32 BLOB)
+** set sqlite-vec's float32 subtype, what its vec_f32() sets. */
+#define JSON_SUBTYPE 74      /* 'J': SQLite's json functions */
+#define VECTOR_SUBTYPE 223   /* sqlite-vec's SQLITE_VEC_ELEMENT_TYPE_FLOAT32 */
+/* From SQLite 3.45 a function that calls sqlite3_result_subtype() must be
+** registered with SQLITE_RESULT_SUBTYPE: SQLite may drop the subtype of one
+** that is not, and a build with SQLITE_STRICT_SUBTYPE=1 makes the call an
+** error.  The flag's value is part of SQLite's ABI, so a build against older
+** headers (Debian 12's are 3.40) defines it here; RESULT_SUBTYPE passes it
+** only when the SQLite that loaded the extension is 3.45 or later, and is 0
+** on an older one, which knows nothing of it. */
+#ifndef SQLITE_RESULT_SUBTYPE
+#define SQLITE_RESULT_SUBTYPE 0x001000000
 #endif
+int sql_result_subtype_flag(void);
+#define RESULT_SUBTYPE sql_result_subtype_flag()
 
 /* Reports err (freed here) as the function's error, prefixed with fname:
 ** "fname: err".  Codes an application acts on (busy, interrupt, out of
@@ -204,8 +213,8 @@ typedef struct sql_trained {
   char *options;     /* JSON: sqlite3_free */
 } sql_trained;
 
-/* A training run's companions: the probe that sees sqlite3_interrupt (its
-** should_stop hook) and the per-epoch log in rbm_training_log (committed
+/* A training run's companions: its should_stop hook, which sees
+** sqlite3_interrupt(), and the per-epoch log in rbm_training_log (committed
 ** through a second connection while it runs, when it can be).  fname
 ** names the SQL function in verbose lines. */
 typedef struct sql_run sql_run;
@@ -227,6 +236,9 @@ sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
 int sql_run_should_stop(void *run);
 void sql_run_epoch(sql_run *run, const rbm_epoch_stats *st);
 int sql_run_close(sql_run *run, char **err);  /* writes the log's rest */
+/* How should_stop sees an interrupt in the SQLite we run in, for
+** rbm_debug(): "sqlite3_is_interrupted" or "probe statement". */
+const char *sql_interrupt_method(void);
 
 /* Reads src, trains with cfg, honouring sqlite3_interrupt. */
 int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,

@@ -366,14 +366,22 @@ static int rec_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   return SQLITE_OK;
 }
 
+/* Designated initializers: newer headers add members at the end (3.44's
+** xIntegrity), which stay NULL. */
 static sqlite3_module recommend_module = {
-    0,               /* iVersion */
-    NULL,            /* xCreate: eponymous only */
-    rec_connect,     rec_best_index, rec_disconnect, NULL, rec_open, rec_close,
-    rec_filter,      rec_next,       rec_eof,        rec_column, rec_rowid,
-    NULL,            NULL,           NULL,           NULL,      NULL,
-    NULL,            NULL,           NULL,           NULL,      NULL,
-    NULL};
+    .iVersion = 0,
+    .xCreate = NULL, /* eponymous only */
+    .xConnect = rec_connect,
+    .xBestIndex = rec_best_index,
+    .xDisconnect = rec_disconnect,
+    .xOpen = rec_open,
+    .xClose = rec_close,
+    .xFilter = rec_filter,
+    .xNext = rec_next,
+    .xEof = rec_eof,
+    .xColumn = rec_column,
+    .xRowid = rec_rowid,
+};
 
 int sql_register_recommend(sqlite3 *db) {
   return sqlite3_create_module(db, "rbm_recommend", &recommend_module, NULL);

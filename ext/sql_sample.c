@@ -209,12 +209,19 @@ static int sample_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
 }
 
 static sqlite3_module sample_module = {
-    0,            /* iVersion */
-    NULL,         /* xCreate: eponymous only */
-    sample_connect, sample_best_index, sample_disconnect, NULL, sample_open,
-    sample_close, sample_filter, sample_next, sample_eof, sample_column,
-    sample_rowid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL};
+    .iVersion = 0,
+    .xCreate = NULL, /* eponymous only */
+    .xConnect = sample_connect,
+    .xBestIndex = sample_best_index,
+    .xDisconnect = sample_disconnect,
+    .xOpen = sample_open,
+    .xClose = sample_close,
+    .xFilter = sample_filter,
+    .xNext = sample_next,
+    .xEof = sample_eof,
+    .xColumn = sample_column,
+    .xRowid = sample_rowid,
+};
 
 int sql_register_sample(sqlite3 *db) {
   return sqlite3_create_module(db, "rbm_sample", &sample_module, NULL);

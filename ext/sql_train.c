@@ -2,10 +2,20 @@
 ** sql_train.c -- one training run from SQL: read the source, train, and
 ** describe the result as JSON.  Shared by rbm_train() and the virtual table.
 **
-** SQLite 3.40 has no sqlite3_is_interrupted(), so the trainer asks between
-** minibatches by stepping a trivial statement on the same connection: the
+** Between minibatches the trainer asks whether sqlite3_interrupt() was
+** called.  SQLite 3.41 and later answer sqlite3_is_interrupted(); 3.40 has
+** none, so there it steps a trivial statement on the same connection: the
 ** VDBE refuses to start while the connection's interrupt flag is set, and
 ** the flag stays set while the calling statement is still running.
+**
+** sqlite3_is_interrupted is a slot at the end of sqlite3_api_routines that
+** only 3.41's and later headers declare and only 3.41's and later libraries
+** fill: an older library's table ends before it.  So the slot is read only
+** when both hold -- headers of 3.41 or later (#if) and, at run time, a
+** SQLite of 3.41 or later (sqlite3_libversion_number()).  A build against
+** Debian 12's 3.40 headers always probes, which works in every SQLite; a
+** build against newer headers loaded into a 3.40 probes too.  tests/
+** interrupt.sh checks both ways, in both SQLites (tests/sqlite_new.sh).
 */
 #include "sql_glue.h"
 
@@ -180,8 +190,24 @@ void sql_progress_end(sql_progress *p) {
   p->shown = 0;
 }
 
+#if SQLITE_VERSION_NUMBER >= 3041000
+#define CAN_ASK_INTERRUPTED 1
+#else
+#define CAN_ASK_INTERRUPTED 0
+#endif
+
+/* Whether sqlite3_is_interrupted() may be called: see the top. */
+static int ask_interrupted(void) {
+  return CAN_ASK_INTERRUPTED && sqlite3_libversion_number() >= 3041000;
+}
+
+const char *sql_interrupt_method(void) {
+  return ask_interrupted() ? "sqlite3_is_interrupted" : "probe statement";
+}
+
 struct sql_run {
-  sqlite3_stmt *probe;   /* SELECT 1 */
+  sqlite3 *db;
+  sqlite3_stmt *probe;   /* SELECT 1, when asking is not possible */
   const char *name, *fname;
   int epochs, verbose;
   sql_progress own, *progress;
@@ -207,7 +233,9 @@ sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
     sql_progress_start(&run->own, epochs, verbose);
     run->progress = &run->own;
   }
-  if (sqlite3_prepare_v2(db, "SELECT 1", -1, &run->probe, NULL) != SQLITE_OK) {
+  run->db = db;
+  if (!ask_interrupted() &&
+      sqlite3_prepare_v2(db, "SELECT 1", -1, &run->probe, NULL) != SQLITE_OK) {
     *err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
     sqlite3_free(run);
     return NULL;
@@ -218,6 +246,9 @@ sql_run *sql_run_open(sqlite3 *db, const char *fname, const char *model,
 
 int sql_run_should_stop(void *arg) {
   sql_run *run = arg;
+#if CAN_ASK_INTERRUPTED
+  if (!run->probe) return sqlite3_is_interrupted(run->db);
+#endif
   int rc = sqlite3_step(run->probe);
   sqlite3_reset(run->probe);
   return rc == SQLITE_INTERRUPT;

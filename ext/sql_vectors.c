@@ -2,7 +2,8 @@
 ** sql_vectors.c -- feature vectors in SQL.
 **
 **   a float32 BLOB      little-endian, 4 bytes an element: the layout
-**                       sqlite-vec reads and writes
+**                       sqlite-vec reads and writes; the vectors made here
+**                       carry its float32 subtype (223), as vec_f32()'s do
 **   a JSON array        '[0.5, 1, 0]'
 **
 **   rbm_vector_u8(bytes [, scale])     each byte times scale (1/255 by
@@ -169,6 +170,7 @@ void sql_result_vector(sqlite3_context *ctx, const float *x, uint32_t n) {
     }
   }
   sqlite3_result_blob64(ctx, p, bytes, sqlite3_free);
+  sqlite3_result_subtype(ctx, VECTOR_SUBTYPE);
 }
 
 /* ---- rbm_vector_u8 --------------------------------------------------------- */
@@ -313,16 +315,18 @@ int sql_register_vectors(sqlite3 *db) {
   int rc = SQLITE_OK;
   for (int n = 1; rc == SQLITE_OK && n <= 2; n++)
     rc = sqlite3_create_function(db, "rbm_vector_u8", n,
-                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS |
+                                     RESULT_SUBTYPE,
                                  NULL, u8_func, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function(
         db, "rbm_vector_to_json", 1,
-        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS | JSON_RESULT, NULL,
+        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS | RESULT_SUBTYPE, NULL,
         to_json_func, NULL, NULL);
   for (int n = 2; rc == SQLITE_OK && n <= 3; n++)
     rc = sqlite3_create_function(db, "rbm_vector_agg", n,
-                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS |
+                                     RESULT_SUBTYPE,
                                  NULL, NULL, agg_step, agg_final);
   return rc;
 }

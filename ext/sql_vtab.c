@@ -636,12 +636,23 @@ static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
 }
 
 static sqlite3_module sql_module = {
-    3,              /* iVersion: xShadowName */
-    vt_create,      vt_connect, vt_best_index, vt_disconnect, vt_destroy,
-    vt_open,        vt_close,   vt_filter,     vt_next,       vt_eof,
-    vt_column,      vt_rowid,   vt_update,     NULL,          NULL,
-    NULL,           NULL,       NULL,          vt_rename,     NULL,
-    NULL,           NULL,       vt_shadow_name};
+    .iVersion = 3, /* xShadowName */
+    .xCreate = vt_create,
+    .xConnect = vt_connect,
+    .xBestIndex = vt_best_index,
+    .xDisconnect = vt_disconnect,
+    .xDestroy = vt_destroy,
+    .xOpen = vt_open,
+    .xClose = vt_close,
+    .xFilter = vt_filter,
+    .xNext = vt_next,
+    .xEof = vt_eof,
+    .xColumn = vt_column,
+    .xRowid = vt_rowid,
+    .xUpdate = vt_update,
+    .xRename = vt_rename,
+    .xShadowName = vt_shadow_name,
+};
 
 int sql_register_vtab(sqlite3 *db) {
   return sqlite3_create_module(db, "rbm", &sql_module, NULL);

@@ -9,7 +9,20 @@
 -- snapshot reads (rbm_debug(model)).
 --
 -- Connections share two in-memory databases ("memdb" VFS): main holds the
--- ratings and models, res the answers of a new connection.
+-- ratings and models, res the answers of a new connection.  Two real files
+-- beside the database the runner opened, named in a third (kept open by
+-- connection 3), are for the end: a memdb database has no file name from
+-- SQLite 3.4x on, so one detached and another attached under its name
+-- cannot be told apart there.
+.connection 3
+.open file:/rbm_cache_paths?vfs=memdb
+.connection 0
+ATTACH 'file:/rbm_cache_paths?vfs=memdb' AS paths;
+-- (URIs naming the default VFS: a connection opened on memdb attaches
+-- plain names through memdb)
+CREATE TABLE paths.aux AS
+  SELECT 'file:' || file || '-aux1?vfs=unix' AS aux1, 'file:' || file || '-aux2?vfs=unix' AS aux2
+    FROM pragma_database_list WHERE name = 'main';
 .open file:/rbm_cache_test?vfs=memdb
 .load dist/rbm
 .read tests/sql/planted_ratings.inc
@@ -183,14 +196,14 @@ SELECT 'text ids', 'recommend', (SELECT count(*) FROM res.fresh_top),
        sum(r.item = t.item AND abs(r.p_like - t.p_like) <= 1e-6)
   FROM res.fresh_top t LEFT JOIN rbm_recommend(t.m, t.u, 5) r ON r.rowid = t.rank;
 
--- A database detached and another attached under its name.
-ATTACH 'file:/rbm_cache_aux1?vfs=memdb' AS aux;
+-- A database detached and another attached under its name (two files).
+ATTACH 'file:/rbm_cache_paths?vfs=memdb' AS paths;
+ATTACH (SELECT aux1 FROM paths.aux) AS aux;
 CREATE TABLE aux.ar AS SELECT * FROM main.ratings;
 CREATE INDEX aux.ar_item ON ar(item_id);
--- (connection 1 keeps the second one, as memdb drops a database when the
--- last connection detaches it)
 .connection 1
-ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux2;
+ATTACH 'file:/rbm_cache_paths?vfs=memdb' AS paths;
+ATTACH (SELECT aux2 FROM paths.aux) AS aux2;
 CREATE TABLE aux2.ar AS SELECT user_id, item_id, 6 - rating AS rating FROM main.ratings;
 CREATE INDEX aux2.ar_item ON ar(item_id);
 .connection 0
@@ -198,12 +211,13 @@ SELECT 'attached', length(rbm_train('ai', 'aux.ar', 'user_id', 'item_id', 'ratin
          '{"orientation": "item", "hidden": 8, "epochs": 10, "batch_size": 10}'));
 CREATE TABLE first AS SELECT rbm_predict('ai', 3, 102) AS p, (SELECT group_concat(item) FROM rbm_recommend('ai', 3, 3)) AS top;
 DETACH aux;
-ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux;
+ATTACH (SELECT aux2 FROM paths.aux) AS aux;
 SELECT 'another file', rbm_predict('ai', 3, 102) != p, (SELECT group_concat(item) FROM rbm_recommend('ai', 3, 3)) != top FROM first;
 .connection 2
 .open file:/rbm_cache_test?vfs=memdb
 .load dist/rbm
-ATTACH 'file:/rbm_cache_aux2?vfs=memdb' AS aux;
+ATTACH 'file:/rbm_cache_paths?vfs=memdb' AS paths;
+ATTACH (SELECT aux2 FROM paths.aux) AS aux;
 ATTACH 'file:/rbm_cache_res?vfs=memdb' AS res;
 DELETE FROM res.fresh;
 INSERT INTO res.fresh SELECT 'ai', 3, 102, rbm_predict('ai', 3, 102, 'like'), rbm_predict('ai', 3, 102);

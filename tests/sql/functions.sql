@@ -17,6 +17,14 @@ SELECT 'debug starts with rbm <version>', rbm_debug() GLOB 'rbm ' || rbm_version
 SELECT 'debug names OpenBLAS', instr(rbm_debug(), 'OpenBLAS') > 0;
 SELECT 'debug names sqlite and its version',
        instr(rbm_debug(), 'sqlite: ' || sqlite_version()) > 0;
+SELECT 'debug names the sqlite build (its source id)',
+       instr(rbm_debug(), '(' || substr(sqlite_source_id(), 1, 32) || ')') > 0;
+SELECT 'debug says how interrupts are seen',
+       rbm_debug() GLOB '*sqlite interrupts: sqlite3_is_interrupted*'
+       OR rbm_debug() GLOB '*sqlite interrupts: probe statement*';
+SELECT 'debug says whether subtypes are declared',
+       rbm_debug() GLOB '*sqlite result subtypes: declared (SQLITE_RESULT_SUBTYPE)*'
+         = (CAST(substr(sqlite_version(), 3) AS REAL) >= 45);
 SELECT 'debug names the blas thread count', rbm_debug() GLOB '*blas threads: [0-9]*';
 
 -- The scalar functions and their arities; rbm_train is DIRECTONLY, and
