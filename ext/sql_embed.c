@@ -191,6 +191,6 @@ static void embedding_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 int sql_register_embed(sqlite3 *db) {
-  return sqlite3_create_function(db, "rbm_embedding", 3, SQLITE_UTF8, NULL,
+  return sqlite3_create_function(db, "rbm_embedding", 3, SQLITE_UTF8 | RESULT_SUBTYPE, NULL,
                                  embedding_func, NULL, NULL);
 }

@@ -11,7 +11,7 @@
 # Every other line of the block is output the commands must print.  What no
 # two runs share is masked on both sides first: durations ("seconds":,
 # 0.034s), timestamps, and the thread count.  A block after the line
-# "<!-- session: not run -->" is illustrative and is not run.  A session
+# "<!-- session: not run" (a reason may follow) is illustrative, not run.  A session
 # that reads ../shared/data when it is missing says so, and is not run.
 #
 #   sh tests/readme.sh             compare
@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 awk -v dir="$tmp" '
   /^## / { section++ }
-  /^<!-- session: not run -->/ { skip = 1; next }
+  /^<!-- session: not run/ { skip = 1; next }
   /^```/ {
     if (!inb) { inb = 1; first = 1; ignore = (length($0) > 3 || skip); next }
     inb = 0; skip = 0; next
@@ -72,7 +72,7 @@ run_session() {  # run_session N: writes $tmp/sN.got, $tmp/sN.want
 update_readme() {
   awk -v n="$1" -v got="$tmp/s$1.got" '
     /^## / { section++ }
-    /^<!-- session: not run -->/ { skip = 1 }
+    /^<!-- session: not run/ { skip = 1 }
     /^```/ {
       if (!inb) { inb = 1; first = 1; ignore = (length($0) > 3 || skip) }
       else { inb = 0; skip = 0 }
