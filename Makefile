@@ -49,7 +49,8 @@ GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \
        ext/sql_reader.c ext/sql_item_states.c ext/sql_store.c \
        ext/sql_recommend.c ext/sql_vtab.c ext/sql_evaluate.c \
        ext/sql_vectors.c ext/sql_fit.c ext/sql_features.c ext/sql_sample.c \
-       ext/sql_plot.c ext/svg_chart.c ext/sql_embed.c ext/sql_similar.c
+       ext/sql_plot.c ext/svg_chart.c ext/sql_embed.c ext/sql_similar.c \
+       ext/sql_tvf.c
 HEADERS = include/rbm.h include/rbm_sqlite.h ext/rbm_internal.h ext/rbm_math.h \
           ext/rbm_units.h ext/rbm_blob.h ext/rbm_trainer.h ext/sql_glue.h ext/sql_serve.h \
           ext/svg_chart.h

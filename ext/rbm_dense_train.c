@@ -214,7 +214,7 @@ static void update_hidden_bias(dense_trainer *t) {
 }
 
 #define UNIT_CHUNKS 8  /* tasks of the update */
-#define ROWS_PER_TASK 25  /* tasks of the passes: 4 of a minibatch of 100 */
+#define ROWS_PER_TASK 50  /* tasks of the passes: 2 of a minibatch of 100 */
 
 /* One CD-k step on training rows rows[lo .. lo+nb): the passes, shared
 ** out by rows, then the update, by visible units.  BLAS runs one thread

@@ -31,6 +31,18 @@ SQLITE_EXTENSION_INIT3
 int sql_result_subtype_flag(void);
 #define RESULT_SUBTYPE sql_result_subtype_flag()
 
+/* The table-valued functions (sql_tvf.c): rbm_recommend, rbm_similar and
+** rbm_sample are eponymous virtual tables whose vtab is its connection.
+** schema declares the columns, the hidden arguments last; directonly keeps
+** the function out of triggers and views. */
+typedef struct sql_tvf {
+  sqlite3_vtab base;
+  sqlite3 *db;
+} sql_tvf;
+int sql_tvf_connect(sqlite3 *db, const char *schema, int directonly,
+                    sqlite3_vtab **out);
+int sql_tvf_disconnect(sqlite3_vtab *vtab);
+
 /* Reports err (freed here) as the function's error, prefixed with fname:
 ** "fname: err".  Codes an application acts on (busy, interrupt, out of
 ** memory...) pass on; others are SQLITE_ERROR. */

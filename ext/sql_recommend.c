@@ -35,11 +35,6 @@ enum { COL_ITEM, COL_P_LIKE, COL_RATING, COL_MODEL, COL_USER, COL_K };
 #define HAS_K 4
 #define DEFAULT_K 10
 
-typedef struct rec_vtab {
-  sqlite3_vtab base;
-  sqlite3 *db;
-} rec_vtab;
-
 typedef struct rec_cursor {
   sqlite3_vtab_cursor base;
   sqlite3 *db;
@@ -58,32 +53,17 @@ typedef struct rec_cursor {
 
 static int rec_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                        sqlite3_vtab **out, char **pzErr) {
-  (void)aux;
-  (void)argc;
-  (void)argv;
-  (void)pzErr;
-  int rc = sqlite3_declare_vtab(
-      db, "CREATE TABLE x(item, p_like REAL, rating REAL,"
-          " model HIDDEN, user HIDDEN, k HIDDEN)");
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  rec_vtab *v = sqlite3_malloc(sizeof *v);
-  if (!v) return SQLITE_NOMEM;
-  memset(v, 0, sizeof *v);
-  v->db = db;
-  *out = &v->base;
-  return SQLITE_OK;
-}
-
-static int rec_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+  (void)aux, (void)argc, (void)argv, (void)pzErr;
+  return sql_tvf_connect(db,
+                         "CREATE TABLE x(item, p_like REAL, rating REAL,"
+                         " model HIDDEN, user HIDDEN, k HIDDEN)",
+                         1, out);
 }
 
 static int rec_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
   rec_cursor *c = calloc(1, sizeof *c);
   if (!c) return SQLITE_NOMEM;
-  c->db = ((rec_vtab *)vtab)->db;
+  c->db = ((sql_tvf *)vtab)->db;
   *out = &c->base;
   return SQLITE_OK;
 }
@@ -373,7 +353,7 @@ static sqlite3_module recommend_module = {
     .xCreate = NULL, /* eponymous only */
     .xConnect = rec_connect,
     .xBestIndex = rec_best_index,
-    .xDisconnect = rec_disconnect,
+    .xDisconnect = sql_tvf_disconnect,
     .xOpen = rec_open,
     .xClose = rec_close,
     .xFilter = rec_filter,

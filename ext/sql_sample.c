@@ -30,11 +30,6 @@ enum { COL_SAMPLE, COL_VECTOR, COL_MODEL, COL_N, COL_STEPS, COL_SEED };
 #define MAX_STEPS 1000000
 #define MAX_PASSES 1000000000  /* n x gibbs_steps: minutes of work at most */
 
-typedef struct sample_vtab {
-  sqlite3_vtab base;
-  sqlite3 *db;
-} sample_vtab;
-
 typedef struct sample_cursor {
   sqlite3_vtab_cursor base;
   sqlite3 *db;
@@ -50,27 +45,17 @@ static int sample_connect(sqlite3 *db, void *aux, int argc,
                           const char *const *argv, sqlite3_vtab **out,
                           char **pzErr) {
   (void)aux, (void)argc, (void)argv, (void)pzErr;
-  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(sample INTEGER, vector BLOB,"
-                                    " model HIDDEN, n HIDDEN, gibbs_steps HIDDEN,"
-                                    " seed HIDDEN)");
-  if (rc != SQLITE_OK) return rc;
-  sample_vtab *v = sqlite3_malloc(sizeof *v);
-  if (!v) return SQLITE_NOMEM;
-  memset(v, 0, sizeof *v);
-  v->db = db;
-  *out = &v->base;
-  return SQLITE_OK;
-}
-
-static int sample_disconnect(sqlite3_vtab *v) {
-  sqlite3_free(v);
-  return SQLITE_OK;
+  return sql_tvf_connect(db,
+                         "CREATE TABLE x(sample INTEGER, vector BLOB,"
+                         " model HIDDEN, n HIDDEN, gibbs_steps HIDDEN,"
+                         " seed HIDDEN)",
+                         0, out);
 }
 
 static int sample_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out) {
   sample_cursor *c = calloc(1, sizeof *c);
   if (!c) return SQLITE_NOMEM;
-  c->db = ((sample_vtab *)v)->db;
+  c->db = ((sql_tvf *)v)->db;
   *out = &c->base;
   return SQLITE_OK;
 }
@@ -213,7 +198,7 @@ static sqlite3_module sample_module = {
     .xCreate = NULL, /* eponymous only */
     .xConnect = sample_connect,
     .xBestIndex = sample_best_index,
-    .xDisconnect = sample_disconnect,
+    .xDisconnect = sql_tvf_disconnect,
     .xOpen = sample_open,
     .xClose = sample_close,
     .xFilter = sample_filter,

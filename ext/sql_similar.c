@@ -41,11 +41,6 @@ enum { COL_ITEM, COL_SIMILARITY, COL_MODEL, COL_QUERY, COL_K };
 #define DEFAULT_K 10
 #define CHUNK 1024
 
-typedef struct sim_vtab {
-  sqlite3_vtab base;
-  sqlite3 *db;
-} sim_vtab;
-
 typedef struct sim_cursor {
   sqlite3_vtab_cursor base;
   sqlite3 *db;
@@ -69,32 +64,17 @@ typedef struct sim_cursor {
 
 static int sim_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
                        sqlite3_vtab **out, char **pzErr) {
-  (void)aux;
-  (void)argc;
-  (void)argv;
-  (void)pzErr;
-  int rc = sqlite3_declare_vtab(
-      db, "CREATE TABLE x(item, similarity REAL, model HIDDEN, query HIDDEN,"
-          " k HIDDEN)");
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  sim_vtab *v = sqlite3_malloc(sizeof *v);
-  if (!v) return SQLITE_NOMEM;
-  memset(v, 0, sizeof *v);
-  v->db = db;
-  *out = &v->base;
-  return SQLITE_OK;
-}
-
-static int sim_disconnect(sqlite3_vtab *vtab) {
-  sqlite3_free(vtab);
-  return SQLITE_OK;
+  (void)aux, (void)argc, (void)argv, (void)pzErr;
+  return sql_tvf_connect(db,
+                         "CREATE TABLE x(item, similarity REAL, model HIDDEN,"
+                         " query HIDDEN, k HIDDEN)",
+                         1, out);
 }
 
 static int sim_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
   sim_cursor *c = calloc(1, sizeof *c);
   if (!c) return SQLITE_NOMEM;
-  c->db = ((sim_vtab *)vtab)->db;
+  c->db = ((sql_tvf *)vtab)->db;
   *out = &c->base;
   return SQLITE_OK;
 }
@@ -343,13 +323,19 @@ static int sim_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
 }
 
 static sqlite3_module similar_module = {
-    0,               /* iVersion */
-    NULL,            /* xCreate: eponymous only */
-    sim_connect,     sim_best_index, sim_disconnect, NULL, sim_open, sim_close,
-    sim_filter,      sim_next,       sim_eof,        sim_column, sim_rowid,
-    NULL,            NULL,           NULL,           NULL,      NULL,
-    NULL,            NULL,           NULL,           NULL,      NULL,
-    NULL};
+    .iVersion = 0,
+    .xCreate = NULL, /* eponymous only */
+    .xConnect = sim_connect,
+    .xBestIndex = sim_best_index,
+    .xDisconnect = sql_tvf_disconnect,
+    .xOpen = sim_open,
+    .xClose = sim_close,
+    .xFilter = sim_filter,
+    .xNext = sim_next,
+    .xEof = sim_eof,
+    .xColumn = sim_column,
+    .xRowid = sim_rowid,
+};
 
 int sql_register_similar(sqlite3 *db) {
   return sqlite3_create_module(db, "rbm_similar", &similar_module, NULL);

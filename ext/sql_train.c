@@ -20,6 +20,8 @@
 #include "sql_glue.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,17 @@ static int read_oriented(sqlite3 *db, const sql_source *src, int by_item,
   return sql_read_source(db, &read_as, NULL, threads, NULL, r, err);
 }
 
+/* What a training's outcome makes of rc (sql_run_close's): the trainer's
+** message and code when it failed. */
+static int train_result(int trc, const char *msg, int rc, char **err) {
+  if (trc == RBM_OK) return rc;
+  sqlite3_free(*err);
+  *err = sqlite3_mprintf("%s", msg);
+  return trc == RBM_STOPPED ? SQLITE_INTERRUPT
+         : trc == RBM_NOMEM ? SQLITE_NOMEM
+                            : SQLITE_ERROR;
+}
+
 /* One rbm_train, interruptible, with its epochs in rbm_training_log under
 ** log_name. */
 static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
@@ -368,14 +381,183 @@ static int train_one(sqlite3 *db, const char *log_name, const rbm_config *cfg,
   rbm_train_hooks hooks = {run, sql_run_should_stop, on_epoch};
   char msg[256];
   int trc = rbm_train(cfg, r, &hooks, model, rep, msg, sizeof msg);
-  int rc = sql_run_close(run, err);
-  if (trc != RBM_OK) {
-    sqlite3_free(*err);
-    *err = sqlite3_mprintf("%s", msg);
-    return trc == RBM_STOPPED ? SQLITE_INTERRUPT
-           : trc == RBM_NOMEM ? SQLITE_NOMEM
-                              : SQLITE_ERROR;
+  return train_result(trc, msg, sql_run_close(run, err), err);
+}
+
+/* ---- the two halves of 'both', side by side ---------------------------- */
+
+/* With two threads or more, the item-based half trains on a thread of its
+** own while the caller's thread trains the user-based half, each on half
+** the threads.  The halves are independent and a model does not depend on
+** its thread count, so both models are those of training one after the
+** other.  Only the caller's thread touches SQLite: the item half's epochs
+** wait in a queue that it writes to the log, and the item half stops when
+** it sees an interrupt. */
+typedef struct side_half {
+  const rbm_config *cfg;
+  const rbm_ratings *r;
+  rbm_model *model;
+  rbm_train_report rep;
+  int trc;
+  char msg[256];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  rbm_epoch_stats *queue;  /* epochs not logged yet */
+  int n_queued, cap, done;
+  atomic_int stop;
+} side_half;
+
+static int side_should_stop(void *arg) {
+  return atomic_load(&((side_half *)arg)->stop);
+}
+
+static void side_on_epoch(void *arg, const rbm_epoch_stats *st) {
+  side_half *h = arg;
+  pthread_mutex_lock(&h->mu);
+  if (h->n_queued == h->cap) {
+    int cap = h->cap ? 2 * h->cap : 64;
+    rbm_epoch_stats *q = realloc(h->queue, (size_t)cap * sizeof *q);
+    if (q) {  /* else the epoch goes unlogged: the log is a record */
+      h->queue = q;
+      h->cap = cap;
+    }
   }
+  if (h->n_queued < h->cap) h->queue[h->n_queued++] = *st;
+  pthread_mutex_unlock(&h->mu);
+}
+
+static void *side_main(void *arg) {
+  side_half *h = arg;
+  rbm_train_hooks hooks = {h, side_should_stop, side_on_epoch};
+  h->trc = rbm_train(h->cfg, h->r, &hooks, &h->model, &h->rep, h->msg, sizeof h->msg);
+  pthread_mutex_lock(&h->mu);
+  h->done = 1;
+  pthread_cond_signal(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+  return NULL;
+}
+
+typedef struct main_half {
+  sql_run *run, *side_run;
+  side_half *side;
+} main_half;
+
+/* The item half's queued epochs into its log. */
+static void log_side(main_half *m) {
+  side_half *h = m->side;
+  pthread_mutex_lock(&h->mu);
+  rbm_epoch_stats *q = h->queue;
+  int n = h->n_queued;
+  h->queue = NULL;
+  h->n_queued = h->cap = 0;
+  pthread_mutex_unlock(&h->mu);
+  for (int j = 0; j < n; j++) sql_run_epoch(m->side_run, &q[j]);
+  free(q);
+}
+
+static int main_should_stop(void *arg) {
+  main_half *m = arg;
+  if (!sql_run_should_stop(m->run)) return 0;
+  atomic_store(&m->side->stop, 1);
+  return 1;
+}
+
+static void main_on_epoch(void *arg, const rbm_epoch_stats *st) {
+  main_half *m = arg;
+  sql_run_epoch(m->run, st);
+  log_side(m);
+}
+
+/* The item half, once the user half is done: its epochs logged as they
+** come, an interrupt passed on. */
+static void wait_side(main_half *m) {
+  side_half *h = m->side;
+  pthread_mutex_lock(&h->mu);
+  while (!h->done) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 50000000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&h->cv, &h->mu, &until);
+    pthread_mutex_unlock(&h->mu);
+    log_side(m);
+    if (sql_run_should_stop(m->side_run)) atomic_store(&h->stop, 1);
+    pthread_mutex_lock(&h->mu);
+  }
+  pthread_mutex_unlock(&h->mu);
+}
+
+/* A user-based model of by_user and an item-based one of by_item, with
+** cfg's other options: side by side on two threads or more, else one after
+** the other.  Their reports say the threads of the whole. */
+static int train_halves(sqlite3 *db, const char *user_log, const char *item_log,
+                        const rbm_config *cfg, const rbm_ratings *by_user,
+                        const rbm_ratings *by_item, sql_progress *progress,
+                        rbm_model **mu, rbm_train_report *rep_u, rbm_model **mi,
+                        rbm_train_report *rep_i, char **err) {
+  int threads = rbm_config_threads(cfg);
+  rbm_config cu = *cfg, ci = *cfg;
+  cu.orientation = RBM_ORIENT_USER;
+  ci.orientation = RBM_ORIENT_ITEM;
+  if (threads < 2) {
+    int rc = train_one(db, user_log, &cu, by_user, progress, mu, rep_u, err);
+    if (rc == SQLITE_OK) rc = train_one(db, item_log, &ci, by_item, progress, mi, rep_i, err);
+    return rc;
+  }
+  cu.threads = (threads + 1) / 2;
+  ci.threads = threads / 2;
+  sql_run *urun = sql_run_open(db, "rbm_train", user_log, cfg->epochs, cfg->verbose,
+                               progress, err);
+  if (!urun) return SQLITE_ERROR;
+  sql_run *irun = sql_run_open(db, "rbm_train", item_log, cfg->epochs, cfg->verbose,
+                               progress, err);
+  if (!irun) {
+    sql_run_close(urun, err);
+    return SQLITE_ERROR;
+  }
+  side_half side;
+  memset(&side, 0, sizeof side);
+  side.cfg = &ci;
+  side.r = by_item;
+  atomic_init(&side.stop, 0);
+  pthread_mutex_init(&side.mu, NULL);
+  pthread_cond_init(&side.cv, NULL);
+  main_half m = {urun, irun, &side};
+  pthread_t tid;
+  int apart = pthread_create(&tid, NULL, side_main, &side) == 0;
+  rbm_train_hooks hooks = {&m, main_should_stop, main_on_epoch};
+  char msg[256];
+  int trc = rbm_train(&cu, by_user, &hooks, mu, rep_u, msg, sizeof msg);
+  if (apart) {
+    if (trc != RBM_OK) atomic_store(&side.stop, 1);
+    wait_side(&m);
+    pthread_join(tid, NULL);
+  } else if (trc == RBM_OK) {  /* no thread to be had: in turn */
+    main_half alone = {irun, irun, &side};
+    rbm_train_hooks item_hooks = {&alone, main_should_stop, main_on_epoch};
+    side.trc = rbm_train(&ci, by_item, &item_hooks, &side.model, &side.rep,
+                         side.msg, sizeof side.msg);
+  }
+  log_side(&m);
+  *mi = side.model;
+  *rep_i = side.rep;
+  rep_u->threads = rep_i->threads = threads;
+  int rc = train_result(trc, msg, sql_run_close(urun, err), err);
+  char *item_err = NULL;
+  int item_rc = train_result(apart || trc == RBM_OK ? side.trc : RBM_OK, side.msg,
+                             sql_run_close(irun, &item_err), &item_err);
+  if (rc == SQLITE_OK && item_rc != SQLITE_OK) {
+    rc = item_rc;
+    *err = item_err;
+  } else {
+    sqlite3_free(item_err);
+  }
+  free(side.queue);
+  pthread_mutex_destroy(&side.mu);
+  pthread_cond_destroy(&side.cv);
   return rc;
 }
 
@@ -542,10 +724,9 @@ static int fit_blend(sqlite3 *db, const char *name, const rbm_config *cfg,
                    filter_pairs(by_item, 1, cfg->seed, share, 1, &ih)
                ? SQLITE_OK
                : SQLITE_NOMEM;
-  half.orientation = RBM_ORIENT_USER;
-  if (rc == SQLITE_OK) rc = train_one(db, user_log, &half, &ut, progress, &mu, &rep, err);
-  half.orientation = RBM_ORIENT_ITEM;
-  if (rc == SQLITE_OK) rc = train_one(db, item_log, &half, &it, progress, &mi, &rep, err);
+  if (rc == SQLITE_OK)
+    rc = train_halves(db, user_log, item_log, &half, &ut, &it, progress, &mu, &rep,
+                      &mi, &rep, err);
   if (rc == SQLITE_OK) {
     ru = malloc((uh.n ? uh.n : 1) * sizeof *ru);
     lu = malloc((uh.n ? uh.n : 1) * sizeof *lu);
@@ -639,12 +820,9 @@ static int train_both(sqlite3 *db, const char *name, const sql_source *src,
   char *user_log = sqlite3_mprintf("%s/user", name);
   char *item_log = sqlite3_mprintf("%s/item", name);
   if (rc == SQLITE_OK && (!user_log || !item_log)) rc = SQLITE_NOMEM;
-  half.orientation = RBM_ORIENT_USER;
   if (rc == SQLITE_OK)
-    rc = train_one(db, user_log, &half, &by_user, &progress, &out->model, &rep_user, err);
-  half.orientation = RBM_ORIENT_ITEM;
-  if (rc == SQLITE_OK)
-    rc = train_one(db, item_log, &half, &by_item, &progress, &out->item_half, &rep_item, err);
+    rc = train_halves(db, user_log, item_log, &half, &by_user, &by_item, &progress,
+                      &out->model, &rep_user, &out->item_half, &rep_item, err);
   sqlite3_free(user_log);
   sqlite3_free(item_log);
   sql_progress_end(&progress);

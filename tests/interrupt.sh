@@ -55,4 +55,22 @@ grep -q "rbm_train: interrupted" "$tmp/out"; say $? "the shell reports: $(tr '\n
 say $? "another connection saw the running training's epochs in rbm_training_log ($watched)"
 [ -n "$before" ] && [ "$(echo "$before" | tail -1)" = "$after" ]
 say $? "the previous model is untouched and predicts the same ($after)"
+
+# Orientation 'both' trains its halves side by side on two threads or more:
+# the item half's epochs reach the log as they come, and Ctrl-C stops both.
+LD_PRELOAD="${SQLITE_PRELOAD:-}" "$SQLITE3" -batch "$db" > "$tmp/both" 2>&1 <<SQL &
+.load $EXT
+SELECT rbm_train('b', 'ratings', 'user_id', 'item_id', 'rating', '{"epochs": 100000, "threads": 2}');
+SQL
+pid=$!
+sleep 2
+halves=$("$SQLITE3" -batch -cmd ".timeout 2000" "$db" \
+  "SELECT count(DISTINCT model) FROM rbm_training_log WHERE model IN ('b/blend-fit user', 'b/blend-fit item');" 2>&1)
+start=$(date +%s%N)
+kill -INT $pid
+wait $pid
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$halves" = 2 ]; say $? "both halves' epochs reached rbm_training_log while they ran ($halves)"
+grep -q "rbm_train: interrupted" "$tmp/both" && [ "$ms" -lt 3000 ]
+say $? "'both' stopped ${ms} ms after Ctrl-C: $(tr '\n' ' ' < "$tmp/both")"
 exit $status

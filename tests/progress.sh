@@ -30,7 +30,7 @@ shell() {  # shell SCRIPT: the sqlite3 shell in a terminal, \r as line ends
 fail=0
 shell "$tmp/train.sql" > "$tmp/tty"
 lines=$(grep -c '^rbm_train m/[a-z -]*: epoch [0-9]* of 30 ([0-9]* of 120 in all), [0-9]* s, about [0-9]*\( min [0-9][0-9]\)\? s left' "$tmp/tty")
-if [ "$lines" -ge 2 ] && grep -q '^rbm_train m/item: epoch 30 of 30 (120 of 120 in all)' "$tmp/tty" &&
+if [ "$lines" -ge 2 ] && grep -q '^rbm_train m/[a-z]*: epoch 30 of 30 (120 of 120 in all)' "$tmp/tty" &&
    grep -q "$(printf '^\033\\[K30')" "$tmp/tty"; then
   echo "terminal: $lines progress lines, the last at epoch 120 of 120, then cleared"
 else
