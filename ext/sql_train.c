@@ -515,7 +515,9 @@ static int train_halves(sqlite3 *db, const char *user_log, const char *item_log,
   sql_run *irun = sql_run_open(db, "rbm_train", item_log, cfg->epochs, cfg->verbose,
                                progress, err);
   if (!irun) {
-    sql_run_close(urun, err);
+    char *close_err = NULL;  /* *err says why irun is not there */
+    sql_run_close(urun, &close_err);
+    sqlite3_free(close_err);
     return SQLITE_ERROR;
   }
   side_half side;
