@@ -376,6 +376,15 @@ int sql_insert_trained(sqlite3 *db, sqlite3_stmt *st, const char *schema,
 int sql_collect_keys(sqlite3 *db, sqlite3_value *v, const char *what,
                      rbm_keys *keys, int *many, char **err);
 
+/* The arguments rbm_recommend and rbm_similar share: the model (text), the
+** ids (as sql_collect_keys reads them) and k (kv NULL: default_k).  Copies
+** of the first two go to *model_arg and *ids_arg for the hidden columns
+** (any old ones freed). */
+int sql_tvf_args(sqlite3 *db, sqlite3_value *model, sqlite3_value *ids,
+                 sqlite3_value *kv, sqlite3_int64 default_k, const char *what,
+                 sqlite3_value **model_arg, sqlite3_value **ids_arg,
+                 sqlite3_int64 *k, rbm_keys *keys, int *many, char **err);
+
 /* ---- embeddings (sql_embed.c) ------------------------------------------ */
 
 /* The floats of the reader's model's vector of a user (item 0) or an item

@@ -240,22 +240,9 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                 sql_errorf("needs a model and a user, as in "
                            "SELECT * FROM rbm_recommend('m', 42)"));
   sqlite3_value *model_v = argv[a++], *user_v = argv[a++];
-  c->k = DEFAULT_K;
-  if (idxNum & HAS_K) {
-    sqlite3_value *kv = argv[a++];
-    if (sqlite3_value_numeric_type(kv) != SQLITE_INTEGER ||
-        sqlite3_value_int64(kv) < 0)
-      return fail(c, SQLITE_MISMATCH,
-                  sql_errorf("k must be a non-negative integer"));
-    c->k = sqlite3_value_int64(kv);
-  }
-  sqlite3_value_free(c->model_arg);
-  sqlite3_value_free(c->user_arg);
-  c->model_arg = sqlite3_value_dup(model_v);
-  c->user_arg = sqlite3_value_dup(user_v);
-  if (sqlite3_value_type(model_v) != SQLITE_TEXT)
-    return fail(c, SQLITE_MISMATCH, sql_errorf("model name must be text"));
-  int rc = sql_collect_keys(c->db, user_v, "users", &c->users, &c->many, &err);
+  int rc = sql_tvf_args(c->db, model_v, user_v, idxNum & HAS_K ? argv[a] : NULL,
+                        DEFAULT_K, "users", &c->model_arg, &c->user_arg, &c->k,
+                        &c->users, &c->many, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
   if (c->users.n == 0) return SQLITE_OK;
   rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);

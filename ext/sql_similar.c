@@ -213,24 +213,9 @@ static int sim_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                 sql_errorf("needs a model and an item, as in "
                            "SELECT * FROM rbm_similar('m', 7)"));
   sqlite3_value *model_v = argv[a++], *query_v = argv[a++];
-  c->k = DEFAULT_K;
-  if (idxNum & HAS_K) {
-    sqlite3_value *kv = argv[a++];
-    if (sqlite3_value_numeric_type(kv) != SQLITE_INTEGER ||
-        sqlite3_value_int64(kv) < 0)
-      return fail(c, SQLITE_MISMATCH,
-                  sql_errorf("k must be a non-negative integer"));
-    c->k = sqlite3_value_int64(kv);
-  }
-  sqlite3_value_free(c->model_arg);
-  sqlite3_value_free(c->query_arg);
-  c->model_arg = sqlite3_value_dup(model_v);
-  c->query_arg = sqlite3_value_dup(query_v);
-  if ((model_v && !c->model_arg) || (query_v && !c->query_arg))
-    return fail(c, SQLITE_NOMEM, NULL);
-  if (sqlite3_value_type(model_v) != SQLITE_TEXT)
-    return fail(c, SQLITE_MISMATCH, sql_errorf("model name must be text"));
-  int rc = sql_collect_keys(c->db, query_v, "items", &c->queries, &c->many, &err);
+  int rc = sql_tvf_args(c->db, model_v, query_v, idxNum & HAS_K ? argv[a] : NULL,
+                        DEFAULT_K, "items", &c->model_arg, &c->query_arg, &c->k,
+                        &c->queries, &c->many, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
   if (c->queries.n == 0) return SQLITE_OK;
   rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);
