@@ -4,7 +4,7 @@
 # each option set, rbm_evaluate on u1.test.  Prints one markdown table row
 # per setting (sorted by RMSE) and writes them to dist/bench/quality.md;
 # then the top-N sweep on u.data split 75/25 per user (sorted by
-# precision@10, dist/bench/topn.md) and, with numpy, the popularity and
+# precision@10, dist/bench/quality_topn.md) and, with numpy, the popularity and
 # item-kNN references on the same split (bench/peers/topn_baselines.py).
 #
 #   sh bench/quality.sh            the sweep below (a few minutes)
@@ -98,11 +98,11 @@ run_topn() {
   run_topn "'rating'" '"orientation": "both"'
   run_topn "'rating'" '"orientation": "item"'
   run_topn "'rating'" '"orientation": "user", "hidden": 100, "weight_decay": 0.01'
-} | sort -t'|' -k3 -g -r > dist/bench/topn.md
+} | sort -t'|' -k3 -g -r > dist/bench/quality_topn.md
 echo
 echo "| options (top-N on u.data 75/25) | precision@10 | ndcg@10 | train s |"
 echo "|---|---|---|---|"
-cat dist/bench/topn.md
+cat dist/bench/quality_topn.md
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   /usr/bin/python3 bench/peers/topn_baselines.py "$db"
 fi

@@ -16,6 +16,8 @@
 #   RBM_BENCH_SERVE_N requests per serving figure (default 1000)
 #   RBM_BENCH_SYNTH_RUNS  runs per thread count on them (default 3)
 #   RBM_BENCH_DIR     where generated databases are kept (default dist/bench)
+# bench/topn.sh's top-N tables (its RBM_TOPN_* settings apply) follow the
+# table in RESULTS.md.
 cd "$(dirname "$0")/.." || exit 1
 data=${RBM_ML100K:-../shared/data/ml-100k}
 runs=${RBM_BENCH_RUNS:-5}
@@ -356,6 +358,14 @@ if [ -f "$digits/train.csv" ]; then
     "scikit-learn's pipeline 0.933, raw logistic regression 0.782 (data/digits/README.md)"
 fi
 
+# ---- top-N: the implicit RBM against EASE^R, item-kNN, popularity -----------
+# bench/topn.sh on its six data shapes (its databases and the peers' figures
+# kept in $work/topn between runs); its tables go below this run's table.
+rm -f "$work/topn.md"
+RBM_BENCH_DIR="$work" sh bench/topn.sh > "$work/topn.out" 2>&1 || rm -f "$work/topn.md"
+row "top-N on six data shapes (bench/topn.sh): the implicit RBM against EASE^R, item-kNN and popularity" \
+    "$([ -s "$work/topn.md" ] && echo "the tables under [Top-N](#top-n-the-implicit-rbm-against-easer-item-knn-and-popularity)" || echo "failed: $work/topn.out")" ""
+
 latency_end=$(./dist/core_latency 2>/dev/null || echo "?")
 
 # ---- the charts (dist/chart), next to bench/RESULTS.md ----------------------
@@ -406,6 +416,7 @@ fi
     echo
   done
   cat "$table"
+  [ -s "$work/topn.md" ] && { echo; cat "$work/topn.md"; }
 } > bench/RESULTS.md
 echo
 echo "written: bench/RESULTS.md"
