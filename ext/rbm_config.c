@@ -99,8 +99,16 @@ double rbm_config_learning_rate(const rbm_config *cfg, int epoch) {
   return cfg->learning_rate / (1.0 + cfg->lr_decay * (double)(epoch - 1));
 }
 
+void rbm_config_fit_shape(rbm_config *cfg, uint32_t n_users, uint32_t n_items) {
+  (void)n_users;
+  if (cfg->visible != RBM_VISIBLE_IMPLICIT || cfg->hidden != 0) return;
+  uint32_t half = n_items / 2 ? n_items / 2 : 1;
+  cfg->hidden = half < RBM_IMPLICIT_HIDDEN ? (int)half : RBM_IMPLICIT_HIDDEN;
+}
+
 const char *rbm_config_check(const rbm_config *cfg) {
-  if (cfg->hidden < 1 || cfg->hidden > 16384)
+  int from_shape = cfg->hidden == 0 && cfg->visible == RBM_VISIBLE_IMPLICIT;
+  if ((cfg->hidden < 1 && !from_shape) || cfg->hidden > 16384)
     return "hidden must be between 1 and 16384";
   if (cfg->epochs < 1 || cfg->epochs > 100000)
     return "epochs must be between 1 and 100000";

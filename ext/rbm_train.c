@@ -50,6 +50,9 @@ int rbm_train(const rbm_config *cfg, const rbm_ratings *r,
   trainer t = {0};
   int rc = RBM_NOMEM;
   double start = now_seconds();
+  rbm_config shaped = *cfg;
+  rbm_config_fit_shape(&shaped, r->users.n, r->items.n);
+  cfg = &shaped;
   const char *why = rbm_config_check(cfg);
   *out = NULL;
   memset(report, 0, sizeof *report);

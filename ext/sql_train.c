@@ -878,7 +878,9 @@ int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,
   int rc = read_oriented(db, src, by_item, rbm_config_threads(cfg), &r, err);
   double ingest = now_seconds() - start;
   rbm_train_report rep;
-  if (rc == SQLITE_OK) rc = train_one(db, name, cfg, &r, NULL, &out->model, &rep, err);
+  rbm_config shaped = *cfg;  /* what the options left to the data, filled in */
+  rbm_config_fit_shape(&shaped, r.users.n, r.items.n);
+  if (rc == SQLITE_OK) rc = train_one(db, name, &shaped, &r, NULL, &out->model, &rep, err);
   if (rc != SQLITE_OK) {
     rbm_ratings_free(&r);
     sql_trained_free(out);
@@ -889,5 +891,5 @@ int sql_train_source(sqlite3 *db, const char *name, const sql_source *src,
                now_seconds() - start, ingest);
   summary_fit(s, out->model, &rep);
   rbm_ratings_free(&r);
-  return finish_summary(s, cfg, out, err);
+  return finish_summary(s, &shaped, out, err);
 }

@@ -137,8 +137,16 @@ int rbm_config_threads(const rbm_config *cfg);
 int rbm_config_cd_k(const rbm_config *cfg, int epoch);
 double rbm_config_momentum(const rbm_config *cfg, int epoch);
 double rbm_config_learning_rate(const rbm_config *cfg, int epoch);
-/* NULL if cfg is usable, else a static message naming the bad field. */
+/* NULL if cfg is usable, else a static message naming the bad field.
+** hidden 0 is usable with visible 'implicit': see rbm_config_fit_shape. */
 const char *rbm_config_check(const rbm_config *cfg);
+/* Fills in what cfg leaves to the data's shape.  Visible 'implicit' with
+** hidden 0: RBM_IMPLICIT_HIDDEN hidden units, but at most half the items
+** (at least 1): with as many hidden units as items the model learns to
+** copy its input (bench/QUALITY.md).  rbm_train does this on its own copy
+** of cfg; call it to know what rbm_train will use. */
+#define RBM_IMPLICIT_HIDDEN 200
+void rbm_config_fit_shape(rbm_config *cfg, uint32_t n_users, uint32_t n_items);
 
 /* ------------------------------------------------------------------ */
 /* Ids: integer or text keys, interned into dense indexes              */

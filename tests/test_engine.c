@@ -192,6 +192,27 @@ static void test_config(void) {
   rbm_config_defaults(&c);
   c.hidden = 1000000000;
   check(rbm_config_check(&c) != NULL, "config: hidden = 10^9 is rejected");
+  /* hidden 0 with visible 'implicit': from the data's shape. */
+  rbm_config_defaults(&c);
+  c.visible = RBM_VISIBLE_IMPLICIT;
+  c.hidden = 0;
+  check(rbm_config_check(&c) == NULL, "config: implicit hidden = 0 is valid");
+  static const uint32_t items[] = {1, 3, 40, 399, 400, 401, 59000};
+  static const int want[] = {1, 1, 20, 199, 200, 200, 200};
+  for (int j = 0; j < 7; j++) {
+    c.hidden = 0;
+    rbm_config_fit_shape(&c, 100, items[j]);
+    check(c.hidden == want[j], "config: implicit hidden from the shape is "
+                               "half the items, 1 to RBM_IMPLICIT_HIDDEN");
+  }
+  c.hidden = 300;
+  rbm_config_fit_shape(&c, 100, 40);
+  check(c.hidden == 300, "config: a given hidden is kept");
+  c.visible = RBM_VISIBLE_SOFTMAX;
+  c.hidden = 0;
+  rbm_config_fit_shape(&c, 100, 40);
+  check(c.hidden == 0 && rbm_config_check(&c) != NULL,
+        "config: softmax hidden = 0 is not filled in, and is rejected");
   rbm_config_defaults(&c);
   c.learning_rate = -0.1;
   check(rbm_config_check(&c) && strstr(rbm_config_check(&c), "learning_rate"),

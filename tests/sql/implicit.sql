@@ -105,6 +105,13 @@ SELECT 'implicit defaults', json_extract(options, '$.orientation'), json_extract
        json_extract(options, '$.learning_rate'), json_extract(options, '$.weight_decay'),
        json_extract(options, '$.batch_size'), json_extract(options, '$.epochs')
   FROM rbm_models WHERE name = 'dflt';
+-- hidden follows the data's shape: at most half the items (40 above; 1500
+-- here, where it is 200), and 0 asks for that too.
+SELECT 'defaults, 1500 items', json_extract(rbm_train('dflt2', 'wide', 'user_id', 'item_id', NULL,
+                                     '{"visible": "implicit", "epochs": 1}'), '$.hidden');
+SELECT 'hidden 0', json_extract(rbm_train('dflt3', 'events', 'user_id', 'item_id', NULL,
+                                     '{"visible": "implicit", "hidden": 0, "epochs": 1}'), '$.hidden');
+SELECT 'stored hidden', json_extract(options, '$.hidden') FROM rbm_models WHERE name = 'dflt3';
 
 -- The virtual table: no rating= needed.
 CREATE VIRTUAL TABLE recs USING rbm(source=events, user=user_id, item=item_id,
