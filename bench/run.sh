@@ -159,7 +159,7 @@ if [ -f "$data/u1.base" ]; then
   row "implicit (dense: every user x every item), hidden 100, batch 100, CD-1, 10 epochs on u1.base" \
       "1 thread ${i1} s, 2 threads ${i2} s" "the scikit-learn run above (the same dense shape)"
   ii=$(timed "$runs" "$db" "" "SELECT rbm_train('idf', 'base', 'user_id', 'item_id', NULL, '{\"visible\": \"implicit\", \"threads\": 2}');")
-  row "implicit with its defaults (hidden 200, batch 100, 60 epochs) on u1.base, 2 threads" "${ii} s" ""
+  row "implicit with its defaults (hidden 200, batch 100, 100 epochs) on u1.base, 2 threads" "${ii} s" ""
 
   for mdl in soft dflt; do
     name=$([ $mdl = soft ] && echo "user-based model" || echo "defaults model (both)")
