@@ -41,7 +41,7 @@ BUILD_FLAGS = $(CC) $(CFLAGS) $(WARN) -fopenmp-simd -fno-trapping-math -ffp-cont
 ENGINE = ext/rbm_config.c ext/rbm_keys.c ext/rbm_ratings.c ext/rbm_model.c \
          ext/rbm_units.c ext/rbm_metrics.c ext/rbm_pool.c \
          ext/rbm_train.c ext/rbm_trainer.c ext/rbm_train_fit.c \
-         ext/rbm_cd_sparse.c ext/rbm_cd_dense.c ext/rbm_weights.c \
+         ext/rbm_cd_sparse.c ext/rbm_cd_dense.c ext/rbm_weights.c ext/rbm_topk.c \
          ext/rbm_predict.c ext/rbm_embed.c ext/rbm_dense.c ext/rbm_dense_train.c \
          ext/rbm_head.c
 GLUE = ext/sql_extension.c ext/sql_functions.c ext/sql_options.c \

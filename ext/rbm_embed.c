@@ -93,51 +93,6 @@ void rbm_unit_rows(float *X, size_t n, size_t d, uint8_t *nonzero) {
 
 /* ---- the best k of each query ----------------------------------------- */
 
-/* a ranks below b: less similar, or as similar and a later row. */
-static int nb_less(const rbm_neighbour *a, const rbm_neighbour *b) {
-  return a->similarity < b->similarity ||
-         (a->similarity == b->similarity && a->row > b->row);
-}
-
-static void nb_sift_down(rbm_neighbour *h, size_t n, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, s = i;
-    if (l < n && nb_less(&h[l], &h[s])) s = l;
-    if (r < n && nb_less(&h[r], &h[s])) s = r;
-    if (s == i) return;
-    rbm_neighbour t = h[i];
-    h[i] = h[s];
-    h[s] = t;
-    i = s;
-  }
-}
-
-static void nb_offer(rbm_neighbour *h, size_t *n, size_t k, rbm_neighbour r) {
-  if (*n < k) {  /* sift up */
-    size_t i = (*n)++;
-    h[i] = r;
-    while (i > 0 && nb_less(&h[i], &h[(i - 1) / 2])) {
-      rbm_neighbour t = h[i];
-      h[i] = h[(i - 1) / 2];
-      h[(i - 1) / 2] = t;
-      i = (i - 1) / 2;
-    }
-  } else if (k && nb_less(&h[0], &r)) {
-    h[0] = r;
-    nb_sift_down(h, k, 0);
-  }
-}
-
-/* Heap to list, best first. */
-static void nb_sort(rbm_neighbour *h, size_t n) {
-  for (size_t end = n; end > 1; end--) {
-    rbm_neighbour t = h[0];
-    h[0] = h[end - 1];
-    h[end - 1] = t;
-    nb_sift_down(h, end - 1, 0);
-  }
-}
-
 /* ---- scoring ------------------------------------------------------------ */
 
 /* Rows scored at a time (a multiple of 4): 256 rows of 400 floats are
@@ -181,11 +136,15 @@ static void nearest_chunk(void *ctx, size_t c, int worker) {
       for (size_t i = 0; i < nb; i++) {
         size_t row = j0 + i;
         if (row == skip || (j->usable && !j->usable[row])) continue;
-        nb_offer(heap, &j->n_out[q], j->k, (rbm_neighbour){(uint32_t)row, s[i]});
+        if (j->n_out[q] == j->k && (!j->k || !rbm_ranks_below(heap, (uint32_t)row, s[i])))
+          continue;  /* not in the top k */
+        rbm_neighbour r = {(uint32_t)row, s[i]};
+        rbm_topk_offer(heap, sizeof r, &j->n_out[q], j->k, &r);
       }
     }
   }
-  for (size_t q = q0; q < q1; q++) nb_sort(j->out + q * j->k, j->n_out[q]);
+  for (size_t q = q0; q < q1; q++)
+    rbm_topk_sort(j->out + q * j->k, sizeof *j->out, j->n_out[q]);
 }
 
 void rbm_nearest(const float *X, size_t n, size_t d, const uint8_t *usable,

@@ -9,6 +9,8 @@
 
 #include "rbm.h"
 
+#include <string.h>
+
 /* A slot of rbm_keys' open-addressing table: an integer key itself, or a
 ** text key's hash, so a lookup reads one slot per probe and text only on a
 ** hash match. */
@@ -173,5 +175,36 @@ int rbm_head_train(const float *X, size_t n, uint32_t d, const uint32_t *y,
 /* p = softmax(W x + b). */
 void rbm_head_probs(const float *W, const float *b, uint32_t C, uint32_t d,
                     const float *x, float *p);
+
+/* ---- the best k of a stream of entries (rbm_topk.c) ---------------------- */
+
+/* What an entry (rbm_recommendation, rbm_neighbour) starts with. */
+typedef struct rbm_ranked {
+  uint32_t id;
+  float score;
+} rbm_ranked;
+#define RBM_TOPK_MAX_ENTRY 16
+
+/* The entry ranks below a candidate (id, score): a lower score, or the
+** same score and a higher id.  The test of a candidate against a heap's
+** worst before the entry is made. */
+static inline int rbm_ranks_below(const void *entry, uint32_t id, float score) {
+  rbm_ranked x;
+  memcpy(&x, entry, sizeof x);
+  return x.score < score || (x.score == score && x.id > id);
+}
+/* Entry a ranks below entry b. */
+static inline int rbm_ranked_below(const void *a, const void *b) {
+  rbm_ranked y;
+  memcpy(&y, b, sizeof y);
+  return rbm_ranks_below(a, y.id, y.score);
+}
+/* Offers entry (size bytes) to heap, which keeps the best k of those
+** offered (*n of them so far).  When *n == k the entry is kept only if
+** the heap's worst (heap[0]) ranks below it: test that first with
+** rbm_ranks_below, before making the entry. */
+void rbm_topk_offer(void *heap, size_t size, size_t *n, size_t k, const void *entry);
+/* The heap's n entries to a list, best first. */
+void rbm_topk_sort(void *heap, size_t size, size_t n);
 
 #endif /* RBM_INTERNAL_H */

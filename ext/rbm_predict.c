@@ -218,54 +218,6 @@ void rbm_prior_probs(const rbm_model *m, uint32_t item, float *probs) {
 #define USERS 256
 #define ITEMS_PER_BLOCK 2048
 
-static int rec_less(const rbm_recommendation *a, const rbm_recommendation *b) {
-  return a->p_like < b->p_like || (a->p_like == b->p_like && a->item > b->item);
-}
-
-static void rec_sift_down(rbm_recommendation *h, size_t n, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, s = i;
-    if (l < n && rec_less(&h[l], &h[s])) s = l;
-    if (r < n && rec_less(&h[r], &h[s])) s = r;
-    if (s == i) return;
-    rbm_recommendation t = h[i];
-    h[i] = h[s];
-    h[s] = t;
-    i = s;
-  }
-}
-
-static void rec_sift_up(rbm_recommendation *h, size_t i) {
-  while (i > 0 && rec_less(&h[i], &h[(i - 1) / 2])) {
-    rbm_recommendation t = h[i];
-    h[i] = h[(i - 1) / 2];
-    h[(i - 1) / 2] = t;
-    i = (i - 1) / 2;
-  }
-}
-
-/* Offers one item to a user's heap of the best k (heap has *n entries). */
-static void rec_offer(rbm_recommendation *heap, size_t *n, size_t k,
-                      const rbm_recommendation *r) {
-  if (*n < k) {
-    heap[*n] = *r;
-    rec_sift_up(heap, (*n)++);
-  } else if (k && rec_less(&heap[0], r)) {
-    heap[0] = *r;
-    rec_sift_down(heap, k, 0);
-  }
-}
-
-/* Heap to list, best first. */
-static void rec_sort(rbm_recommendation *heap, size_t n) {
-  for (size_t end = n; end > 1; end--) {
-    rbm_recommendation t = heap[0];
-    heap[0] = heap[end - 1];
-    heap[end - 1] = t;
-    rec_sift_down(heap, end - 1, 0);
-  }
-}
-
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -334,15 +286,16 @@ int rbm_recommend(const rbm_model *m, size_t n, const rbm_user_query *users,
               next_rated[u]++;
             continue;
           }
-          rbm_recommendation r = {item, (float)rbm_like_probability(m, p), 0.f};
-          if (n_out[b + u] == want && !rec_less(&heap[0], &r)) continue;
-          r.rating = (float)rbm_expected_rating(m, p);
-          rec_offer(heap, &n_out[b + u], want, &r);
+          float like = (float)rbm_like_probability(m, p);
+          if (n_out[b + u] == want && (!want || !rbm_ranks_below(heap, item, like)))
+            continue;  /* not in the top k */
+          rbm_recommendation r = {item, like, (float)rbm_expected_rating(m, p)};
+          rbm_topk_offer(heap, sizeof r, &n_out[b + u], want, &r);
         }
       }
     }
     for (size_t u = 0; rc == RBM_OK && u < nb; u++)
-      rec_sort(out + (b + u) * k, n_out[b + u]);
+      rbm_topk_sort(out + (b + u) * k, sizeof *out, n_out[b + u]);
   }
   for (size_t u = 0; rated && u < most; u++) free(rated[u]);
   free(rated);
@@ -451,13 +404,14 @@ void rbm_rank_rows(const rbm_model *m, size_t n, const float *probs,
     if (skip && skip[j]) continue;
     const float *p = probs && placed[j] ? probs + j * K : row_prior + j * K;
     const float *q = other_probs ? other_probs + j * K : NULL;
-    rbm_recommendation r = {(uint32_t)j,
-                            (float)blended(m, p, q, w_like, rbm_like_probability), 0.f};
-    if (*n_out == k && (!k || !rec_less(&out[0], &r))) continue;  /* not in the top k */
-    r.rating = (float)blended(m, p, q, w_rating, rbm_expected_rating);
-    rec_offer(out, n_out, k, &r);
+    float like = (float)blended(m, p, q, w_like, rbm_like_probability);
+    if (*n_out == k && (!k || !rbm_ranks_below(out, (uint32_t)j, like)))
+      continue;  /* not in the top k */
+    rbm_recommendation r = {(uint32_t)j, like,
+                            (float)blended(m, p, q, w_rating, rbm_expected_rating)};
+    rbm_topk_offer(out, sizeof r, n_out, k, &r);
   }
-  rec_sort(out, *n_out);
+  rbm_topk_sort(out, sizeof *out, *n_out);
 }
 
 /* ---- BLAS identification ------------------------------------------- */

@@ -42,6 +42,31 @@ typedef struct sql_tvf {
 int sql_tvf_connect(sqlite3 *db, const char *schema, int directonly,
                     sqlite3_vtab **out);
 int sql_tvf_disconnect(sqlite3_vtab *vtab);
+/* Every cursor starts with this head: sql_tvf_open allocates size bytes,
+** zeroed, and sets db. */
+typedef struct sql_tvf_cursor {
+  sqlite3_vtab_cursor base;
+  sqlite3 *db;
+} sql_tvf_cursor;
+int sql_tvf_open(sqlite3_vtab *vtab, size_t size, sqlite3_vtab_cursor **out);
+/* Reports "fname: err" (or rc's text when err is NULL) as the vtab's
+** error, frees err, and returns rc. */
+int sql_tvf_fail(sql_tvf_cursor *c, const char *fname, int rc, char *err);
+/* xBestIndex for n_args hidden EQ arguments from column first_arg on, the
+** first two required: idxNum bit b is argument b, and argv follows the
+** bits in order.  rows: the estimate when both required ones are given. */
+int sql_tvf_best_index(sqlite3_index_info *info, int first_arg, int n_args,
+                       double rows);
+/* The rows of a list of answers, one after the other: answer q has n[q]
+** rows (a count may be 0).  start after the answers are made; then
+** next, and eof; list and at name the current row, row counts them. */
+typedef struct sql_tvf_rows {
+  size_t lists, list, at, row;
+  const size_t *n;
+} sql_tvf_rows;
+void sql_tvf_rows_start(sql_tvf_rows *w, size_t lists, const size_t *n);
+void sql_tvf_rows_next(sql_tvf_rows *w);
+int sql_tvf_rows_eof(const sql_tvf_rows *w);
 
 /* Reports err (freed here) as the function's error, prefixed with fname:
 ** "fname: err".  Codes an application acts on (busy, interrupt, out of

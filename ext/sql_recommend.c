@@ -36,8 +36,7 @@ enum { COL_ITEM, COL_P_LIKE, COL_RATING, COL_MODEL, COL_USER, COL_K };
 #define DEFAULT_K 10
 
 typedef struct rec_cursor {
-  sqlite3_vtab_cursor base;
-  sqlite3 *db;
+  sql_tvf_cursor head;
   sql_user_reader *rd;          /* kept across xFilter calls of one join */
   sqlite3_value *model_arg, *user_arg;
   sqlite3_int64 k;
@@ -48,7 +47,7 @@ typedef struct rec_cursor {
   rbm_recommendation *rec;
   size_t *n_rec;
   size_t stride;                /* k, or the model's items if fewer */
-  size_t user_at, at, row;      /* the current row: rec[user_at*stride + at] */
+  sql_tvf_rows rows;            /* the current row: rec[list*stride + at] */
 } rec_cursor;
 
 static int rec_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -61,11 +60,7 @@ static int rec_connect(sqlite3 *db, void *aux, int argc, const char *const *argv
 }
 
 static int rec_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  rec_cursor *c = calloc(1, sizeof *c);
-  if (!c) return SQLITE_NOMEM;
-  c->db = ((sql_tvf *)vtab)->db;
-  *out = &c->base;
-  return SQLITE_OK;
+  return sql_tvf_open(vtab, sizeof(rec_cursor), out);
 }
 
 static void free_answer(rec_cursor *c) {
@@ -74,7 +69,7 @@ static void free_answer(rec_cursor *c) {
   free(c->n_rec);
   c->rec = NULL;
   c->n_rec = NULL;
-  c->user_at = c->at = c->row = 0;
+  memset(&c->rows, 0, sizeof c->rows);
 }
 
 static int rec_close(sqlite3_vtab_cursor *cur) {
@@ -88,19 +83,14 @@ static int rec_close(sqlite3_vtab_cursor *cur) {
 }
 
 static int fail(rec_cursor *c, int rc, char *err) {
-  sqlite3_vtab *vtab = c->base.pVtab;
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("rbm_recommend: %s",
-                                  err ? err : rc == SQLITE_NOMEM ? "out of memory" : "error");
-  sqlite3_free(err);
-  return rc;
+  return sql_tvf_fail(&c->head, "rbm_recommend", rc, err);
 }
 
 /* The reader for this model, reusing the cursor's when it is still the
 ** stored model. */
 static int reader_for(rec_cursor *c, const char *name, char **err) {
   sql_served *s;
-  int rc = sql_served_by_name(c->db, name, &s, err);
+  int rc = sql_served_by_name(c->head.db, name, &s, err);
   if (rc != SQLITE_OK) return rc;
   if (c->rd && sql_user_reader_served(c->rd) == s) {
     sql_served_release(s);
@@ -108,7 +98,7 @@ static int reader_for(rec_cursor *c, const char *name, char **err) {
   }
   sql_user_reader_close(c->rd);
   c->rd = NULL;
-  rc = sql_user_reader_open(c->db, s, &c->rd, err);
+  rc = sql_user_reader_open(c->head.db, s, &c->rd, err);
   sql_served_release(s);
   return rc;
 }
@@ -219,14 +209,6 @@ static int answer(rec_cursor *c, char **err) {
   return rc;
 }
 
-/* Moves past users with no rows left. */
-static void skip_empty_users(rec_cursor *c) {
-  while (c->user_at < c->users.n && c->at >= c->n_rec[c->user_at]) {
-    c->user_at++;
-    c->at = 0;
-  }
-}
-
 static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv) {
   (void)idxStr;
@@ -240,7 +222,7 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                 sql_errorf("needs a model and a user, as in "
                            "SELECT * FROM rbm_recommend('m', 42)"));
   sqlite3_value *model_v = argv[a++], *user_v = argv[a++];
-  int rc = sql_tvf_args(c->db, model_v, user_v, idxNum & HAS_K ? argv[a] : NULL,
+  int rc = sql_tvf_args(c->head.db, model_v, user_v, idxNum & HAS_K ? argv[a] : NULL,
                         DEFAULT_K, "users", &c->model_arg, &c->user_arg, &c->k,
                         &c->users, &c->many, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
@@ -248,27 +230,23 @@ static int rec_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);
   if (rc == SQLITE_OK) rc = answer(c, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
-  skip_empty_users(c);
+  sql_tvf_rows_start(&c->rows, c->users.n, c->n_rec);
   return SQLITE_OK;
 }
 
 static int rec_next(sqlite3_vtab_cursor *cur) {
-  rec_cursor *c = (rec_cursor *)cur;
-  c->at++;
-  c->row++;
-  skip_empty_users(c);
+  sql_tvf_rows_next(&((rec_cursor *)cur)->rows);
   return SQLITE_OK;
 }
 
 static int rec_eof(sqlite3_vtab_cursor *cur) {
-  rec_cursor *c = (rec_cursor *)cur;
-  return c->user_at >= c->users.n;
+  return sql_tvf_rows_eof(&((rec_cursor *)cur)->rows);
 }
 
 static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   rec_cursor *c = (rec_cursor *)cur;
   const rbm_model *m = sql_served_model(sql_user_reader_served(c->rd));
-  const rbm_recommendation *r = &c->rec[c->user_at * c->stride + c->at];
+  const rbm_recommendation *r = &c->rec[c->rows.list * c->stride + c->rows.at];
   switch (col) {
     case COL_ITEM: {
       rbm_key k = sql_user_reader_item_key(c->rd, r->item);
@@ -286,7 +264,7 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       break;
     case COL_USER:
       if (c->many) {
-        rbm_key k = rbm_keys_get(&c->users, (uint32_t)c->user_at);
+        rbm_key k = rbm_keys_get(&c->users, (uint32_t)c->rows.list);
         sql_result_key(ctx, &k);
       } else {
         sqlite3_result_value(ctx, c->user_arg);
@@ -300,37 +278,13 @@ static int rec_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 }
 
 static int rec_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
-  *rowid = (sqlite3_int64)((rec_cursor *)cur)->row + 1;
+  *rowid = (sqlite3_int64)((rec_cursor *)cur)->rows.row + 1;
   return SQLITE_OK;
 }
 
 static int rec_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   (void)vtab;
-  int where[3] = {-1, -1, -1}, unusable = 0;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
-    if (p->iColumn < COL_MODEL || p->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!p->usable) {
-      unusable |= 1 << (p->iColumn - COL_MODEL);
-      continue;
-    }
-    where[p->iColumn - COL_MODEL] = i;
-  }
-  /* A required argument that exists but cannot be used in this join order:
-  ** ask SQLite for another order. */
-  for (int b = 0; b < 2; b++)
-    if (where[b] < 0 && (unusable & (1 << b))) return SQLITE_CONSTRAINT;
-  int idx = 0, argv = 0;
-  for (int b = 0; b < 3; b++) {
-    if (where[b] < 0) continue;
-    idx |= 1 << b;
-    info->aConstraintUsage[where[b]].argvIndex = ++argv;
-    info->aConstraintUsage[where[b]].omit = 1;
-  }
-  info->idxNum = idx;
-  info->estimatedCost = (idx & 3) == 3 ? 1000 : 1e12;
-  info->estimatedRows = (idx & 3) == 3 ? DEFAULT_K : 1000000;
-  return SQLITE_OK;
+  return sql_tvf_best_index(info, COL_MODEL, 3, DEFAULT_K);
 }
 
 /* Designated initializers: newer headers add members at the end (3.44's

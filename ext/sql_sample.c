@@ -31,8 +31,7 @@ enum { COL_SAMPLE, COL_VECTOR, COL_MODEL, COL_N, COL_STEPS, COL_SEED };
 #define MAX_PASSES 1000000000  /* n x gibbs_steps: minutes of work at most */
 
 typedef struct sample_cursor {
-  sqlite3_vtab_cursor base;
-  sqlite3 *db;
+  sql_tvf_cursor head;
   float *out;          /* n rows of d */
   uint32_t d;
   sqlite3_int64 n, row;
@@ -53,11 +52,7 @@ static int sample_connect(sqlite3 *db, void *aux, int argc,
 }
 
 static int sample_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out) {
-  sample_cursor *c = calloc(1, sizeof *c);
-  if (!c) return SQLITE_NOMEM;
-  c->db = ((sql_tvf *)v)->db;
-  *out = &c->base;
-  return SQLITE_OK;
+  return sql_tvf_open(v, sizeof(sample_cursor), out);
 }
 
 static int sample_close(sqlite3_vtab_cursor *cur) {
@@ -69,10 +64,7 @@ static int sample_close(sqlite3_vtab_cursor *cur) {
 }
 
 static int fail(sample_cursor *c, int rc, char *err) {
-  sqlite3_free(c->base.pVtab->zErrMsg);
-  c->base.pVtab->zErrMsg = sqlite3_mprintf("rbm_sample: %s", err ? err : sqlite3_errstr(rc));
-  sqlite3_free(err);
-  return rc;
+  return sql_tvf_fail(&c->head, "rbm_sample", rc, err);
 }
 
 /* An integer argument in [lo, hi], or 0 after reporting why. */
@@ -117,7 +109,7 @@ static int sample_filter(sqlite3_vtab_cursor *cur, int idxNum,
   c->seed = seed;
   rbm_dense_model *m;
   char *err = NULL;
-  int rc = sql_feature_model_load(c->db, (const char *)sqlite3_value_text(model), &m, &err);
+  int rc = sql_feature_model_load(c->head.db, (const char *)sqlite3_value_text(model), &m, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
   if (m->layer.n_hidden == 0) {
     rbm_dense_free(m);
@@ -168,29 +160,7 @@ static int sample_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
 
 static int sample_best_index(sqlite3_vtab *v, sqlite3_index_info *info) {
   (void)v;
-  int where[N_ARGS] = {-1, -1, -1, -1}, unusable = 0;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
-    if (p->iColumn < COL_MODEL || p->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!p->usable) {
-      unusable |= 1 << (p->iColumn - COL_MODEL);
-      continue;
-    }
-    where[p->iColumn - COL_MODEL] = i;
-  }
-  for (int b = 0; b < 2; b++)
-    if (where[b] < 0 && (unusable & (1 << b))) return SQLITE_CONSTRAINT;
-  int idx = 0, argv = 0;
-  for (int b = 0; b < N_ARGS; b++) {
-    if (where[b] < 0) continue;
-    idx |= 1 << b;
-    info->aConstraintUsage[where[b]].argvIndex = ++argv;
-    info->aConstraintUsage[where[b]].omit = 1;
-  }
-  info->idxNum = idx;
-  info->estimatedCost = (idx & 3) == 3 ? 1000 : 1e12;
-  info->estimatedRows = (idx & 3) == 3 ? 100 : 1000000;
-  return SQLITE_OK;
+  return sql_tvf_best_index(info, COL_MODEL, N_ARGS, 100);
 }
 
 static sqlite3_module sample_module = {

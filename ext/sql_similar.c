@@ -42,8 +42,7 @@ enum { COL_ITEM, COL_SIMILARITY, COL_MODEL, COL_QUERY, COL_K };
 #define CHUNK 1024
 
 typedef struct sim_cursor {
-  sqlite3_vtab_cursor base;
-  sqlite3 *db;
+  sql_tvf_cursor head;
   sql_user_reader *rd;          /* kept across xFilter calls of one join */
   /* The candidates' unit vectors, made for rd (X_of). */
   const sql_user_reader *X_of;
@@ -59,7 +58,7 @@ typedef struct sim_cursor {
   rbm_neighbour *nb;
   size_t *n_nb;
   size_t stride;
-  size_t q_at, at, row;         /* the current row: nb[q_at*stride + at] */
+  sql_tvf_rows rows;            /* the current row: nb[list*stride + at] */
 } sim_cursor;
 
 static int sim_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -72,11 +71,7 @@ static int sim_connect(sqlite3 *db, void *aux, int argc, const char *const *argv
 }
 
 static int sim_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out) {
-  sim_cursor *c = calloc(1, sizeof *c);
-  if (!c) return SQLITE_NOMEM;
-  c->db = ((sql_tvf *)vtab)->db;
-  *out = &c->base;
-  return SQLITE_OK;
+  return sql_tvf_open(vtab, sizeof(sim_cursor), out);
 }
 
 static void free_answer(sim_cursor *c) {
@@ -85,7 +80,7 @@ static void free_answer(sim_cursor *c) {
   free(c->n_nb);
   c->nb = NULL;
   c->n_nb = NULL;
-  c->q_at = c->at = c->row = 0;
+  memset(&c->rows, 0, sizeof c->rows);
 }
 
 static void free_candidates(sim_cursor *c) {
@@ -109,19 +104,14 @@ static int sim_close(sqlite3_vtab_cursor *cur) {
 }
 
 static int fail(sim_cursor *c, int rc, char *err) {
-  sqlite3_vtab *vtab = c->base.pVtab;
-  sqlite3_free(vtab->zErrMsg);
-  vtab->zErrMsg = sqlite3_mprintf("rbm_similar: %s",
-                                  err ? err : rc == SQLITE_NOMEM ? "out of memory" : "error");
-  sqlite3_free(err);
-  return rc;
+  return sql_tvf_fail(&c->head, "rbm_similar", rc, err);
 }
 
 /* The reader for this model, reusing the cursor's (and its candidates)
 ** when it is still the stored model. */
 static int reader_for(sim_cursor *c, const char *name, char **err) {
   sql_served *s;
-  int rc = sql_served_by_name(c->db, name, &s, err);
+  int rc = sql_served_by_name(c->head.db, name, &s, err);
   if (rc != SQLITE_OK) return rc;
   if (c->rd && sql_user_reader_served(c->rd) == s) {
     sql_served_release(s);
@@ -130,7 +120,7 @@ static int reader_for(sim_cursor *c, const char *name, char **err) {
   free_candidates(c);
   sql_user_reader_close(c->rd);
   c->rd = NULL;
-  rc = sql_user_reader_open(c->db, s, &c->rd, err);
+  rc = sql_user_reader_open(c->head.db, s, &c->rd, err);
   sql_served_release(s);
   return rc;
 }
@@ -192,14 +182,6 @@ static int answer(sim_cursor *c, char **err) {
   return rc;
 }
 
-/* Moves past queries with no rows left. */
-static void skip_empty_queries(sim_cursor *c) {
-  while (c->q_at < c->queries.n && c->at >= c->n_nb[c->q_at]) {
-    c->q_at++;
-    c->at = 0;
-  }
-}
-
 static int sim_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv) {
   (void)idxStr;
@@ -213,7 +195,7 @@ static int sim_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                 sql_errorf("needs a model and an item, as in "
                            "SELECT * FROM rbm_similar('m', 7)"));
   sqlite3_value *model_v = argv[a++], *query_v = argv[a++];
-  int rc = sql_tvf_args(c->db, model_v, query_v, idxNum & HAS_K ? argv[a] : NULL,
+  int rc = sql_tvf_args(c->head.db, model_v, query_v, idxNum & HAS_K ? argv[a] : NULL,
                         DEFAULT_K, "items", &c->model_arg, &c->query_arg, &c->k,
                         &c->queries, &c->many, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
@@ -221,26 +203,22 @@ static int sim_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   rc = reader_for(c, (const char *)sqlite3_value_text(model_v), &err);
   if (rc == SQLITE_OK) rc = answer(c, &err);
   if (rc != SQLITE_OK) return fail(c, rc, err);
-  skip_empty_queries(c);
+  sql_tvf_rows_start(&c->rows, c->queries.n, c->n_nb);
   return SQLITE_OK;
 }
 
 static int sim_next(sqlite3_vtab_cursor *cur) {
-  sim_cursor *c = (sim_cursor *)cur;
-  c->at++;
-  c->row++;
-  skip_empty_queries(c);
+  sql_tvf_rows_next(&((sim_cursor *)cur)->rows);
   return SQLITE_OK;
 }
 
 static int sim_eof(sqlite3_vtab_cursor *cur) {
-  sim_cursor *c = (sim_cursor *)cur;
-  return c->q_at >= c->queries.n;
+  return sql_tvf_rows_eof(&((sim_cursor *)cur)->rows);
 }
 
 static int sim_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
   sim_cursor *c = (sim_cursor *)cur;
-  const rbm_neighbour *r = &c->nb[c->q_at * c->stride + c->at];
+  const rbm_neighbour *r = &c->nb[c->rows.list * c->stride + c->rows.at];
   switch (col) {
     case COL_ITEM: {
       rbm_key k = sql_user_reader_item_key(c->rd, r->row);
@@ -258,7 +236,7 @@ static int sim_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
       break;
     case COL_QUERY:
       if (c->many) {
-        rbm_key k = rbm_keys_get(&c->queries, (uint32_t)c->q_at);
+        rbm_key k = rbm_keys_get(&c->queries, (uint32_t)c->rows.list);
         sql_result_key(ctx, &k);
       } else {
         sqlite3_result_value(ctx, c->query_arg);
@@ -274,37 +252,13 @@ static int sim_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 static int sim_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid) {
   sim_cursor *c = (sim_cursor *)cur;
   /* as rbm_recommend's: the row's number, for one item its rank */
-  *rowid = (sqlite3_int64)c->row + 1;
+  *rowid = (sqlite3_int64)c->rows.row + 1;
   return SQLITE_OK;
 }
 
 static int sim_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   (void)vtab;
-  int where[3] = {-1, -1, -1}, unusable = 0;
-  for (int i = 0; i < info->nConstraint; i++) {
-    const struct sqlite3_index_constraint *p = &info->aConstraint[i];
-    if (p->iColumn < COL_MODEL || p->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!p->usable) {
-      unusable |= 1 << (p->iColumn - COL_MODEL);
-      continue;
-    }
-    where[p->iColumn - COL_MODEL] = i;
-  }
-  /* A required argument that exists but cannot be used in this join order:
-  ** ask SQLite for another order. */
-  for (int b = 0; b < 2; b++)
-    if (where[b] < 0 && (unusable & (1 << b))) return SQLITE_CONSTRAINT;
-  int idx = 0, argv = 0;
-  for (int b = 0; b < 3; b++) {
-    if (where[b] < 0) continue;
-    idx |= 1 << b;
-    info->aConstraintUsage[where[b]].argvIndex = ++argv;
-    info->aConstraintUsage[where[b]].omit = 1;
-  }
-  info->idxNum = idx;
-  info->estimatedCost = (idx & 3) == 3 ? 1000 : 1e12;
-  info->estimatedRows = (idx & 3) == 3 ? DEFAULT_K : 1000000;
-  return SQLITE_OK;
+  return sql_tvf_best_index(info, COL_MODEL, 3, DEFAULT_K);
 }
 
 static sqlite3_module similar_module = {

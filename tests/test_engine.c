@@ -617,21 +617,30 @@ static void test_validation_short_rows(void) {
   rbm_ratings_free(&r);
 }
 
-/* rbm_recommend against brute force: the k best items by P(like), best
-** first, never one the user rated; k larger than the catalogue; k = 0; and
-** a user the model cannot place ranks by the priors. */
-static void test_recommend(void) {
-  rbm_ratings r;
-  planted(&r, 0);
+/* A small model trained on planted(r, 0), or NULL after failing check
+** what (r is then freed). */
+static rbm_model *planted_model(rbm_ratings *r, const char *what) {
+  planted(r, 0);
   rbm_config c;
   small_config(&c);
   rbm_model *m = NULL;
   rbm_train_report rep;
   char err[200];
-  if (rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err) != RBM_OK) {
-    check(0, "recommend: a model to recommend with");
-    return;
+  if (rbm_train(&c, r, NULL, &m, &rep, err, sizeof err) != RBM_OK) {
+    check(0, what);
+    rbm_ratings_free(r);
+    return NULL;
   }
+  return m;
+}
+
+/* rbm_recommend against brute force: the k best items by P(like), best
+** first, never one the user rated; k larger than the catalogue; k = 0; and
+** a user the model cannot place ranks by the priors. */
+static void test_recommend(void) {
+  rbm_ratings r;
+  rbm_model *m = planted_model(&r, "recommend: a model to recommend with");
+  if (!m) return;
   size_t ni = m->n_items, K = m->n_units;
   uint32_t rated[3] = {0, 7, 20};
   uint8_t units[3] = {4, 0, 4};
@@ -677,16 +686,8 @@ static void test_recommend(void) {
 /* Item vectors and nearest rows (rbm_embed.c). */
 static void test_embed(void) {
   rbm_ratings r;
-  planted(&r, 0);
-  rbm_config c;
-  small_config(&c);
-  rbm_model *m = NULL;
-  rbm_train_report rep;
-  char err[200];
-  if (rbm_train(&c, &r, NULL, &m, &rep, err, sizeof err) != RBM_OK) {
-    check(0, "embed: a model to take vectors of");
-    return;
-  }
+  rbm_model *m = planted_model(&r, "embed: a model to take vectors of");
+  if (!m) return;
   size_t ni = m->n_items, F = m->layer.n_hidden, d = rbm_item_vector_size(m);
   check(d == 2 * F, "embed: an item's vector is 2 x hidden floats");
   float *X = malloc(ni * d * sizeof *X);
